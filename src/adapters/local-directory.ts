@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import { z } from "zod";
+import type { Actor } from "../incidents/model";
+import type { Directory, DirectoryEntry } from "../incidents/ports";
+
+const entrySchema = z.object({
+  id: z.string().min(1),
+  displayName: z.string().min(1),
+  mail: z.string().optional(),
+  userPrincipalName: z.string().optional(),
+  analyst: z.boolean().optional(),
+});
+const fileSchema = z.object({
+  users: z.array(entrySchema).default([]),
+  groups: z.array(entrySchema.omit({ analyst: true })).default([]),
+});
+export type LocalDirectoryFile = z.input<typeof fileSchema>;
+
+interface Indexed {
+  entry: DirectoryEntry;
+  analyst: boolean;
+  words: string[];
+  addresses: string[];
+}
+
+/**
+ * A directory read from a JSON file of users and groups (the embedded default and the tests).
+ * Searches the way Microsoft Graph's `$search` does: a match is a word of the display name, or the
+ * mail or UPN, starting with the query, case-insensitively. Read once at start; edits need a restart.
+ */
+export class LocalDirectory implements Directory {
+  private readonly entries: Indexed[];
+  private readonly byId: Map<string, Indexed>;
+
+  constructor(data: LocalDirectoryFile) {
+    const parsed = fileSchema.parse(data);
+    const index = (kind: DirectoryEntry["kind"], e: z.infer<typeof entrySchema>): Indexed => ({
+      entry: {
+        objectId: e.id.toLowerCase(),
+        kind,
+        displayName: e.displayName,
+        ...(e.mail && { email: e.mail }),
+        ...(e.userPrincipalName && { userPrincipalName: e.userPrincipalName }),
+      },
+      analyst: e.analyst === true,
+      words: e.displayName.toLowerCase().split(/[\s\-_.()]+/).filter(Boolean),
+      addresses: [e.mail, e.userPrincipalName].filter((a): a is string => !!a).map((a) => a.toLowerCase()),
+    });
+    this.entries = [
+      ...parsed.users.map((u) => index("User", u)),
+      ...parsed.groups.map((g) => index("Group", g)),
+    ];
+    this.byId = new Map(this.entries.map((e) => [e.entry.objectId, e]));
+  }
+
+  /** Reads and checks the file; a clear error names the file and what is wrong in it. */
+  static fromFile(file: string): LocalDirectory {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+      throw new Error(`Can't read the local directory file ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    const result = fileSchema.safeParse(raw);
+    if (!result.success) {
+      const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      throw new Error(`The local directory file ${file} is not valid: ${problems}`);
+    }
+    return new LocalDirectory(result.data);
+  }
+
+  search(query: string, limit: number): Promise<DirectoryEntry[]> {
+    const q = query.trim().toLowerCase();
+    if (!q) return Promise.resolve([]);
+    const ranked: { e: Indexed; rank: number }[] = [];
+    for (const e of this.entries) {
+      const name = e.entry.displayName.toLowerCase();
+      const rank = name.startsWith(q) ? 0 : e.words.some((w) => w.startsWith(q)) ? 1 : e.addresses.some((a) => a.startsWith(q)) ? 2 : -1;
+      if (rank >= 0) ranked.push({ e, rank });
+    }
+    ranked.sort((a, b) => a.rank - b.rank || a.e.entry.displayName.localeCompare(b.e.entry.displayName));
+    return Promise.resolve(ranked.slice(0, limit).map((r) => r.e.entry));
+  }
+
+  get(objectId: string): Promise<DirectoryEntry | undefined> {
+    return Promise.resolve(this.byId.get(objectId.toLowerCase())?.entry);
+  }
+
+  isAnalyst(actor: Actor): Promise<boolean> {
+    return Promise.resolve(!!actor.objectId && this.byId.get(actor.objectId.toLowerCase())?.analyst === true);
+  }
+}

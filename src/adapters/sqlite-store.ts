@@ -1,0 +1,147 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { StoreUnavailableError } from "../incidents/errors";
+import type { Incident } from "../incidents/model";
+import type { CreateOutcome, IncidentStore, NewIncident, TagDayUsage } from "../incidents/ports";
+import { utcDay } from "../incidents/tags";
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE incidents (
+      workspace_id    TEXT    NOT NULL,
+      id              TEXT    NOT NULL,
+      incident_number INTEGER NOT NULL,
+      created_utc     TEXT    NOT NULL,
+      doc             TEXT    NOT NULL,
+      PRIMARY KEY (workspace_id, id),
+      UNIQUE (workspace_id, incident_number)
+    );
+    CREATE TABLE counters (
+      workspace_id TEXT PRIMARY KEY,
+      last_number  INTEGER NOT NULL
+    );
+    -- One row per workspace, day and tag: suggestions read at most 14 days of these,
+    -- however many incidents were ever stored.
+    CREATE TABLE tag_usage (
+      workspace_id  TEXT    NOT NULL,
+      day           TEXT    NOT NULL,
+      tag_key       TEXT    NOT NULL,
+      tag           TEXT    NOT NULL,
+      count         INTEGER NOT NULL,
+      last_used_utc TEXT    NOT NULL,
+      PRIMARY KEY (workspace_id, day, tag_key)
+    );
+  `,
+};
+
+/**
+ * The embedded store: one SQLite file (WAL), for one machine. Several processes may share the file:
+ * each create is one IMMEDIATE transaction, so numbering and idempotency hold across them.
+ * Does not scale past one machine (use the Cosmos DB store for that).
+ */
+export class SqliteIncidentStore implements IncidentStore {
+  private readonly db: Database.Database;
+  private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
+  private readonly stmts;
+
+  constructor(file: string) {
+    try {
+      if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("busy_timeout = 5000");
+      this.migrate();
+    } catch (error) {
+      throw new StoreUnavailableError(`Can't open the SQLite store at ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    const db = this.db;
+    this.stmts = {
+      get: db.prepare<[string, string], { doc: string }>("SELECT doc FROM incidents WHERE workspace_id = ? AND id = ?"),
+      nextNumber: db.prepare<[string], { last_number: number }>(
+        `INSERT INTO counters (workspace_id, last_number) VALUES (?, 1)
+         ON CONFLICT (workspace_id) DO UPDATE SET last_number = last_number + 1
+         RETURNING last_number`,
+      ),
+      insert: db.prepare<[string, string, number, string, string]>(
+        "INSERT INTO incidents (workspace_id, id, incident_number, created_utc, doc) VALUES (?, ?, ?, ?, ?)",
+      ),
+      useTag: db.prepare<[string, string, string, string, string]>(
+        `INSERT INTO tag_usage (workspace_id, day, tag_key, tag, count, last_used_utc) VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (workspace_id, day, tag_key) DO UPDATE SET count = count + 1,
+           last_used_utc = max(last_used_utc, excluded.last_used_utc)`,
+      ),
+      tagUsage: db.prepare<[string, string], { day: string; tag: string; count: number; last_used_utc: string }>(
+        "SELECT day, tag, count, last_used_utc FROM tag_usage WHERE workspace_id = ? AND day >= ?",
+      ),
+    };
+    this.createTx = db.transaction((incident: NewIncident): CreateOutcome => {
+      const existing = this.stmts.get.get(incident.workspaceId, incident.id);
+      if (existing) return { incident: JSON.parse(existing.doc) as Incident, created: false };
+      const { last_number } = this.stmts.nextNumber.get(incident.workspaceId)!;
+      const stored: Incident = { ...incident, incidentNumber: last_number };
+      this.stmts.insert.run(incident.workspaceId, incident.id, last_number, incident.createdTimeUtc, JSON.stringify(stored));
+      const day = utcDay(new Date(incident.createdTimeUtc));
+      for (const { labelName } of incident.labels) {
+        this.stmts.useTag.run(incident.workspaceId, day, labelName.toLowerCase(), labelName, incident.createdTimeUtc);
+      }
+      return { incident: stored, created: true };
+    });
+  }
+
+  create(incident: NewIncident): Promise<CreateOutcome> {
+    return this.run(() => this.createTx.immediate(incident));
+  }
+
+  get(workspaceId: string, id: string): Promise<Incident | undefined> {
+    return this.run(() => {
+      const row = this.stmts.get.get(workspaceId, id);
+      return row ? (JSON.parse(row.doc) as Incident) : undefined;
+    });
+  }
+
+  tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]> {
+    return this.run(() =>
+      this.stmts.tagUsage.all(workspaceId, sinceDay).map((r) => ({
+        day: r.day,
+        tag: r.tag,
+        count: r.count,
+        lastUsedUtc: r.last_used_utc,
+      })),
+    );
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`the database was written by a newer version of this bot (schema ${current}, this one knows ${SCHEMA_VERSION})`);
+    }
+    for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v}`);
+      }).immediate();
+    }
+  }
+
+  private run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "";
+      if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT)/.test(code)) {
+        return Promise.reject(new StoreUnavailableError(`The SQLite store failed: ${code}`, { cause: error }));
+      }
+      if (!this.db.open) return Promise.reject(new StoreUnavailableError("The SQLite store is closed.", { cause: error }));
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/** The incident in Microsoft Sentinel's shape (Microsoft.SecurityInsights 2024-09-01), so a later sync is a mapping. */
+
+export const SEVERITIES = ["High", "Medium", "Low", "Informational"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const STATUSES = ["New", "Active", "Closed"] as const;
+export type Status = (typeof STATUSES)[number];
+
+export type Classification = "Undetermined" | "TruePositive" | "BenignPositive" | "FalsePositive";
+export type ClassificationReason =
+  | "SuspiciousActivity"
+  | "SuspiciousButExpected"
+  | "IncorrectAlertLogic"
+  | "InaccurateData";
+
+/** The five closing choices Sentinel offers, in its order, with its labels. */
+export const CLOSING_CHOICES = [
+  { value: "TruePositive.SuspiciousActivity", label: "True Positive - suspicious activity", classification: "TruePositive", reason: "SuspiciousActivity" },
+  { value: "BenignPositive.SuspiciousButExpected", label: "Benign Positive - suspicious but expected", classification: "BenignPositive", reason: "SuspiciousButExpected" },
+  { value: "FalsePositive.IncorrectAlertLogic", label: "False Positive - incorrect alert logic", classification: "FalsePositive", reason: "IncorrectAlertLogic" },
+  { value: "FalsePositive.InaccurateData", label: "False Positive - inaccurate data", classification: "FalsePositive", reason: "InaccurateData" },
+  { value: "Undetermined", label: "Undetermined", classification: "Undetermined", reason: undefined },
+] as const satisfies readonly {
+  value: string;
+  label: string;
+  classification: Classification;
+  reason: ClassificationReason | undefined;
+}[];
+
+export type OwnerType = "User" | "Group";
+
+/** Sentinel's IncidentOwnerInfo; objectId is always one the directory resolved. */
+export interface Owner {
+  objectId: string;
+  ownerType: OwnerType;
+  assignedTo: string;
+  email?: string;
+  userPrincipalName?: string;
+}
+
+export interface Label {
+  labelName: string;
+  labelType: "User" | "AutoAssigned";
+}
+
+/** Where an incident came from: the form typed by an analyst, an employee's chat report, a message. */
+export type EntryPoint = "form" | "chat-report" | "message-extension";
+
+/** Who did something: the Teams user, by directory object id when Teams gave one. */
+export interface Actor {
+  objectId?: string;
+  name: string;
+  /** Teams user id (29:...), needed for card refresh lists. */
+  teamsId?: string;
+}
+
+export interface Incident {
+  /** Client-chosen GUID, as in Sentinel; equal to the form's submission id, which makes creates idempotent. */
+  id: string;
+  workspaceId: string;
+  incidentNumber: number;
+  title: string;
+  description: string;
+  severity: Severity;
+  status: Status;
+  classification?: Classification;
+  classificationReason?: ClassificationReason;
+  classificationComment?: string;
+  owner?: Owner;
+  labels: Label[];
+  firstActivityTimeUtc?: string;
+  lastActivityTimeUtc?: string;
+  createdTimeUtc: string;
+  lastModifiedTimeUtc: string;
+  createdBy: Actor;
+  entryPoint: EntryPoint;
+  providerName: string;
+}
+
+export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";
+
+/** "INC-42": how people refer to an incident. */
+export function incidentRef(incident: Pick<Incident, "incidentNumber">): string {
+  return `INC-${incident.incidentNumber}`;
+}

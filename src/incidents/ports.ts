@@ -1,0 +1,68 @@
+import type { Actor, Incident, OwnerType } from "./model";
+
+/** A new incident as the store receives it: everything but the number, which the store assigns. */
+export type NewIncident = Omit<Incident, "incidentNumber">;
+
+/** How often a tag was used on one UTC day in one workspace. */
+export interface TagDayUsage {
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  /** The tag as first spelled that day. */
+  tag: string;
+  count: number;
+  /** ISO time of the latest use that day. */
+  lastUsedUtc: string;
+}
+
+export interface CreateOutcome {
+  incident: Incident;
+  /** false when an incident with this id already existed: the earlier one is returned unchanged. */
+  created: boolean;
+}
+
+/**
+ * Where incidents live.
+ *
+ * Guarantees every implementation gives, also across processes sharing one database:
+ * - `create` is idempotent on `incident.id`: the same id yields the same incident, never a second one,
+ *   even when submitted concurrently; the incident that won is returned.
+ * - incident numbers are unique and increasing per workspace. Gaps are allowed (a failed write may
+ *   consume a number); duplicates are not.
+ * - a create is all or nothing: no incident without its number, no tag use counted twice.
+ * - `tagUsage` reads per-day aggregates, so its cost depends on the days asked for, not on how many
+ *   incidents were ever stored.
+ * Failures of the database itself surface as `StoreUnavailableError`.
+ */
+export interface IncidentStore {
+  create(incident: NewIncident): Promise<CreateOutcome>;
+  get(workspaceId: string, id: string): Promise<Incident | undefined>;
+  /** Per-day tag usage for days >= `sinceDay` (UTC `YYYY-MM-DD`). */
+  tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]>;
+  close(): Promise<void>;
+}
+
+/** A user or a group of the tenant's directory. */
+export interface DirectoryEntry {
+  objectId: string;
+  kind: OwnerType;
+  displayName: string;
+  email?: string;
+  userPrincipalName?: string;
+}
+
+/**
+ * The organisation's directory (Microsoft Entra ID in production).
+ * Names sent back by a card are never trusted: owners are always resolved here by object id.
+ * Failures surface as `DirectoryUnavailableError`.
+ */
+export interface Directory {
+  /** Users and groups whose name, mail or UPN starts with (or contains a word starting with) the query; at most `limit`. */
+  search(query: string, limit: number): Promise<DirectoryEntry[]>;
+  /** The user or group with this object id, or undefined. */
+  get(objectId: string): Promise<DirectoryEntry | undefined>;
+  /** Whether this person works in the SOC (gets the full form and may assign, close, triage). */
+  isAnalyst(actor: Actor): Promise<boolean>;
+}
+
+/** The clock, so that tests and benchmarks can place incidents in time. */
+export type Clock = () => Date;

@@ -1,0 +1,125 @@
+import type { TagDayUsage } from "./ports";
+
+/** Sentinel keeps no limit on labels; these keep cards readable and typeahead fast. */
+export const TAG_MAX_LENGTH = 50;
+export const TAG_MAX_COUNT = 20;
+/** "Auto completion will be offered from tags used in the workspace in the past two weeks." */
+export const TAG_WINDOW_DAYS = 14;
+/** A tag's weight halves every week, so a burst of last week's tags yields to this week's. */
+const HALF_LIFE_DAYS = 7;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Trims and collapses inner whitespace: "  Phishing   campaign " -> "Phishing campaign". */
+export function normaliseTag(raw: string): string {
+  return raw.trim().replace(/\s+/g, " ");
+}
+
+export type TagsResult = { tags: string[]; error?: undefined } | { tags?: undefined; error: string };
+
+/**
+ * Turns the card's comma-separated multi-select value (or a list) into clean tags:
+ * trimmed, inner spaces collapsed, empty ones dropped, case-insensitive duplicates dropped (first
+ * spelling wins). A comma can never be inside a tag: Teams joins multi-select values with commas.
+ */
+export function parseTags(raw: string | readonly string[]): TagsResult {
+  const parts = typeof raw === "string" ? raw.split(",") : raw.flatMap((t) => t.split(","));
+  const seen = new Set<string>();
+  const tags: string[] = [];
+  for (const part of parts) {
+    const tag = normaliseTag(part);
+    if (!tag) continue;
+    if (CONTROL.test(tag)) return { error: "Tags can't contain control characters." };
+    if (tag.length > TAG_MAX_LENGTH) {
+      return { error: `Each tag can be at most ${TAG_MAX_LENGTH} characters ("${tag.slice(0, 20)}…" has ${tag.length}).` };
+    }
+    const key = tag.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    tags.push(tag);
+  }
+  if (tags.length > TAG_MAX_COUNT) return { error: `Use at most ${TAG_MAX_COUNT} tags (you gave ${tags.length}).` };
+  return { tags };
+}
+
+export interface RankedTag {
+  tag: string;
+  score: number;
+  count: number;
+  lastUsedUtc: string;
+}
+
+/** UTC day `YYYY-MM-DD` of a time. */
+export function utcDay(time: Date): string {
+  return time.toISOString().slice(0, 10);
+}
+
+/** The first day inside the suggestion window that ends at `now` (today and the 13 days before). */
+export function windowStartDay(now: Date): string {
+  return utcDay(new Date(now.getTime() - (TAG_WINDOW_DAYS - 1) * 86_400_000));
+}
+
+/**
+ * Ranks the window's tags by use and recency: each use weighs 1, halving every week of age.
+ * Ties go to the most recently used, then alphabetically. Spellings merge case-insensitively
+ * (the most recent spelling is shown).
+ */
+export function rankTags(usage: readonly TagDayUsage[], now: Date): RankedTag[] {
+  const since = windowStartDay(now);
+  const byKey = new Map<string, RankedTag>();
+  const today = Date.parse(`${utcDay(now)}T00:00:00Z`);
+  for (const u of usage) {
+    if (u.day < since) continue;
+    const ageDays = Math.max(0, (today - Date.parse(`${u.day}T00:00:00Z`)) / 86_400_000);
+    const weight = u.count * Math.pow(0.5, ageDays / HALF_LIFE_DAYS);
+    const key = u.tag.toLowerCase();
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { tag: u.tag, score: weight, count: u.count, lastUsedUtc: u.lastUsedUtc });
+    } else {
+      seen.score += weight;
+      seen.count += u.count;
+      if (u.lastUsedUtc > seen.lastUsedUtc) {
+        seen.lastUsedUtc = u.lastUsedUtc;
+        seen.tag = u.tag;
+      }
+    }
+  }
+  return [...byKey.values()].sort(
+    (a, b) => b.score - a.score || b.lastUsedUtc.localeCompare(a.lastUsedUtc) || a.tag.localeCompare(b.tag),
+  );
+}
+
+/**
+ * Suggestions for what was typed: ranked tags whose text starts with it first, then those with a
+ * word starting with it, then those containing it; the typed text itself is offered as a new tag
+ * when it is a valid tag not already listed. An empty query gives the top tags.
+ */
+export function suggestTags(ranked: readonly RankedTag[], typed: string, limit: number): string[] {
+  const query = normaliseTag(typed).toLowerCase();
+  let matches: string[];
+  if (!query) {
+    matches = ranked.map((r) => r.tag);
+  } else {
+    const prefix: string[] = [];
+    const word: string[] = [];
+    const inner: string[] = [];
+    for (const { tag } of ranked) {
+      const lower = tag.toLowerCase();
+      if (lower.startsWith(query)) prefix.push(tag);
+      else if (lower.split(/[\s\-_/.:]+/).some((w) => w.startsWith(query))) word.push(tag);
+      else if (lower.includes(query)) inner.push(tag);
+    }
+    matches = [...prefix, ...word, ...inner];
+  }
+  const result = matches.slice(0, limit);
+  const fresh = parseTags(typed);
+  const typedTag = fresh.tags?.length === 1 ? fresh.tags[0] : undefined;
+  if (typedTag && !ranked.some((r) => r.tag.toLowerCase() === typedTag.toLowerCase())) {
+    // Offered last, so existing spellings win; kept even when the list is full.
+    if (result.length >= limit) result.pop();
+    result.push(typedTag);
+  }
+  return result;
+}

@@ -1,0 +1,182 @@
+import {
+  CLOSING_CHOICES,
+  SEVERITIES,
+  STATUSES,
+  type Classification,
+  type ClassificationReason,
+  type Severity,
+  type Status,
+} from "./model";
+import { parseTags } from "./tags";
+
+/** Sentinel allows any length; 256 keeps the incident list and cards readable (Azure resource names use the same bound). */
+export const TITLE_MAX_LENGTH = 256;
+export const DESCRIPTION_MAX_LENGTH = 5000;
+/** Sentinel's comment limit. */
+export const COMMENT_MAX_LENGTH = 30_000;
+/** The owner value that means "the person submitting". */
+export const ASSIGN_TO_ME = "me";
+
+/** The form as the card sends it: every input is text (a multi-select is one comma-separated string). */
+export interface IncidentForm {
+  submissionId: string;
+  title: string;
+  description: string;
+  severity: string;
+  status: string;
+  closing: string;
+  closingComment: string;
+  owner: string;
+  tags: string;
+}
+
+export const FORM_FIELDS = [
+  "submissionId",
+  "title",
+  "description",
+  "severity",
+  "status",
+  "closing",
+  "closingComment",
+  "owner",
+  "tags",
+] as const satisfies readonly (keyof IncidentForm)[];
+
+export type FieldName = Exclude<keyof IncidentForm, "submissionId">;
+export type FieldErrors = Partial<Record<FieldName, string>>;
+
+/** A form that passed every rule that needs no directory. */
+export interface ValidForm {
+  id: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  status: Status;
+  classification?: Classification;
+  classificationReason?: ClassificationReason;
+  classificationComment?: string;
+  /** "" = no owner, ASSIGN_TO_ME, or a directory object id still to resolve. */
+  ownerRef: string;
+  tags: string[];
+}
+
+export type FormCheck = { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors };
+
+export type FormShape = { ok: true; form: IncidentForm } | { ok: false; problem: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Line breaks and tabs are fine in long text; other control characters are not.
+// eslint-disable-next-line no-control-regex
+const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_ANY = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+// Entra object ids are GUIDs; the Agents Playground's mock users have a 13-digit last group, so the check is loose.
+const OBJECT_ID = /^[0-9a-f][0-9a-f-]{7,63}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export function isObjectId(value: string): boolean {
+  return OBJECT_ID.test(value);
+}
+
+/**
+ * Checks the shape of what a card sent: an object whose form fields, when present, are text.
+ * Other keys (the verb, hidden data) are ignored. Absent fields become "" so defaults apply.
+ */
+export function readForm(data: unknown): FormShape {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return { ok: false, problem: "The form data is missing or is not an object." };
+  }
+  const record = data as Record<string, unknown>;
+  const form = {} as IncidentForm;
+  const wrong: string[] = [];
+  for (const field of FORM_FIELDS) {
+    const value = record[field];
+    if (value === undefined || value === null) form[field] = "";
+    else if (typeof value === "string") form[field] = value;
+    else if (field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string")) form[field] = value.join(",");
+    else wrong.push(field);
+  }
+  if (wrong.length) return { ok: false, problem: `These form fields must be text: ${wrong.join(", ")}.` };
+  return { ok: true, form };
+}
+
+/**
+ * Every rule of Sentinel's create panel that needs no directory. All errors are reported at once,
+ * each against its field. The owner is checked for form here and resolved by the service.
+ */
+export function checkForm(form: IncidentForm): FormCheck {
+  const errors: FieldErrors = {};
+
+  if (!isUuid(form.submissionId)) {
+    // Not a person's mistake: the card we rendered always carries one. Reported on the title so it is seen.
+    errors.title = "This form is out of date. Open a new one with /incident.";
+  }
+
+  const title = form.title.trim();
+  if (!title) errors.title ??= "Enter a title.";
+  else if (title.length > TITLE_MAX_LENGTH) errors.title ??= `Keep the title to ${TITLE_MAX_LENGTH} characters (it has ${title.length}).`;
+  else if (CONTROL_ANY.test(title)) errors.title ??= "The title can't contain control characters or line breaks.";
+
+  const description = form.description;
+  if (description.length > DESCRIPTION_MAX_LENGTH) {
+    errors.description = `Keep the description to ${DESCRIPTION_MAX_LENGTH} characters (it has ${description.length}).`;
+  } else if (CONTROL_EXCEPT_WHITESPACE.test(description)) {
+    errors.description = "The description can't contain control characters.";
+  }
+
+  const severity = form.severity.trim() || "Medium";
+  if (!(SEVERITIES as readonly string[]).includes(severity)) {
+    errors.severity = `Choose a severity: ${SEVERITIES.join(", ")}.`;
+  }
+
+  const status = form.status.trim() || "New";
+  if (!(STATUSES as readonly string[]).includes(status)) {
+    errors.status = `Choose a status: ${STATUSES.join(", ")}.`;
+  }
+
+  let classification: Classification | undefined;
+  let classificationReason: ClassificationReason | undefined;
+  let classificationComment: string | undefined;
+  if (status === "Closed") {
+    const choice = CLOSING_CHOICES.find((c) => c.value === form.closing.trim());
+    if (!choice) errors.closing = "A closed incident needs a classification.";
+    else {
+      classification = choice.classification;
+      classificationReason = choice.reason;
+    }
+    const comment = form.closingComment.trim();
+    if (!comment) errors.closingComment = "A closed incident needs a closing comment.";
+    else if (comment.length > COMMENT_MAX_LENGTH) errors.closingComment = `Keep the closing comment to ${COMMENT_MAX_LENGTH} characters.`;
+    else if (CONTROL_EXCEPT_WHITESPACE.test(comment)) errors.closingComment = "The closing comment can't contain control characters.";
+    else classificationComment = comment;
+  }
+
+  const ownerRef = form.owner.trim();
+  if (ownerRef && ownerRef !== ASSIGN_TO_ME && !isObjectId(ownerRef)) {
+    errors.owner = "Choose the owner from the list.";
+  }
+
+  const tags = parseTags(form.tags);
+  if (tags.error !== undefined) errors.tags = tags.error;
+
+  if (Object.keys(errors).length > 0 || !tags.tags) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      id: form.submissionId.toLowerCase(),
+      title,
+      description,
+      severity: severity as Severity,
+      status: status as Status,
+      classification,
+      classificationReason,
+      classificationComment,
+      ownerRef,
+      tags: tags.tags,
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import type { IncidentStore } from "../../src/incidents/ports";
+import { aNewIncident, labels } from "../support/builders";
+
+export interface StoreUnderTest {
+  store: IncidentStore;
+  /** Tears down whatever the factory started. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * What every IncidentStore must do, written once and run against each implementation
+ * (SQLite here, Cosmos DB on @vercel/cosmosdb-server in its own suite).
+ */
+export function describeStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`IncidentStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: IncidentStore;
+    let ws: string;
+
+    beforeEach(async () => {
+      sut = await open();
+      store = sut.store;
+      ws = `ws-${randomUUID()}`;
+    });
+    afterEach(async () => {
+      await sut.dispose();
+    });
+
+    it("numbers incidents 1, 2, 3 in each workspace, independently of other workspaces", async () => {
+      const other = `ws-${randomUUID()}`;
+      const a = await store.create(aNewIncident({ workspaceId: ws }));
+      const b = await store.create(aNewIncident({ workspaceId: other }));
+      const c = await store.create(aNewIncident({ workspaceId: ws }));
+      const d = await store.create(aNewIncident({ workspaceId: ws }));
+      expect([a.incident.incidentNumber, c.incident.incidentNumber, d.incident.incidentNumber]).toEqual([1, 2, 3]);
+      expect(b.incident.incidentNumber).toBe(1);
+      expect([a.created, b.created, c.created, d.created]).toEqual([true, true, true, true]);
+    });
+
+    it("returns the first incident, unchanged, when the same id is created again", async () => {
+      const first = aNewIncident({ workspaceId: ws, title: "First" });
+      const a = await store.create(first);
+      const b = await store.create({ ...first, title: "Second try with other text" });
+      expect(b.created).toBe(false);
+      expect(b.incident).toEqual(a.incident);
+      expect(b.incident.title).toBe("First");
+    });
+
+    it("keeps every field of Sentinel's shape through a round trip", async () => {
+      const incident = aNewIncident({
+        workspaceId: ws,
+        severity: "High",
+        status: "Closed",
+        classification: "TruePositive",
+        classificationReason: "SuspiciousActivity",
+        classificationComment: "Contained by IR.",
+        owner: {
+          objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01",
+          ownerType: "Group",
+          assignedTo: "SOC Tier 1",
+          email: "soc-tier1@contoso.com",
+        },
+        labels: labels("Phishing", "Finance"),
+        firstActivityTimeUtc: "2026-11-19T22:00:00.000Z",
+        description: "Line one\nLine two ${not.a.template} <b>html</b> 'quotes' \"double\" ünïcødé 🚨",
+      });
+      const { incident: stored } = await store.create(incident);
+      expect(stored).toEqual({ ...incident, incidentNumber: 1 });
+      expect(await store.get(ws, incident.id)).toEqual(stored);
+    });
+
+    it("finds nothing for an unknown id or for another workspace's incident", async () => {
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws }));
+      expect(await store.get(ws, randomUUID())).toBeUndefined();
+      expect(await store.get(`ws-${randomUUID()}`, incident.id)).toBeUndefined();
+    });
+
+    it("gives unique numbers and one incident per id under concurrent creates with repeated ids", async () => {
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      const attempts = [...ids, ...ids.slice(0, 20), ...ids.slice(0, 10)].map((id) =>
+        store.create(aNewIncident({ workspaceId: ws, id, title: `Incident ${id}` })),
+      );
+      const outcomes = await Promise.all(attempts);
+      const byId = new Map<string, number>();
+      for (const o of outcomes) {
+        const seen = byId.get(o.incident.id);
+        if (seen !== undefined) expect(o.incident.incidentNumber).toBe(seen);
+        byId.set(o.incident.id, o.incident.incidentNumber);
+      }
+      expect(byId.size).toBe(40);
+      expect(new Set(byId.values()).size).toBe(40);
+      expect(outcomes.filter((o) => o.created)).toHaveLength(40);
+    });
+
+    it("counts tag use per UTC day, case-insensitively, once per incident", async () => {
+      const day1 = "2026-11-18T09:00:00.000Z";
+      const day2 = "2026-11-19T23:59:00.000Z";
+      const repeated = aNewIncident({ workspaceId: ws, createdTimeUtc: day2, labels: labels("phishing", "VIP") });
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: day1, labels: labels("Phishing") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-11-18T11:00:00.000Z", labels: labels("PHISHING") }));
+      await store.create(repeated);
+      await store.create(repeated);
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, createdTimeUtc: day2, labels: labels("Other workspace") }));
+
+      const usage = await store.tagUsage(ws, "2026-11-01");
+      const simplified = usage
+        .map((u) => ({ day: u.day, tag: u.tag.toLowerCase(), count: u.count }))
+        .sort((a, b) => (a.day + a.tag).localeCompare(b.day + b.tag));
+      expect(simplified).toEqual([
+        { day: "2026-11-18", tag: "phishing", count: 2 },
+        { day: "2026-11-19", tag: "phishing", count: 1 },
+        { day: "2026-11-19", tag: "vip", count: 1 },
+      ]);
+      const latest18 = usage.find((u) => u.day === "2026-11-18");
+      expect(latest18?.lastUsedUtc).toBe("2026-11-18T11:00:00.000Z");
+    });
+
+    it("reads only the days asked for", async () => {
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-10-01T10:00:00.000Z", labels: labels("Old") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-11-20T10:00:00.000Z", labels: labels("New") }));
+      const usage = await store.tagUsage(ws, "2026-11-07");
+      expect(usage.map((u) => u.tag)).toEqual(["New"]);
+    });
+  });
+}
