@@ -93,6 +93,11 @@ export class IncidentService {
     return actor.objectId ? this.directory.get(actor.objectId) : undefined;
   }
 
+  /** A user or group by object id, for showing a chosen owner again. */
+  async owner(objectId: string): Promise<DirectoryEntry | undefined> {
+    return this.directory.get(objectId.toLowerCase());
+  }
+
   async get(id: string): Promise<Incident | undefined> {
     return this.store.get(this.workspaceId, id.toLowerCase());
   }

@@ -1,0 +1,68 @@
+import { SqliteIncidentStore } from "./adapters/sqlite-store";
+import { LocalDirectory } from "./adapters/local-directory";
+import { botFrameworkSettings, isLocalMode, loadConfig, type Config } from "./config";
+import type { Directory, IncidentStore } from "./incidents/ports";
+import { IncidentService } from "./incidents/service";
+import { createLogger, type Logger } from "./log";
+import { startServer } from "./teams/server";
+
+export interface App {
+  url: string;
+  port: number;
+  config: Config;
+  service: IncidentService;
+  /** Stops the server, lets requests in flight finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+async function openStore(config: Config): Promise<IncidentStore> {
+  switch (config.STORE) {
+    case "sqlite":
+      return new SqliteIncidentStore(config.SQLITE_PATH);
+    case "cosmos":
+      throw new Error("STORE=cosmos is not available in this build.");
+  }
+}
+
+function openDirectory(config: Config): Directory {
+  switch (config.DIRECTORY) {
+    case "local":
+      return LocalDirectory.fromFile(config.DIRECTORY_FILE);
+    case "graph":
+      throw new Error("DIRECTORY=graph is not available in this build.");
+  }
+}
+
+/** The composition root: configuration in, a running bot out. No logic of its own. */
+export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<App> {
+  const config = loadConfig(env);
+  const logger = log ?? createLogger(config.LOG_LEVEL);
+  if (isLocalMode(config)) {
+    logger.warn(
+      "LOCAL MODE: MicrosoftAppId is not set, so requests are NOT authenticated. Use this only on a developer machine (Agents Playground, tests). Set MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId to run in Teams.",
+    );
+  }
+  const store = await openStore(config);
+  const directory = openDirectory(config);
+  const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID });
+  const server = await startServer({
+    port: config.PORT,
+    host: config.HOST,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    botFramework: botFrameworkSettings(config),
+    service,
+    log: logger,
+    describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },
+  });
+  logger.info({ port: server.port, store: config.STORE, directory: config.DIRECTORY, workspace: config.WORKSPACE_ID }, "bot listening on /api/messages");
+  return {
+    url: server.url,
+    port: server.port,
+    config,
+    service,
+    close: async () => {
+      await server.close();
+      await store.close();
+    },
+  };
+}

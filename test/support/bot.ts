@@ -1,0 +1,58 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startApp, type App } from "../../src/app";
+import { startConnector, type FakeConnector } from "./connector";
+
+export interface TestBot {
+  app: App;
+  connector: FakeConnector;
+  /** The serviceUrl Teams-shaped activities should carry: the fake connector. */
+  serviceUrl: string;
+  /** POSTs an activity to /api/messages, as the Bot Connector does. */
+  post(activity: unknown): Promise<{ status: number; body: any }>;
+  /** POSTs raw bytes with a content type. */
+  postRaw(body: string, contentType?: string): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real bot, started as `npm start` starts it (config from an environment, real SQLite, the
+ * sample directory file), on an ephemeral port, with a fake connector at serviceUrl.
+ */
+export async function startTestBot(env: Record<string, string> = {}): Promise<TestBot> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bot-"));
+  const connector = await startConnector();
+  const app = await startApp({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    SQLITE_PATH: path.join(dir, "incidents.db"),
+    DIRECTORY_FILE: path.resolve(__dirname, "..", "..", "data", "directory.json"),
+    WORKSPACE_ID: "test-workspace",
+    ...env,
+  });
+  const postRaw = async (body: string, contentType = "application/json") => {
+    const res = await fetch(`${app.url}/api/messages`, { method: "POST", headers: { "content-type": contentType }, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed };
+  };
+  return {
+    app,
+    connector,
+    serviceUrl: connector.url,
+    post: (activity) => postRaw(JSON.stringify(activity)),
+    postRaw,
+    stop: async () => {
+      await app.close();
+      await connector.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

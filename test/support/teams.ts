@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+
+/**
+ * Teams-shaped activities, as Teams sends them (see the payload samples the project was built from):
+ * personal, group chat and channel conversations; message, adaptiveCard/action, application/search.
+ */
+
+export const TENANT = "72f988bf-0000-4000-8000-000000000001";
+
+export interface Person {
+  id: string;
+  name: string;
+  aadObjectId?: string;
+}
+
+/** In the sample directory, an analyst. */
+export const ALEX: Person = { id: "29:1a2b3c-user-mri", name: "Alex Wilber", aadObjectId: "6f1c2d3e-0000-4000-8000-000000000020" };
+/** In the sample directory, not an analyst. */
+export const MEGAN: Person = { id: "29:4d5e6f-user-mri", name: "Megan Bowen", aadObjectId: "6f1c2d3e-0000-4000-8000-000000000031" };
+
+export type Where = "personal" | "groupChat" | "channel";
+
+export interface ActivityOptions {
+  from?: Person;
+  where?: Where;
+  replyToId?: string;
+}
+
+function base(serviceUrl: string, o: ActivityOptions) {
+  const where = o.where ?? "personal";
+  const conversation =
+    where === "personal"
+      ? { conversationType: "personal", tenantId: TENANT, id: "a:1xYzPersonalConversationId" }
+      : where === "groupChat"
+        ? { isGroup: true, conversationType: "groupChat", tenantId: TENANT, id: "19:groupchat-1@thread.v2" }
+        : { isGroup: true, conversationType: "channel", tenantId: TENANT, id: "19:soc-triage@thread.tacv2;messageid=1732611112222" };
+  return {
+    channelId: "msteams",
+    serviceUrl,
+    timestamp: new Date().toISOString(),
+    from: o.from ?? ALEX,
+    conversation,
+    recipient: { id: "28:bot-app-id", name: "Incident Bot" },
+    locale: "en-US",
+    channelData: {
+      tenant: { id: TENANT },
+      ...(where === "channel" && {
+        teamsChannelId: "19:soc-triage@thread.tacv2",
+        teamsTeamId: "19:team-general@thread.tacv2",
+        channel: { id: "19:soc-triage@thread.tacv2" },
+        team: { id: "19:team-general@thread.tacv2" },
+      }),
+    },
+    ...(o.replyToId && { replyToId: o.replyToId }),
+  };
+}
+
+export function message(serviceUrl: string, text: string, o: ActivityOptions = {}) {
+  const mention = o.where && o.where !== "personal";
+  return {
+    ...base(serviceUrl, o),
+    type: "message",
+    id: `msg-${randomUUID()}`,
+    text: mention ? `<at>Incident Bot</at> ${text}` : text,
+    textFormat: "plain",
+    entities: mention
+      ? [{ type: "mention", mentioned: { id: "28:bot-app-id", name: "Incident Bot" }, text: "<at>Incident Bot</at>" }]
+      : [{ type: "clientInfo", locale: "en-US", country: "US", platform: "Web", timezone: "Europe/London" }],
+  };
+}
+
+/** What Teams sends when Action.Submit is clicked on a chat card: a message with the inputs as value. */
+export function submitMessage(serviceUrl: string, value: Record<string, unknown>, o: ActivityOptions = {}) {
+  return { ...base(serviceUrl, o), type: "message", id: `msg-${randomUUID()}`, value, replyToId: o.replyToId ?? "card-message-1" };
+}
+
+export function execute(serviceUrl: string, verb: string, data: Record<string, unknown>, o: ActivityOptions = {}) {
+  return {
+    ...base(serviceUrl, { replyToId: "card-message-1", ...o }),
+    type: "invoke",
+    name: "adaptiveCard/action",
+    id: `f:invoke-${randomUUID()}`,
+    value: { action: { type: "Action.Execute", id: "createIncident", verb, data }, trigger: "manual" },
+    channelData: { tenant: { id: TENANT }, source: { name: "message" } },
+  };
+}
+
+export function search(serviceUrl: string, dataset: string, queryText: string, o: ActivityOptions = {}) {
+  return {
+    ...base(serviceUrl, o),
+    type: "invoke",
+    name: "application/search",
+    id: `f:search-${randomUUID()}`,
+    value: { queryText, queryOptions: { skip: 0, top: 15 }, dataset, data: {} },
+    localTimezone: "Europe/London",
+  };
+}
