@@ -1,0 +1,99 @@
+import path from "node:path";
+import { LocalDirectory } from "../../src/adapters/local-directory";
+import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
+import { IncidentService } from "../../src/incidents/service";
+import { aForm } from "../support/builders";
+
+const ALEX = { objectId: "6f1c2d3e-0000-4000-8000-000000000020", name: "Alex Wilber" };
+
+function setup(now = new Date("2026-11-26T12:00:00Z")) {
+  const store = new SqliteIncidentStore(":memory:");
+  const directory = LocalDirectory.fromFile(path.resolve(__dirname, "..", "..", "data", "directory.json"));
+  let clock = now;
+  const service = new IncidentService({ store, directory, workspaceId: "ws", clock: () => clock, tagCacheMs: 30_000 });
+  return { service, store, advance: (ms: number) => (clock = new Date(clock.getTime() + ms)) };
+}
+
+describe("creating an incident", () => {
+  it("stores it in Sentinel's shape with the owner resolved from the directory", async () => {
+    const { service } = setup();
+    const result = await service.create(aForm({ title: "Odd e-mail", owner: "me", tags: "Phishing" }), ALEX, "form");
+    expect(result).toMatchObject({
+      kind: "created",
+      isNew: true,
+      incident: {
+        incidentNumber: 1,
+        owner: { objectId: ALEX.objectId, ownerType: "User", assignedTo: "Alex Wilber (Teams)" },
+        labels: [{ labelName: "Phishing", labelType: "User" }],
+        createdTimeUtc: "2026-11-26T12:00:00.000Z",
+        providerName: "SOC Incident Bot for Microsoft Teams",
+      },
+    });
+  });
+
+  it("reports field errors and the owner error together, without storing", async () => {
+    const { service } = setup();
+    const form = aForm({ title: " ", owner: "0badc0de-0000-4000-8000-000000000000" });
+    expect(await service.create(form, ALEX, "form")).toEqual({
+      kind: "invalid",
+      errors: { title: "Enter a title.", owner: "That owner is not in the directory any more. Search again." },
+    });
+    expect(await service.get(form.submissionId)).toBeUndefined();
+  });
+
+  it("can't assign to someone Teams did not identify", async () => {
+    const { service } = setup();
+    const result = await service.create(aForm({ owner: "me" }), { name: "Guest" }, "form");
+    expect(result).toMatchObject({ kind: "invalid", errors: { owner: expect.stringMatching(/did not tell us who you are/) } });
+  });
+});
+
+describe("tag suggestions", () => {
+  it("sees a new tag right after this instance created it, despite the cache", async () => {
+    const { service } = setup();
+    expect(await service.suggestTags("ran", 15)).toEqual(["ran"]);
+    await service.create(aForm({ tags: "Ransomware" }), ALEX, "form");
+    expect(await service.suggestTags("ran", 15)).toEqual(["Ransomware", "ran"]);
+  });
+
+  it("reuses tag usage within the cache period and reads again after it", async () => {
+    const { service, store, advance } = setup();
+    await service.create(aForm({ tags: "One" }), ALEX, "form");
+    const read = jest.spyOn(store, "tagUsage");
+    await service.suggestTags("", 15);
+    await service.suggestTags("o", 15);
+    expect(read).toHaveBeenCalledTimes(1);
+    advance(31_000);
+    await service.suggestTags("o", 15);
+    expect(read).toHaveBeenCalledTimes(2);
+  });
+
+  it("forgets tags older than two weeks", async () => {
+    const { service, advance } = setup();
+    await service.create(aForm({ tags: "Old news" }), ALEX, "form");
+    advance(14 * 86_400_000);
+    expect(await service.topTags(10)).toEqual([]);
+  });
+
+  it("does not keep a failed read in the cache", async () => {
+    const { service, store } = setup();
+    const read = jest.spyOn(store, "tagUsage").mockRejectedValueOnce(new Error("down"));
+    await expect(service.suggestTags("", 5)).rejects.toThrow("down");
+    await expect(service.suggestTags("", 5)).resolves.toEqual([]);
+    expect(read).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("finding owners", () => {
+  it("searches users and groups, at most 15", async () => {
+    const { service } = setup();
+    const found = await service.findOwners("soc", 50);
+    expect(found.map((e) => [e.displayName, e.kind])).toEqual([
+      ["SOC Incident Response", "Group"],
+      ["SOC Tier 1", "Group"],
+      ["SOC Tier 2", "Group"],
+      ["Socrates Papadopoulos", "User"],
+    ]);
+    expect((await service.findOwners("e", 50)).length).toBeLessThanOrEqual(15);
+  });
+});
