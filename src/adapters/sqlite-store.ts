@@ -3,10 +3,40 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../incidents/errors";
 import type { Incident } from "../incidents/model";
-import type { CreateOutcome, IncidentStore, NewIncident, TagDayUsage } from "../incidents/ports";
+import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
 import { utcDay } from "../incidents/tags";
 
 const SCHEMA_VERSION = 1;
+/** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
+const SEP = "\u001f";
+
+interface IncidentRow {
+  workspace_id: string;
+  id: string;
+  incident_number: number;
+  created_utc: string;
+  revision: number;
+  title_lower: string;
+  tags_lower: string;
+  notice_state: string | null;
+  notice_updated: string | null;
+  doc: string;
+}
+
+function toRow(incident: Incident): IncidentRow {
+  return {
+    workspace_id: incident.workspaceId,
+    id: incident.id,
+    incident_number: incident.incidentNumber,
+    created_utc: incident.createdTimeUtc,
+    revision: incident.revision,
+    title_lower: incident.title.toLowerCase().replace(/\s+/g, " "),
+    tags_lower: `${SEP}${incident.labels.map((l) => l.labelName.toLowerCase()).join(SEP)}${SEP}`,
+    notice_state: incident.triage?.state ?? null,
+    notice_updated: incident.triage?.updatedUtc ?? null,
+    doc: JSON.stringify(incident),
+  };
+}
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -15,9 +45,24 @@ const MIGRATIONS: Record<number, string> = {
       id              TEXT    NOT NULL,
       incident_number INTEGER NOT NULL,
       created_utc     TEXT    NOT NULL,
+      revision        INTEGER NOT NULL,
+      -- lower-case title and tags (tags between unit separators) for search
+      title_lower     TEXT    NOT NULL,
+      tags_lower      TEXT    NOT NULL,
+      -- triage notice state, for retrying the ones not posted
+      notice_state    TEXT,
+      notice_updated  TEXT,
       doc             TEXT    NOT NULL,
       PRIMARY KEY (workspace_id, id),
       UNIQUE (workspace_id, incident_number)
+    );
+    CREATE INDEX incidents_unsent ON incidents (workspace_id, notice_state, notice_updated)
+      WHERE notice_state IN ('pending', 'failed');
+    CREATE TABLE settings (
+      workspace_id TEXT NOT NULL,
+      key          TEXT NOT NULL,
+      value        TEXT NOT NULL,
+      PRIMARY KEY (workspace_id, key)
     );
     CREATE TABLE counters (
       workspace_id TEXT PRIMARY KEY,
@@ -66,8 +111,22 @@ export class SqliteIncidentStore implements IncidentStore {
          ON CONFLICT (workspace_id) DO UPDATE SET last_number = last_number + 1
          RETURNING last_number`,
       ),
-      insert: db.prepare<[string, string, number, string, string]>(
-        "INSERT INTO incidents (workspace_id, id, incident_number, created_utc, doc) VALUES (?, ?, ?, ?, ?)",
+      insert: db.prepare<[IncidentRow]>(
+        `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower, notice_state, notice_updated, doc)
+         VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower, @notice_state, @notice_updated, @doc)`,
+      ),
+      replace: db.prepare<[IncidentRow & { expected: number }]>(
+        `UPDATE incidents SET revision = @revision, title_lower = @title_lower, tags_lower = @tags_lower,
+           notice_state = @notice_state, notice_updated = @notice_updated, doc = @doc
+         WHERE workspace_id = @workspace_id AND id = @id AND revision = @expected`,
+      ),
+      unsent: db.prepare<[string, string, number], { doc: string }>(
+        `SELECT doc FROM incidents WHERE workspace_id = ? AND notice_state IN ('pending', 'failed') AND notice_updated < ?
+         ORDER BY notice_updated LIMIT ?`,
+      ),
+      getSetting: db.prepare<[string, string], { value: string }>("SELECT value FROM settings WHERE workspace_id = ? AND key = ?"),
+      putSetting: db.prepare<[string, string, string]>(
+        "INSERT INTO settings (workspace_id, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE SET value = excluded.value",
       ),
       useTag: db.prepare<[string, string, string, string, string]>(
         `INSERT INTO tag_usage (workspace_id, day, tag_key, tag, count, last_used_utc) VALUES (?, ?, ?, ?, 1, ?)
@@ -82,8 +141,8 @@ export class SqliteIncidentStore implements IncidentStore {
       const existing = this.stmts.get.get(incident.workspaceId, incident.id);
       if (existing) return { incident: JSON.parse(existing.doc) as Incident, created: false };
       const { last_number } = this.stmts.nextNumber.get(incident.workspaceId)!;
-      const stored: Incident = { ...incident, incidentNumber: last_number };
-      this.stmts.insert.run(incident.workspaceId, incident.id, last_number, incident.createdTimeUtc, JSON.stringify(stored));
+      const stored: Incident = { ...incident, incidentNumber: last_number, revision: 1 };
+      this.stmts.insert.run(toRow(stored));
       const day = utcDay(new Date(incident.createdTimeUtc));
       for (const { labelName } of incident.labels) {
         this.stmts.useTag.run(incident.workspaceId, day, labelName.toLowerCase(), labelName, incident.createdTimeUtc);
@@ -112,6 +171,54 @@ export class SqliteIncidentStore implements IncidentStore {
         lastUsedUtc: r.last_used_utc,
       })),
     );
+  }
+
+  replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome> {
+    return this.run(() => {
+      const next: Incident = { ...incident, revision: expectedRevision + 1 };
+      const { changes } = this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
+      if (changes === 1) return { ok: true, incident: next };
+      const row = this.stmts.get.get(incident.workspaceId, incident.id);
+      return { ok: false, current: row ? (JSON.parse(row.doc) as Incident) : undefined };
+    });
+  }
+
+  search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {
+    return this.run(() => {
+      const where = ["workspace_id = ?"];
+      const params: (string | number)[] = [workspaceId];
+      if (query.number !== undefined) {
+        where.push("incident_number = ?");
+        params.push(query.number);
+      } else if (query.text) {
+        const words = query.text.split(" ").filter(Boolean);
+        const titleHasAll = words.map(() => "instr(title_lower, ?) > 0").join(" AND ");
+        where.push(`((${titleHasAll}) OR instr(tags_lower, ?) > 0)`);
+        params.push(...words, `${SEP}${query.text}${SEP}`);
+      }
+      const sql = `SELECT doc FROM incidents WHERE ${where.join(" AND ")} ORDER BY incident_number DESC LIMIT ?`;
+      return this.db
+        .prepare<(string | number)[], { doc: string }>(sql)
+        .all(...params, limit)
+        .map((r) => JSON.parse(r.doc) as Incident);
+    });
+  }
+
+  unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {
+    return this.run(() => this.stmts.unsent.all(workspaceId, beforeUtc, limit).map((r) => JSON.parse(r.doc) as Incident));
+  }
+
+  getSetting(workspaceId: string, key: string): Promise<unknown> {
+    return this.run(() => {
+      const row = this.stmts.getSetting.get(workspaceId, key);
+      return row ? (JSON.parse(row.value) as unknown) : undefined;
+    });
+  }
+
+  putSetting(workspaceId: string, key: string, value: unknown): Promise<void> {
+    return this.run(() => {
+      this.stmts.putSetting.run(workspaceId, key, JSON.stringify(value));
+    });
   }
 
   close(): Promise<void> {

@@ -54,6 +54,26 @@ export interface Actor {
   teamsId?: string;
 }
 
+/** A Teams message an incident was made from, recorded as evidence. */
+export interface MessageEvidence {
+  kind: "teams-message";
+  messageId: string;
+  link?: string;
+  author: { kind: "user" | "application"; id?: string; name: string };
+  sentUtc?: string;
+  /** SHA-256 (hex) of the message body exactly as Teams sent it, so the record can be checked against the source. */
+  bodySha256: string;
+}
+
+/** Where the new-incident card was posted in the triage channel, and how that went. */
+export interface TriageNotice {
+  state: "pending" | "posted" | "failed";
+  attempts: number;
+  messageId?: string;
+  lastError?: string;
+  updatedUtc: string;
+}
+
 export interface Incident {
   /** Client-chosen GUID, as in Sentinel; equal to the form's submission id, which makes creates idempotent. */
   id: string;
@@ -75,6 +95,10 @@ export interface Incident {
   createdBy: Actor;
   entryPoint: EntryPoint;
   providerName: string;
+  /** Increases by one on every change; updates name the revision they started from (optimistic concurrency). */
+  revision: number;
+  evidence?: MessageEvidence[];
+  triage?: TriageNotice;
 }
 
 export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";

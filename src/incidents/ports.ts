@@ -1,7 +1,19 @@
 import type { Actor, Incident, OwnerType } from "./model";
 
-/** A new incident as the store receives it: everything but the number, which the store assigns. */
-export type NewIncident = Omit<Incident, "incidentNumber">;
+/** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
+export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
+
+/** What to look for, newest first: a number; or text, matching incidents whose title holds every word of it or that have it as a tag. */
+export interface IncidentQuery {
+  number?: number;
+  /** Lower-case, single-spaced. */
+  text?: string;
+}
+
+export type ReplaceOutcome =
+  | { ok: true; incident: Incident }
+  /** Someone changed it first (or it is gone): nothing was written. */
+  | { ok: false; current: Incident | undefined };
 
 /** How often a tag was used on one UTC day in one workspace. */
 export interface TagDayUsage {
@@ -38,6 +50,19 @@ export interface IncidentStore {
   get(workspaceId: string, id: string): Promise<Incident | undefined>;
   /** Per-day tag usage for days >= `sinceDay` (UTC `YYYY-MM-DD`). */
   tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]>;
+  /**
+   * Writes `incident` (same id) only if the stored revision is still `expectedRevision`; the stored
+   * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are
+   * not new uses). Never overwrites a concurrent change silently.
+   */
+  replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome>;
+  /** Incidents matching the query, newest first, at most `limit`. An empty query gives the most recent. */
+  search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]>;
+  /** Incidents whose triage notice is pending or failed and was last touched before `beforeUtc`, oldest first. */
+  unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]>;
+  /** A small per-workspace setting (the triage channel), or undefined. */
+  getSetting(workspaceId: string, key: string): Promise<unknown>;
+  putSetting(workspaceId: string, key: string, value: unknown): Promise<void>;
   close(): Promise<void>;
 }
 

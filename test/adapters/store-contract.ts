@@ -66,7 +66,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         description: "Line one\nLine two ${not.a.template} <b>html</b> 'quotes' \"double\" ünïcødé 🚨",
       });
       const { incident: stored } = await store.create(incident);
-      expect(stored).toEqual({ ...incident, incidentNumber: 1 });
+      expect(stored).toEqual({ ...incident, incidentNumber: 1, revision: 1 });
       expect(await store.get(ws, incident.id)).toEqual(stored);
     });
 
@@ -121,6 +121,72 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-11-20T10:00:00.000Z", labels: labels("New") }));
       const usage = await store.tagUsage(ws, "2026-11-07");
       expect(usage.map((u) => u.tag)).toEqual(["New"]);
+    });
+
+    it("replaces an incident only from the revision it was read at, and never silently overwrites", async () => {
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, labels: labels("Phishing") }));
+      const first = await store.replace({ ...incident, status: "Active" }, 1);
+      expect(first).toEqual({ ok: true, incident: { ...incident, status: "Active", revision: 2 } });
+      const stale = await store.replace({ ...incident, status: "Closed" }, 1);
+      expect(stale).toEqual({ ok: false, current: { ...incident, status: "Active", revision: 2 } });
+      expect(await store.get(ws, incident.id)).toMatchObject({ status: "Active", revision: 2 });
+      const gone = await store.replace({ ...incident, id: randomUUID() }, 1);
+      expect(gone).toEqual({ ok: false, current: undefined });
+      // Editing labels is not a new use of a tag.
+      await store.replace({ ...incident, labels: labels("Phishing", "Extra"), revision: 2 }, 2);
+      const usage = await store.tagUsage(ws, "2026-01-01");
+      expect(usage.map((u) => [u.tag, u.count])).toEqual([["Phishing", 1]]);
+    });
+
+    it("lets exactly one of two concurrent replaces from the same revision win", async () => {
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws }));
+      const outcomes = await Promise.all([
+        store.replace({ ...incident, owner: { objectId: "a", ownerType: "User", assignedTo: "A" } }, 1),
+        store.replace({ ...incident, owner: { objectId: "b", ownerType: "User", assignedTo: "B" } }, 1),
+      ]);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    });
+
+    it("finds incidents by number, by every word of the title or by a whole tag, newest first", async () => {
+      const make = (title: string, ...tags: string[]) => store.create(aNewIncident({ workspaceId: ws, title, labels: labels(...tags) }));
+      await make("Badge reader at door 3", "Physical");
+      await make("Phishing e-mail to finance", "Phishing", "Finance team");
+      await make("Second badge alarm", "physical");
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, title: "Badge elsewhere", labels: labels("Physical") }));
+      const titles = async (query: Parameters<IncidentStore["search"]>[1], limit = 10) =>
+        (await store.search(ws, query, limit)).map((i) => i.title);
+
+      expect(await titles({ number: 2 })).toEqual(["Phishing e-mail to finance"]);
+      expect(await titles({ number: 99 })).toEqual([]);
+      expect(await titles({ text: "badge" })).toEqual(["Second badge alarm", "Badge reader at door 3"]);
+      expect(await titles({ text: "badge door" })).toEqual(["Badge reader at door 3"]);
+      expect(await titles({ text: "physical" })).toEqual(["Second badge alarm", "Badge reader at door 3"]);
+      expect(await titles({ text: "finance team" })).toEqual(["Phishing e-mail to finance"]);
+      expect(await titles({ text: "team" })).toEqual([]);
+      expect(await titles({})).toEqual(["Second badge alarm", "Phishing e-mail to finance", "Badge reader at door 3"]);
+      expect(await titles({}, 2)).toEqual(["Second badge alarm", "Phishing e-mail to finance"]);
+      expect(await titles({ text: "100% o'brien \\ _%" })).toEqual([]);
+    });
+
+    it("lists incidents whose triage notice is not yet posted, oldest first", async () => {
+      const notice = (state: "pending" | "posted" | "failed", updatedUtc: string) => ({ state, attempts: 1, updatedUtc });
+      const a = await store.create(aNewIncident({ workspaceId: ws, title: "a", triage: notice("pending", "2026-11-20T10:00:02.000Z") }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "b", triage: notice("posted", "2026-11-20T10:00:00.000Z") }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "c", triage: notice("failed", "2026-11-20T10:00:01.000Z") }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "d" }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "e", triage: notice("pending", "2026-11-20T10:05:00.000Z") }));
+      const unsent = await store.unsentNotices(ws, "2026-11-20T10:01:00.000Z", 10);
+      expect(unsent.map((i) => i.title)).toEqual(["c", "a"]);
+      await store.replace({ ...a.incident, triage: notice("posted", "2026-11-20T10:00:30.000Z") }, 1);
+      expect((await store.unsentNotices(ws, "2026-11-20T10:01:00.000Z", 10)).map((i) => i.title)).toEqual(["c"]);
+    });
+
+    it("keeps small settings per workspace", async () => {
+      expect(await store.getSetting(ws, "triageChannel")).toBeUndefined();
+      await store.putSetting(ws, "triageChannel", { conversationId: "19:a", serviceUrl: "https://x/" });
+      await store.putSetting(ws, "triageChannel", { conversationId: "19:b", serviceUrl: "https://x/" });
+      expect(await store.getSetting(ws, "triageChannel")).toEqual({ conversationId: "19:b", serviceUrl: "https://x/" });
+      expect(await store.getSetting(`ws-${randomUUID()}`, "triageChannel")).toBeUndefined();
     });
   });
 }
