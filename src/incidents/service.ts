@@ -1,66 +1,100 @@
-import type { Actor, EntryPoint, Incident, Owner } from "./model";
+import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, TriageNotice } from "./model";
 import { PROVIDER_NAME } from "./model";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, TagDayUsage } from "./ports";
+import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
-import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm } from "./validation";
+import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
+
+/** Analysts triage and own incidents; employees report what they saw. */
+export type Role = "analyst" | "employee";
 
 export type CreateResult =
   | { kind: "created"; incident: Incident; /** false: this submission had already created it */ isNew: boolean }
   | { kind: "invalid"; errors: FieldErrors };
+
+export type ReportResult =
+  | { kind: "created"; incident: Incident; isNew: boolean }
+  | { kind: "invalid"; errors: ReportErrors };
+
+export type UpdateResult =
+  | { kind: "updated"; incident: Incident }
+  | { kind: "invalid"; errors: FieldErrors }
+  /** Someone changed it since it was read: nothing was written; `current` is what is stored now. */
+  | { kind: "conflict"; current: Incident }
+  | { kind: "not-found" }
+  | { kind: "forbidden" };
+
+/** Where new incidents are announced; `reference` is whatever the transport needs to post there. */
+export interface TriageChannel {
+  conversationId: string;
+  name?: string;
+  setBy: Actor;
+  setUtc: string;
+  reference: Record<string, unknown>;
+}
+
+export interface CreateOptions {
+  role?: Role;
+  evidence?: MessageEvidence;
+  firstActivityTimeUtc?: string;
+}
 
 export interface IncidentServiceOptions {
   store: IncidentStore;
   directory: Directory;
   workspaceId: string;
   clock?: Clock;
-  /** How long tag usage read from the store is reused, in ms. */
+  /** How long tag usage and the triage channel read from the store are reused, in ms. */
   tagCacheMs?: number;
 }
 
 /** Owner typeahead shows at most this many (Teams shows 15). */
 export const OWNER_RESULTS_MAX = 15;
+const TRIAGE_KEY = "triageChannel";
+const SEARCH_TEXT_MAX = 100;
 
-/** The use cases: create an incident from a form, suggest tags, find owners. */
+/** The use cases: create (form, report, message), update with optimistic concurrency, search, suggest, triage. */
 export class IncidentService {
   private readonly store: IncidentStore;
   private readonly directory: Directory;
   private readonly clock: Clock;
-  private readonly tagCacheMs: number;
+  private readonly cacheMs: number;
   readonly workspaceId: string;
   private tagCache: { at: number; since: string; usage: Promise<TagDayUsage[]> } | undefined;
+  private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
 
   constructor(options: IncidentServiceOptions) {
     this.store = options.store;
     this.directory = options.directory;
     this.workspaceId = options.workspaceId;
     this.clock = options.clock ?? (() => new Date());
-    this.tagCacheMs = options.tagCacheMs ?? 30_000;
+    this.cacheMs = options.tagCacheMs ?? 30_000;
+  }
+
+  /** Whether this person works in the SOC. */
+  async roleOf(actor: Actor): Promise<Role> {
+    return (await this.directory.isAnalyst(actor)) ? "analyst" : "employee";
   }
 
   /**
    * Validates the whole form (owner resolved in the directory, never taken from the card), then
-   * stores it once: the same submission id always yields the same incident.
+   * stores it once: the same submission id always yields the same incident. An employee's form
+   * can't set owner, status or classification, whatever the payload says.
    */
-  async create(form: IncidentForm, actor: Actor, entryPoint: EntryPoint): Promise<CreateResult> {
-    const checked = checkForm(form);
-    const errors: FieldErrors = checked.ok ? {} : { ...checked.errors };
-    const owner = errors.owner ? undefined : await this.resolveOwner(form.owner.trim(), actor, errors);
-    if (!checked.ok || Object.keys(errors).length > 0) return { kind: "invalid", errors };
-
-    const v = checked.value;
+  async create(form: IncidentForm, actor: Actor, entryPoint: EntryPoint, options: CreateOptions = {}): Promise<CreateResult> {
+    const effective = options.role === "employee" ? employeeForm(form) : form;
+    const checked = await this.checkWithOwner(effective, actor);
+    if (!checked.ok) return { kind: "invalid", errors: checked.errors };
+    const { value: v, owner } = checked;
     const now = this.clock().toISOString();
+    const triage: TriageNotice | undefined = (await this.triageChannel()) ? { state: "pending", attempts: 0, updatedUtc: now } : undefined;
     const outcome = await this.store.create({
       id: v.id,
       workspaceId: this.workspaceId,
-      title: v.title,
-      description: v.description,
-      severity: v.severity,
-      status: v.status,
-      ...(v.classification && { classification: v.classification }),
-      ...(v.classificationReason && { classificationReason: v.classificationReason }),
-      ...(v.classificationComment && { classificationComment: v.classificationComment }),
-      ...(owner && { owner }),
-      labels: v.tags.map((labelName) => ({ labelName, labelType: "User" as const })),
+      ...fieldsOf(v, owner),
+      ...(options.firstActivityTimeUtc && { firstActivityTimeUtc: options.firstActivityTimeUtc }),
+      ...(options.evidence && { evidence: [options.evidence] }),
+      ...(triage && { triage }),
       createdTimeUtc: now,
       lastModifiedTimeUtc: now,
       createdBy: actor,
@@ -69,6 +103,55 @@ export class IncidentService {
     });
     if (outcome.created && v.tags.length) this.tagCache = undefined;
     return { kind: "created", incident: outcome.incident, isNew: outcome.created };
+  }
+
+  /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */
+  async report(report: ReportForm, actor: Actor, timeZone: string | undefined, evidence?: MessageEvidence): Promise<ReportResult> {
+    const checked = checkReport(report, timeZone, this.clock());
+    if (!checked.ok) return { kind: "invalid", errors: checked.errors };
+    const result = await this.create(checked.form, actor, evidence ? "message-extension" : "chat-report", {
+      role: "employee",
+      ...(checked.firstActivityTimeUtc && { firstActivityTimeUtc: checked.firstActivityTimeUtc }),
+      ...(evidence && { evidence }),
+    });
+    if (result.kind === "created") return result;
+    // Only title and description can fail here; they are the report's title and what happened.
+    return { kind: "invalid", errors: { ...(result.errors.title && { title: result.errors.title }), ...(result.errors.description && { whatHappened: result.errors.description }) } };
+  }
+
+  /** Saves an analyst's edit made from `revision`; a concurrent change is reported, never overwritten. */
+  async update(id: string, revision: number, form: IncidentForm, actor: Actor): Promise<UpdateResult> {
+    if ((await this.roleOf(actor)) !== "analyst") return { kind: "forbidden" };
+    const current = await this.get(id);
+    if (!current) return { kind: "not-found" };
+    const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor);
+    if (!checked.ok) return { kind: "invalid", errors: checked.errors };
+    const next: Incident = {
+      ...withoutClassification(current),
+      ...fieldsOf(checked.value, checked.owner),
+      lastModifiedTimeUtc: this.clock().toISOString(),
+    };
+    if (!checked.owner) delete next.owner;
+    return this.replaceFrom(next, revision);
+  }
+
+  /** "Assign to me" from the triage card: the analyst becomes the owner if nobody changed it since `revision`. */
+  async assignToMe(id: string, revision: number, actor: Actor): Promise<UpdateResult> {
+    if ((await this.roleOf(actor)) !== "analyst") return { kind: "forbidden" };
+    const current = await this.get(id);
+    if (!current) return { kind: "not-found" };
+    const errors: FieldErrors = {};
+    const owner = await this.resolveOwner(ASSIGN_TO_ME, actor, errors);
+    if (!owner) return { kind: "invalid", errors };
+    return this.replaceFrom({ ...current, owner, lastModifiedTimeUtc: this.clock().toISOString() }, revision);
+  }
+
+  /** By number ("INC-42", "#42", "42"), by words of the title or by a tag, newest first; recent ones when empty. */
+  async search(typed: string, limit: number): Promise<Incident[]> {
+    const text = typed.trim().replace(/\s+/g, " ").toLowerCase().slice(0, SEARCH_TEXT_MAX);
+    const number = /^(?:inc-?|#)?\s*(\d{1,9})$/.exec(text)?.[1];
+    if (number) return this.store.search(this.workspaceId, { number: Number(number) }, limit);
+    return this.store.search(this.workspaceId, text ? { text } : {}, limit);
   }
 
   /** Tags for the typeahead: the workspace's last 14 days, ranked by use and recency, filtered by what was typed. */
@@ -102,11 +185,65 @@ export class IncidentService {
     return this.store.get(this.workspaceId, id.toLowerCase());
   }
 
+  /** Makes a channel the SOC's triage channel; analysts only. */
+  async setTriageChannel(channel: TriageChannel, actor: Actor): Promise<boolean> {
+    if ((await this.roleOf(actor)) !== "analyst") return false;
+    await this.store.putSetting(this.workspaceId, TRIAGE_KEY, channel);
+    this.triageCache = undefined;
+    return true;
+  }
+
+  async triageChannel(): Promise<TriageChannel | undefined> {
+    const now = this.clock().getTime();
+    if (!this.triageCache || now - this.triageCache.at > this.cacheMs) {
+      const channel = this.store.getSetting(this.workspaceId, TRIAGE_KEY) as Promise<TriageChannel | undefined>;
+      this.triageCache = { at: now, channel };
+      channel.catch(() => {
+        if (this.triageCache?.channel === channel) this.triageCache = undefined;
+      });
+    }
+    return this.triageCache.channel;
+  }
+
+  /** Records how posting the triage card went; retried on concurrent edits so the record is never lost. */
+  async recordNotice(id: string, notice: Omit<TriageNotice, "updatedUtc">): Promise<Incident | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.get(id);
+      if (!current) return undefined;
+      const next = { ...current, triage: { ...notice, updatedUtc: this.clock().toISOString() } };
+      const outcome = await this.store.replace(next, current.revision);
+      if (outcome.ok) return outcome.incident;
+    }
+    return undefined;
+  }
+
+  /** Incidents whose triage card is still to be posted, untouched for `idleMs`. */
+  async unsentNotices(idleMs: number, limit: number): Promise<Incident[]> {
+    return this.store.unsentNotices(this.workspaceId, new Date(this.clock().getTime() - idleMs).toISOString(), limit);
+  }
+
+  private async replaceFrom(next: Incident, revision: number): Promise<UpdateResult> {
+    const outcome = await this.store.replace(next, revision);
+    if (outcome.ok) return { kind: "updated", incident: outcome.incident };
+    return outcome.current ? { kind: "conflict", current: outcome.current } : { kind: "not-found" };
+  }
+
+  private async checkWithOwner(
+    form: IncidentForm,
+    actor: Actor,
+  ): Promise<{ ok: true; value: ValidForm; owner: Owner | undefined } | { ok: false; errors: FieldErrors }> {
+    const checked = checkForm(form);
+    const errors: FieldErrors = checked.ok ? {} : { ...checked.errors };
+    const owner = errors.owner ? undefined : await this.resolveOwner(form.owner.trim(), actor, errors);
+    if (!checked.ok || Object.keys(errors).length > 0) return { ok: false, errors };
+    return { ok: true, value: checked.value, owner };
+  }
+
   private async rankedTags(): Promise<RankedTag[]> {
     const now = this.clock();
     const since = windowStartDay(now);
     const cached = this.tagCache;
-    if (!cached || cached.since !== since || now.getTime() - cached.at > this.tagCacheMs) {
+    if (!cached || cached.since !== since || now.getTime() - cached.at > this.cacheMs) {
       const usage = this.store.tagUsage(this.workspaceId, since);
       this.tagCache = { at: now.getTime(), since, usage };
       // A failed read must not stay cached.
@@ -140,4 +277,39 @@ export class IncidentService {
       ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
     };
   }
+}
+
+/** What an employee may decide: title, description and how urgent (High or Medium). Nothing else. */
+function employeeForm(form: IncidentForm): IncidentForm {
+  return {
+    ...form,
+    severity: form.severity === "High" ? "High" : "Medium",
+    status: "New",
+    closing: "",
+    closingComment: "",
+    owner: "",
+  };
+}
+
+function withoutClassification(incident: Incident): Incident {
+  const rest = { ...incident };
+  delete rest.classification;
+  delete rest.classificationReason;
+  delete rest.classificationComment;
+  return rest;
+}
+
+/** The incident fields a valid form sets. */
+function fieldsOf(v: ValidForm, owner: Owner | undefined) {
+  return {
+    title: v.title,
+    description: v.description,
+    severity: v.severity,
+    status: v.status,
+    ...(v.classification && { classification: v.classification }),
+    ...(v.classificationReason && { classificationReason: v.classificationReason }),
+    ...(v.classificationComment && { classificationComment: v.classificationComment }),
+    ...(owner && { owner }),
+    labels: v.tags.map((labelName) => ({ labelName, labelType: "User" as const })),
+  };
 }
