@@ -11,6 +11,7 @@ import type { Logger } from "../log";
 import { cardAttachment, helpCard, type AdaptiveCard } from "./cards";
 import { FormFlow, ownerLabel, unavailableBanner } from "./form-flow";
 import { cardResponse, describeProblem, errorResponse, executeValue, searchResponse, searchValue } from "./invoke";
+import { createLimitBanner, RateLimits, rateKey, searchLimitMessage } from "./rate-limit";
 
 export const VERBS = { create: "incident.create", form: "incident.form" } as const;
 
@@ -34,6 +35,7 @@ export class IncidentBot extends TeamsActivityHandler {
   constructor(
     private readonly service: IncidentService,
     private readonly log: Logger,
+    private readonly limits: RateLimits = RateLimits.none(),
   ) {
     super();
     this.flow = new FormFlow(service, log);
@@ -86,6 +88,8 @@ export class IncidentBot extends TeamsActivityHandler {
       case VERBS.create: {
         const form = readForm(data ?? {});
         if (!form.ok) return errorResponse(400, "BadRequest", form.problem);
+        const wait = this.limits.creates.take(rateKey(context.activity));
+        if (wait) return cardResponse(await this.flow.formCard(actor, form.form, undefined, createLimitBanner(this.limits.creates.perMinute, wait)));
         const outcome = await this.flow.submit(form.form, actor, "form");
         // The clicker sees the answer at once; everyone else in the conversation through the updated message.
         if (outcome.kind === "created") await this.replaceCardForEveryone(context, outcome.card);
@@ -113,7 +117,10 @@ export class IncidentBot extends TeamsActivityHandler {
       await context.sendActivity(`That form could not be read: ${form.problem} Say incident to open a new form.`);
       return;
     }
-    card = (await this.flow.submit(form.form, actor, "form")).card;
+    const wait = this.limits.creates.take(rateKey(context.activity));
+    card = wait
+      ? await this.flow.formCard(actor, form.form, undefined, createLimitBanner(this.limits.creates.perMinute, wait))
+      : (await this.flow.submit(form.form, actor, "form")).card;
     if (!(await this.replaceCardForEveryone(context, card))) {
       await context.sendActivity({ attachments: [cardAttachment(card)] });
     }
@@ -124,6 +131,8 @@ export class IncidentBot extends TeamsActivityHandler {
     if (!parsed.success) {
       return errorResponse(400, "BadRequest", `This search can't be read: ${describeProblem(parsed.error)}.`);
     }
+    const wait = this.limits.searches.take(rateKey(context.activity));
+    if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
     const { dataset, queryText, queryOptions } = parsed.data;
     const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
     try {
