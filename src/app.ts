@@ -44,7 +44,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   }
   const store = await openStore(config);
   const directory = openDirectory(config);
-  const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID });
+  const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID, tagCacheMs: config.TAG_CACHE_MS });
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
