@@ -195,7 +195,7 @@ export class IncidentService {
 
   async triageChannel(): Promise<TriageChannel | undefined> {
     const now = this.clock().getTime();
-    if (!this.triageCache || now - this.triageCache.at > this.cacheMs) {
+    if (!this.triageCache || now - this.triageCache.at >= this.cacheMs) {
       const channel = this.store.getSetting(this.workspaceId, TRIAGE_KEY) as Promise<TriageChannel | undefined>;
       this.triageCache = { at: now, channel };
       channel.catch(() => {
@@ -243,7 +243,7 @@ export class IncidentService {
     const now = this.clock();
     const since = windowStartDay(now);
     const cached = this.tagCache;
-    if (!cached || cached.since !== since || now.getTime() - cached.at > this.cacheMs) {
+    if (!cached || cached.since !== since || now.getTime() - cached.at >= this.cacheMs) {
       const usage = this.store.tagUsage(this.workspaceId, since);
       this.tagCache = { at: now.getTime(), since, usage };
       // A failed read must not stay cached.
