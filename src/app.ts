@@ -1,6 +1,6 @@
 import { SqliteIncidentStore } from "./adapters/sqlite-store";
 import { LocalDirectory } from "./adapters/local-directory";
-import { botFrameworkSettings, isLocalMode, loadConfig, type Config } from "./config";
+import { botFrameworkSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
 import type { Directory, IncidentStore } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
@@ -18,7 +18,7 @@ export interface App {
 async function openStore(config: Config): Promise<IncidentStore> {
   switch (config.STORE) {
     case "sqlite":
-      return new SqliteIncidentStore(config.SQLITE_PATH);
+      return new SqliteIncidentStore(config.SQLITE_PATH, { busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS });
     case "cosmos":
       throw new Error("STORE=cosmos is not available in this build.");
   }
@@ -50,6 +50,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     host: config.HOST,
     maxBodyBytes: config.MAX_BODY_BYTES,
     botFramework: botFrameworkSettings(config),
+    ...trustSettings(config),
     service,
     log: logger,
     describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },

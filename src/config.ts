@@ -5,6 +5,24 @@ import { z } from "zod";
  * All problems are reported at once, each saying how to fix it.
  */
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A URL the bot sends secrets to or trusts keys from: https, or plain http on this machine only (tests). */
+const endpointUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined))
+  .pipe(
+    z
+      .string()
+      .url({ message: "use a URL, e.g. https://login.example.com/..." })
+      .refine((v) => {
+        const url = new URL(v);
+        return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
+      }, "use https (plain http only for localhost, in tests)")
+      .optional(),
+  );
+
 export const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "use true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -39,10 +57,49 @@ const schema = z
 
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
+
+    // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
+    // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID
+    // server) and private or sovereign clouds. Only with MicrosoftAppId. Absent: the public cloud's.
+    /** OpenID metadata of the keys that sign the channel's tokens. Absent: https://login.botframework.com/v1/.well-known/openidconfiguration */
+    BOT_OPENID_METADATA_URL: endpointUrl,
+    /** The issuer (iss) the channel's tokens must carry. Absent: https://api.botframework.com */
+    BOT_TOKEN_ISSUER: optionalText,
+    /** OAuth 2.0 token endpoint for the bot's own token (client credentials with MicrosoftAppPassword). Absent: Microsoft Entra ID via MSAL. */
+    BOT_TOKEN_ENDPOINT: endpointUrl,
+    /** Microsoft Entra tenant ids whose activities are processed, comma separated. Empty: every tenant (logged at start-up). */
+    ALLOWED_TENANT_IDS: z
+      .string()
+      .default("")
+      .transform((v, ctx) => {
+        const ids = v.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+        const bad = ids.filter((id) => !GUID.test(id));
+        if (bad.length) {
+          ctx.addIssue({ code: "custom", message: `use tenant ids (GUIDs, Entra admin center > Overview > Tenant ID), comma separated; these are not: ${bad.map((b) => b.slice(0, 40)).join(", ")}` });
+        }
+        return ids;
+      }),
+    // Per person, counted in this process's memory: with several bot instances (Cosmos DB), a person gets up to this much from each.
+    RATE_LIMIT_CREATES_PER_MINUTE: z.coerce.number({ message: "use a whole number, e.g. 20" }).int().min(1).max(10_000).default(20),
+    RATE_LIMIT_SEARCHES_PER_MINUTE: z.coerce.number({ message: "use a whole number, e.g. 120" }).int().min(1).max(100_000).default(120),
+    /** How long a write waits for another connection's lock on the SQLite file before the store counts as unavailable. */
+    SQLITE_BUSY_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 5000" }).int().min(0).max(60_000).default(5000),
+    /** On SIGTERM/SIGINT, how long requests in flight may take to finish before the bot exits anyway. */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 10000" }).int().min(100).max(600_000).default(10_000),
+    // --- end of trust and limits settings ---
     /** How long tag usage (and the triage channel) read from the store are reused, in ms (0: read every time). bench/ measures both. */
     TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
   })
   .superRefine((c, ctx) => {
+    // Trust and limits cross-field checks.
+    for (const key of ["BOT_OPENID_METADATA_URL", "BOT_TOKEN_ISSUER", "BOT_TOKEN_ENDPOINT"] as const) {
+      if (c[key] && !c.MicrosoftAppId) {
+        ctx.addIssue({ code: "custom", path: [key], message: "is set but MicrosoftAppId is not: without it requests are not authenticated at all. Set MicrosoftAppId or remove this" });
+      }
+    }
+    if (c.BOT_TOKEN_ENDPOINT && c.MicrosoftAppId && !c.MicrosoftAppPassword) {
+      ctx.addIssue({ code: "custom", path: ["BOT_TOKEN_ENDPOINT"], message: "needs MicrosoftAppPassword: the bot asks this endpoint for its token with its client secret" });
+    }
     if (c.MicrosoftAppId && c.MicrosoftAppType !== "UserAssignedMSI" && !c.MicrosoftAppPassword) {
       ctx.addIssue({
         code: "custom",
@@ -108,5 +165,18 @@ export function botFrameworkSettings(config: Config): Record<string, string | un
     MicrosoftAppPassword: config.MicrosoftAppPassword,
     MicrosoftAppType: config.MicrosoftAppType ?? (config.MicrosoftAppId ? "SingleTenant" : undefined),
     MicrosoftAppTenantId: config.MicrosoftAppTenantId,
+  };
+}
+
+/** Which tokens are trusted, which tenants are served and how fast one person may go: for src/teams/server.ts. */
+export function trustSettings(config: Config) {
+  return {
+    authOverrides: {
+      ...(config.BOT_OPENID_METADATA_URL && { openIdMetadataUrl: config.BOT_OPENID_METADATA_URL }),
+      ...(config.BOT_TOKEN_ISSUER && { tokenIssuer: config.BOT_TOKEN_ISSUER }),
+      ...(config.BOT_TOKEN_ENDPOINT && { tokenEndpoint: config.BOT_TOKEN_ENDPOINT }),
+    },
+    allowedTenantIds: config.ALLOWED_TENANT_IDS,
+    rateLimits: { createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE, searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE },
   };
 }

@@ -2,15 +2,30 @@ import "dotenv/config";
 import { startApp } from "./app";
 import { ConfigError } from "./config";
 
-/** `npm start`: run the bot until SIGTERM/SIGINT, then stop cleanly. */
+/**
+ * `npm start`: run the bot until SIGTERM/SIGINT, then stop cleanly: refuse new requests at once,
+ * let those in flight finish (at most SHUTDOWN_TIMEOUT_MS), close the store, exit 0. A second
+ * signal, or the deadline, exits at once with 1: every create is one SQLite transaction, so even
+ * then nothing is half-written; a request cut short was not confirmed, and Teams resends it.
+ */
 async function main(): Promise<void> {
   const app = await startApp();
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting now, without waiting for requests in flight\n`);
+      process.exit(1);
+    }
     stopping = true;
-    process.stderr.write(`${signal}: finishing requests in flight, then closing the store\n`);
-    app.close().then(
+    const deadlineMs = app.config.SHUTDOWN_TIMEOUT_MS;
+    // Stops listening before it returns, so this line means new connections are refused.
+    const closing = app.close();
+    process.stderr.write(`${signal}: no longer accepting requests; finishing those in flight (at most ${deadlineMs} ms), then closing the store\n`);
+    setTimeout(() => {
+      process.stderr.write(`requests still in flight after ${deadlineMs} ms: exiting anyway\n`);
+      process.exit(1);
+    }, deadlineMs).unref();
+    closing.then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`error while stopping: ${String(error)}\n`);
@@ -18,8 +33,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 main().catch((error: unknown) => {

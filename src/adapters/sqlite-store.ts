@@ -92,13 +92,14 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
 
-  constructor(file: string) {
+  /** `busyTimeoutMs`: how long a write waits for another connection's lock before failing as unavailable (default 5 s). */
+  constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
     try {
       if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       this.db = new Database(file);
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
       this.migrate();
     } catch (error) {
       throw new StoreUnavailableError(`Can't open the SQLite store at ${file}: ${(error as Error).message}`, { cause: error });

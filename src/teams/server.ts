@@ -1,20 +1,31 @@
 import {
+  ActivityTypes,
   CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
+  INVOKE_RESPONSE_KEY,
   type ConfigurationBotFrameworkAuthenticationOptions,
   type TurnContext,
 } from "botbuilder";
 import restify from "restify";
+import { z } from "zod";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
+import { createAuthentication, type AuthOverrides } from "./auth";
 import { IncidentBot } from "./bot";
-import { errorResponse } from "./invoke";
+import { describeProblem, errorResponse } from "./invoke";
+import { RateLimits, type RateLimitSettings } from "./rate-limit";
+import { TenantGuard } from "./tenant-guard";
 
 export interface ServerOptions {
   port: number;
   host: string;
   maxBodyBytes: number;
   botFramework: ConfigurationBotFrameworkAuthenticationOptions;
+  /** Test and private-cloud endpoints for Bot Framework tokens; see auth.ts. */
+  authOverrides?: AuthOverrides;
+  /** Tenants whose activities are processed; empty or absent: every tenant. */
+  allowedTenantIds?: readonly string[];
+  /** Per-person limits, per bot instance; absent: none. */
+  rateLimits?: RateLimitSettings;
   service: IncidentService;
   log: Logger;
   /** Shown by /healthz. */
@@ -24,15 +35,40 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
-  /** Stops accepting requests and waits for those in flight. */
+  /** Stops accepting requests and waits for those in flight (a request still uploading is refused). */
   close(): Promise<void>;
 }
+
+/**
+ * What every activity must carry before the bot looks at it: the Bot Connector always sends these,
+ * and the bot can't answer without them. Checked before authentication; reveals nothing.
+ */
+const activityShape = z.object({
+  type: z.string().min(1).max(64),
+  serviceUrl: z
+    .string({ message: "serviceUrl is missing" })
+    .max(2048, "serviceUrl is too long")
+    .url("serviceUrl is not a URL")
+    .refine((u) => /^https?:\/\//i.test(u), "serviceUrl must be an http or https URL"),
+  conversation: z.object({ id: z.string({ message: "conversation.id is missing" }).min(1).max(1024) }, { message: "conversation is missing" }),
+  name: z.string().max(256, "name is longer than 256 characters").optional(),
+});
+
+const NOT_JSON = { code: "UnsupportedMediaType", message: "Send the activity as JSON, with Content-Type: application/json." };
+const ENCODED = { code: "UnsupportedMediaType", message: "Send the activity uncompressed: Content-Encoding is not accepted." };
+const STOPPING = { code: "ServiceUnavailable", message: "The bot is restarting. Nothing was processed; try again in a moment." };
 
 /** The HTTP side: restify for transport, CloudAdapter for Bot Framework auth and the wire protocol. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(options.botFramework));
-  const bot = new IncidentBot(options.service, log);
+  const adapter = new CloudAdapter(createAuthentication(options.botFramework, options.authOverrides));
+  const guard = new TenantGuard(options.allowedTenantIds ?? [], log);
+  if (guard.allowsEveryTenant) log.info("ALLOWED_TENANT_IDS is empty: activities from every tenant are accepted");
+  else log.info({ allowedTenants: options.allowedTenantIds?.length }, "only activities from ALLOWED_TENANT_IDS are processed");
+  // Middleware runs after CloudAdapter has checked the request's token.
+  adapter.use(guard);
+  adapter.use({ onTurn: answerUnknownInvokes });
+  const bot = new IncidentBot(options.service, log, options.rateLimits ? new RateLimits(options.rateLimits) : RateLimits.none());
 
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error, activityId: context.activity.id }, "unhandled error in a turn");
@@ -46,29 +82,68 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
 
+  let stopping = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
   const server = restify.createServer({ name: "soc-incident-bot", handleUncaughtExceptions: false });
+  // Before the body is read: restify's gzip reader crashes the process on a bad stream and counts
+  // compressed bytes against the size limit, and only JSON is an activity.
+  server.use((req, res, next) => {
+    if (req.method !== "POST") return next();
+    const encoding = req.headers["content-encoding"];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+      res.send(415, ENCODED);
+      return next(false);
+    }
+    if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? "")) {
+      res.send(415, NOT_JSON);
+      return next(false);
+    }
+    return next();
+  });
   server.use(restify.plugins.bodyParser({ maxBodySize: options.maxBodyBytes, mapParams: false, mapFiles: false }));
 
   server.get("/healthz", (_req, res, next) => {
-    res.send(200, { status: "ok", ...options.describe });
+    if (stopping) res.send(503, { status: "stopping", ...options.describe });
+    else res.send(200, { status: "ok", ...options.describe });
     next();
   });
 
   server.post("/api/messages", async (req, res) => {
+    if (stopping) {
+      res.header("connection", "close");
+      res.send(503, STOPPING);
+      return;
+    }
     const activity = req.body as { id?: unknown; type?: unknown; name?: unknown } | undefined;
     if (typeof activity !== "object" || activity === null || Array.isArray(activity) || typeof activity.type !== "string" || !activity.type) {
       res.send(400, { code: "BadRequest", message: "The body must be a Bot Framework activity: a JSON object with a type." });
       return;
     }
-    const turnLog = log.child({ activityId: activity?.id, activityType: activity?.type, invoke: activity?.name });
+    const shape = activityShape.safeParse(activity);
+    if (!shape.success) {
+      res.send(400, { code: "BadRequest", message: `This activity can't be used: ${describeProblem(shape.error)}.` });
+      return;
+    }
+    inFlight++;
+    const turnLog = log.child({ activityId: String(activity.id).slice(0, 100), activityType: shape.data.type, invoke: shape.data.name });
     const started = process.hrtime.bigint();
     try {
       await adapter.process(req, res, (context) => bot.run(context));
     } catch (error) {
       turnLog.error({ err: error }, "request failed");
       if (!res.headersSent) res.send(500, { code: "InternalError", message: "The request could not be processed." });
+    } finally {
+      turnLog.debug({ status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, "activity handled");
+      const done = () => {
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      };
+      // Counted until the answer has been handed to the socket, so a stop never cuts it short.
+      if (res.writableFinished || res.destroyed) done();
+      else res.once("close", done);
     }
-    turnLog.debug({ status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, "activity handled");
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -79,11 +154,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open.
-        server.server.closeIdleConnections?.();
-      }),
+      });
+      server.server.closeIdleConnections();
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      // Keep-alive connections whose last answer has gone out: nothing left to wait for.
+      server.server.closeIdleConnections();
+      await closed;
+    },
   };
+}
+
+/**
+ * An invoke no handler answered gets botbuilder's bare 501; say instead, as for unknown verbs,
+ * that this bot does not handle it (a request naming something unknown is the caller's mistake).
+ */
+async function answerUnknownInvokes(context: TurnContext, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (context.activity.type !== "invoke") return;
+  const answer = context.turnState.get<{ value?: { status?: number } } | undefined>(INVOKE_RESPONSE_KEY);
+  if (answer?.value?.status !== undefined && answer.value.status !== 501) return;
+  const name = typeof context.activity.name === "string" && context.activity.name ? `"${context.activity.name.slice(0, 60)}"` : "unnamed";
+  context.turnState.set(INVOKE_RESPONSE_KEY, {
+    type: ActivityTypes.InvokeResponse,
+    value: errorResponse(400, "BadRequest", `This bot does not handle ${name} invokes.`),
+  });
 }
