@@ -55,6 +55,39 @@ const schema = z
     DIRECTORY: z.enum(["local", "graph"], { message: "use local (a JSON file) or graph (Microsoft Entra ID)" }).default("local"),
     DIRECTORY_FILE: z.string().min(1).default("./data/directory.json"),
 
+    // --- Microsoft Graph directory (DIRECTORY=graph); see src/adapters/graph-directory.ts ---
+    // An app registration (or user-assigned managed identity) with the application permissions
+    // User.Read.All and GroupMember.Read.All, admin-consented.
+    /** Directory (tenant) id of the organisation, a GUID or its domain (contoso.onmicrosoft.com). */
+    GRAPH_TENANT_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9.-]{1,256}$/, "use the tenant's GUID or its domain, e.g. contoso.onmicrosoft.com").optional()),
+    /** Application (client) id of the app registration; with GRAPH_MANAGED_IDENTITY, the managed identity's client id. */
+    GRAPH_CLIENT_ID: optionalText,
+    /** Exactly one way to sign in: a client secret, a PEM certificate with its private key, or a managed identity. */
+    GRAPH_CLIENT_SECRET: optionalText,
+    GRAPH_CERTIFICATE_PATH: optionalText,
+    /** Only for a PEM whose private key is encrypted. */
+    GRAPH_CERTIFICATE_PASSWORD: optionalText,
+    GRAPH_MANAGED_IDENTITY: bool.default("false"),
+    /** Service root without version: https://graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn, ... */
+    GRAPH_BASE_URL: z
+      .string()
+      .url({ message: "use the Graph service root, e.g. https://graph.microsoft.com" })
+      .refine((v) => /^https:\/\/[^/?#]+\/?$/i.test(v), "use https and no path, e.g. https://graph.microsoft.com (the client sends tokens only over https)")
+      .default("https://graph.microsoft.com"),
+    /** Sign-in authority for national clouds, e.g. https://login.microsoftonline.us. Absent: the public cloud's. */
+    GRAPH_AUTHORITY_HOST: optionalText.pipe(z.string().url({ message: "use e.g. https://login.microsoftonline.us" }).optional()),
+    /** Most one directory call (owner typeahead, owner check, analyst check) may take, retries included. Teams gives up at 5 s. */
+    GRAPH_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 2000" }).int().min(100).max(4500).default(2000),
+    /** How long users and groups read from Graph are reused (0: always ask; up to an hour old ones are still offered when Graph fails). */
+    GRAPH_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 60000" }).int().min(0).max(3_600_000).default(60_000),
+    /** How long an analyst-group membership answer is reused (0: not at all). */
+    GRAPH_ANALYST_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 300000" }).int().min(0).max(86_400_000).default(300_000),
+    /** Object id of the Entra group whose members (also through nested groups) are SOC analysts. Absent: everyone is. */
+    ANALYST_GROUP_ID: optionalText.pipe(
+      z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)").optional(),
+    ),
+    // --- end of Microsoft Graph settings ---
+
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
 
@@ -120,6 +153,32 @@ const schema = z
         path: ["MicrosoftAppId"],
         message: "is empty but other bot credentials are set: set MicrosoftAppId too, or remove them all for local mode",
       });
+    }
+    // Microsoft Graph cross-field checks.
+    if (c.DIRECTORY === "graph") {
+      if (!c.GRAPH_TENANT_ID) {
+        ctx.addIssue({ code: "custom", path: ["GRAPH_TENANT_ID"], message: "is required when DIRECTORY=graph: set your Microsoft Entra tenant id (Entra admin center > Overview > Tenant ID)" });
+      }
+      if (!c.GRAPH_CLIENT_ID) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["GRAPH_CLIENT_ID"],
+          message: "is required when DIRECTORY=graph: set the Application (client) ID of the app registration that reads the directory (or of the managed identity with GRAPH_MANAGED_IDENTITY=true)",
+        });
+      }
+      const signIns = [c.GRAPH_CLIENT_SECRET && "GRAPH_CLIENT_SECRET", c.GRAPH_CERTIFICATE_PATH && "GRAPH_CERTIFICATE_PATH", c.GRAPH_MANAGED_IDENTITY && "GRAPH_MANAGED_IDENTITY"].filter(Boolean);
+      if (signIns.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["GRAPH_CLIENT_SECRET"],
+          message: "DIRECTORY=graph needs a way to sign in: set GRAPH_CLIENT_SECRET, or GRAPH_CERTIFICATE_PATH (PEM with private key), or GRAPH_MANAGED_IDENTITY=true",
+        });
+      } else if (signIns.length > 1) {
+        ctx.addIssue({ code: "custom", path: ["GRAPH_CLIENT_SECRET"], message: `set only one way to sign in to Graph, not ${signIns.join(" and ")}` });
+      }
+    }
+    if (c.GRAPH_CERTIFICATE_PASSWORD && !c.GRAPH_CERTIFICATE_PATH) {
+      ctx.addIssue({ code: "custom", path: ["GRAPH_CERTIFICATE_PASSWORD"], message: "is set but GRAPH_CERTIFICATE_PATH is not: set the PEM file's path too, or remove the password" });
     }
   });
 
