@@ -1,0 +1,139 @@
+import type { Context, Middleware, MiddlewareOptions } from "@microsoft/microsoft-graph-client";
+
+/** What the Graph client's last middleware calls; global fetch unless a test routes it elsewhere. */
+export type FetchLike = (input: RequestInfo, init?: RequestInit) => Promise<Response>;
+
+/** Raised (as the abort reason) when a directory call used up its time. */
+export class GraphTimeoutError extends Error {
+  override readonly name = "GraphTimeoutError";
+  constructor(readonly budgetMs: number) {
+    super(`Microsoft Graph did not answer within ${budgetMs} ms`);
+  }
+}
+
+/** Raised without asking Graph while it has asked us (429 + Retry-After) to hold off. */
+export class GraphThrottledError extends Error {
+  override readonly name = "GraphThrottledError";
+  constructor(readonly waitMs: number) {
+    super(`Microsoft Graph asked to wait another ${Math.ceil(waitMs / 1000)} s (throttled)`);
+  }
+}
+
+/**
+ * The time one directory call may take, retries included. Every request of the call carries it
+ * (as a per-request middleware option) so the retry middleware knows how long it may still wait.
+ */
+export class Deadline implements MiddlewareOptions {
+  readonly signal: AbortSignal;
+  readonly expiresAt: number;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly budgetMs: number) {
+    this.expiresAt = Date.now() + budgetMs;
+    this.signal = this.controller.signal;
+    this.timer = setTimeout(() => this.controller.abort(new GraphTimeoutError(budgetMs)), budgetMs);
+  }
+
+  remainingMs(): number {
+    return this.expiresAt - Date.now();
+  }
+
+  /**
+   * `work`, or a GraphTimeoutError once the time is up, whichever comes first. Also covers what
+   * the abort signal can't reach (a token request that hangs); `work` is left to settle unobserved.
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.signal.aborted) reject(abortReason(this.signal));
+      else this.signal.addEventListener("abort", () => reject(abortReason(this.signal)), { once: true });
+      work.then(resolve, reject);
+    });
+  }
+
+  /** Stops the timer; requests still running are aborted. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (!this.signal.aborted) this.controller.abort(new GraphTimeoutError(this.budgetMs));
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("aborted");
+}
+
+const RETRYABLE = new Set([429, 503, 504]);
+
+/** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Retries 429, 503 and 504 like the Graph client's RetryHandler (Retry-After honoured, else a
+ * short exponential backoff), but only while the wait and another attempt fit in the call's
+ * Deadline. When they don't, the throttled answer is passed on at once: the caller degrades
+ * instead of keeping Teams waiting. The stock RetryHandler would sleep up to 3 times whatever
+ * Retry-After says (capped at 180 s), far beyond any typeahead budget.
+ */
+export class BudgetedRetryHandler implements Middleware {
+  private next: Middleware | undefined;
+
+  constructor(
+    private readonly maxRetries = 3,
+    /** Time kept for the retried request itself; a retry that can't get this much is not made. */
+    private readonly reserveMs = 100,
+  ) {}
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+
+  async execute(context: Context): Promise<void> {
+    if (!this.next) throw new Error("BudgetedRetryHandler needs a next middleware");
+    const deadline = context.middlewareControl?.getMiddlewareOptions(Deadline) as Deadline | undefined;
+    for (let attempt = 0; ; attempt++) {
+      await this.next.execute(context);
+      const response = context.response;
+      if (!deadline || !response || !RETRYABLE.has(response.status) || attempt >= this.maxRetries) return;
+      const waitMs = retryAfterMs(response.headers.get("Retry-After")) ?? backoffMs(attempt);
+      if (waitMs + this.reserveMs > deadline.remainingMs()) return;
+      await response.body?.cancel().catch(() => undefined);
+      await sleep(waitMs, deadline.signal);
+    }
+  }
+}
+
+function backoffMs(attempt: number): number {
+  const base = 100 * 2 ** attempt;
+  return Math.round(base / 2 + Math.random() * base);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The chain's last link, as the client's HTTPMessageHandler, with the fetch it is given. */
+export class FetchHandler implements Middleware {
+  constructor(private readonly fetchImpl: FetchLike) {}
+
+  async execute(context: Context): Promise<void> {
+    context.response = await this.fetchImpl(context.request, context.options);
+  }
+}
