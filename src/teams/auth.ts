@@ -2,8 +2,10 @@ import {
   CallerIdConstants,
   ConfigurationBotFrameworkAuthentication,
   ConfigurationServiceClientCredentialFactory,
+  type Activity,
   type ConfigurationBotFrameworkAuthenticationOptions,
 } from "botbuilder";
+import { AuthenticationError, type AuthenticateRequestResult } from "botframework-connector";
 
 /**
  * Where Bot Framework tokens are checked and obtained, when not the public cloud's. For tests (a
@@ -50,8 +52,30 @@ export function createAuthentication(
         }
       : {};
   const credentials = tokenEndpoint ? new TokenEndpointCredentialsFactory(settings, tokenEndpoint) : undefined;
-  return new ConfigurationBotFrameworkAuthentication({ ...settings, ...endpoints }, credentials);
+  return new StrictAuthentication({ ...settings, ...endpoints }, credentials);
 }
+
+/**
+ * botbuilder turns only its own AuthenticationError into 401: a token with a bad signature, a
+ * malformed one or one not yet valid fails inside jsonwebtoken and would be answered 500 (which the
+ * channel retries). Those are the caller's fault: 401. Anything else (the OpenID metadata can't be
+ * fetched) stays a 500: the bot can't check tokens right now.
+ */
+class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
+  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    try {
+      return await super.authenticateRequest(activity, authHeader);
+    } catch (error) {
+      if (error instanceof Error && !(error instanceof AuthenticationError) && JWT_ERRORS.has(error.name)) {
+        throw new AuthenticationError(`Unauthorized. The token is not valid: ${error.message}.`, 401);
+      }
+      throw error;
+    }
+  }
+}
+
+/** jsonwebtoken's error names: bad signature or algorithm, malformed, expired, not yet valid. */
+const JWT_ERRORS = new Set(["JsonWebTokenError", "TokenExpiredError", "NotBeforeError"]);
 
 type CredentialsFactory = NonNullable<ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[1]>;
 type Credentials = Awaited<ReturnType<CredentialsFactory["createCredentials"]>>;
