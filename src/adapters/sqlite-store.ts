@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../incidents/errors";
-import type { Incident } from "../incidents/model";
+import type { Incident, TriageNotice } from "../incidents/model";
 import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
 import { utcDay } from "../incidents/tags";
 
@@ -91,6 +91,8 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
+  private readonly replaceTx: Database.Transaction<(incident: Incident, expectedRevision: number) => ReplaceOutcome>;
+  private readonly setNoticeTx: Database.Transaction<(workspaceId: string, id: string, notice: TriageNotice) => Incident | undefined>;
 
   /** `busyTimeoutMs`: how long a write waits for another connection's lock before failing as unavailable (default 5 s). */
   constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
@@ -150,6 +152,27 @@ export class SqliteIncidentStore implements IncidentStore {
       }
       return { incident: stored, created: true };
     });
+    this.replaceTx = db.transaction((incident: Incident, expectedRevision: number): ReplaceOutcome => {
+      const current = this.readDoc(incident.workspaceId, incident.id);
+      if (!current || current.revision !== expectedRevision) return { ok: false, current };
+      const next: Incident = { ...incident, revision: expectedRevision + 1 };
+      if (current.triage) next.triage = current.triage;
+      else delete next.triage;
+      this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
+      return { ok: true, incident: next };
+    });
+    this.setNoticeTx = db.transaction((workspaceId: string, id: string, notice: TriageNotice): Incident | undefined => {
+      const current = this.readDoc(workspaceId, id);
+      if (!current) return undefined;
+      const next: Incident = { ...current, triage: notice };
+      this.stmts.replace.run({ ...toRow(next), expected: current.revision });
+      return next;
+    });
+  }
+
+  private readDoc(workspaceId: string, id: string): Incident | undefined {
+    const row = this.stmts.get.get(workspaceId, id);
+    return row ? (JSON.parse(row.doc) as Incident) : undefined;
   }
 
   create(incident: NewIncident): Promise<CreateOutcome> {
@@ -175,13 +198,11 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome> {
-    return this.run(() => {
-      const next: Incident = { ...incident, revision: expectedRevision + 1 };
-      const { changes } = this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
-      if (changes === 1) return { ok: true, incident: next };
-      const row = this.stmts.get.get(incident.workspaceId, incident.id);
-      return { ok: false, current: row ? (JSON.parse(row.doc) as Incident) : undefined };
-    });
+    return this.run(() => this.replaceTx.immediate(incident, expectedRevision));
+  }
+
+  setNotice(workspaceId: string, id: string, notice: TriageNotice): Promise<Incident | undefined> {
+    return this.run(() => this.setNoticeTx.immediate(workspaceId, id, notice));
   }
 
   search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {

@@ -1,4 +1,4 @@
-import type { Actor, Incident, OwnerType } from "./model";
+import type { Actor, Incident, OwnerType, TriageNotice } from "./model";
 
 /** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
 export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
@@ -56,6 +56,12 @@ export interface IncidentStore {
    * not new uses). Never overwrites a concurrent change silently.
    */
   replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome>;
+  /**
+   * Records the triage notice's state on the incident without changing its revision: bookkeeping is
+   * not an edit, so cards showing revision N stay valid. `replace` never changes the stored notice.
+   * Undefined when there is no such incident.
+   */
+  setNotice(workspaceId: string, id: string, notice: TriageNotice): Promise<Incident | undefined>;
   /** Incidents matching the query, newest first, at most `limit`. An empty query gives the most recent. */
   search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]>;
   /** Incidents whose triage notice is pending or failed and was last touched before `beforeUtc`, oldest first. */

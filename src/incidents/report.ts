@@ -17,7 +17,7 @@ export interface ReportForm {
 
 export const REPORT_FIELDS = ["submissionId", "title", "whatHappened", "whenDate", "whenTime", "where", "urgent"] as const satisfies readonly (keyof ReportForm)[];
 
-export type ReportField = Exclude<keyof ReportForm, "submissionId" | "whenTime" | "urgent"> | "when";
+export type ReportField = Exclude<keyof ReportForm, "submissionId" | "whenDate" | "whenTime" | "urgent"> | "when";
 export type ReportErrors = Partial<Record<ReportField, string>>;
 
 export const WHERE_MAX_LENGTH = 200;

@@ -205,16 +205,9 @@ export class IncidentService {
     return this.triageCache.channel;
   }
 
-  /** Records how posting the triage card went; retried on concurrent edits so the record is never lost. */
+  /** Records how posting the triage card went (not an edit: the revision stays). */
   async recordNotice(id: string, notice: Omit<TriageNotice, "updatedUtc">): Promise<Incident | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.get(id);
-      if (!current) return undefined;
-      const next = { ...current, triage: { ...notice, updatedUtc: this.clock().toISOString() } };
-      const outcome = await this.store.replace(next, current.revision);
-      if (outcome.ok) return outcome.incident;
-    }
-    return undefined;
+    return this.store.setNotice(this.workspaceId, id.toLowerCase(), { ...notice, updatedUtc: this.clock().toISOString() });
   }
 
   /** Incidents whose triage card is still to be posted, untouched for `idleMs`. */

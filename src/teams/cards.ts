@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Template } from "adaptivecards-templating";
 import { CLOSING_CHOICES, incidentRef, type Incident } from "../incidents/model";
+import type { ReportErrors, ReportForm } from "../incidents/report";
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type IncidentForm } from "../incidents/validation";
 
 /** An Adaptive Card as sent to Teams. */
@@ -38,6 +39,12 @@ export interface FormView {
   banner?: string;
   ownerChoices: Choice[];
   tagChoices: Choice[];
+  /** card: Action.Execute in a chat (default); dialog: Action.Submit in a message-extension dialog. */
+  mode?: "card" | "dialog";
+  /** Editing an existing incident rather than creating one. */
+  edit?: { incident: Incident; revision: number };
+  /** Hidden data carried by the dialog's submit (the message's evidence). */
+  evidenceData?: unknown;
 }
 
 const NO_ERRORS: Required<FieldErrors> = {
@@ -53,7 +60,19 @@ const NO_ERRORS: Required<FieldErrors> = {
 
 /** The incident form, with the values, choices and errors given (every value kept as typed). */
 export function incidentFormCard(view: FormView): AdaptiveCard {
-  return expand("incident-form", {
+  const edit = view.edit;
+  return withoutEmptyActionData(expand("incident-form", {
+    heading: edit ? `Edit ${incidentRef(edit.incident)}` : "Create incident",
+    subheading: edit
+      ? "Change what needs changing and save. If someone else saves first, you will be told."
+      : "For the SOC's incident queue, as in Microsoft Sentinel. Title is required.",
+    mode: view.mode ?? "card",
+    verb: edit ? "incident.update" : "incident.create",
+    actionTitle: edit ? "Save changes" : "Create incident",
+    cancelVerb: edit ? "triage.view" : "",
+    incidentId: edit?.incident.id ?? "",
+    revision: edit?.revision ?? "",
+    evidenceData: view.evidenceData ?? "",
     form: { ...view.form, severity: view.form.severity || "Medium", status: view.form.status || "New" },
     submissionId: view.form.submissionId,
     errors: { ...NO_ERRORS, ...view.errors },
@@ -61,6 +80,39 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
     ownerChoices: view.ownerChoices,
     tagChoices: view.tagChoices,
     limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH },
+  }));
+}
+
+/** One template serves create and edit; hidden values that don't apply (empty) are left out of the actions. */
+function withoutEmptyActionData(card: AdaptiveCard): AdaptiveCard {
+  const clean = (action: { data?: Record<string, unknown>; fallback?: unknown } | undefined) => {
+    if (!action) return;
+    if (action.data) for (const [k, v] of Object.entries(action.data)) if (v === "") delete action.data[k];
+    if (typeof action.fallback === "object") clean(action.fallback as { data?: Record<string, unknown> });
+  };
+  for (const action of (card.actions as { data?: Record<string, unknown> }[] | undefined) ?? []) clean(action);
+  return card;
+}
+
+export interface ReportView {
+  form: ReportForm;
+  errors?: ReportErrors;
+  banner?: string;
+  mode?: "card" | "dialog";
+  evidenceData?: unknown;
+}
+
+const NO_REPORT_ERRORS: Required<ReportErrors> = { title: "", whatHappened: "", when: "", where: "" };
+
+/** The employee's short "Report suspicious activity" form. */
+export function reportFormCard(view: ReportView): AdaptiveCard {
+  return expand("report-form", {
+    form: { ...view.form, urgent: view.form.urgent === "true" ? "true" : "false" },
+    submissionId: view.form.submissionId,
+    errors: { ...NO_REPORT_ERRORS, ...view.errors },
+    banner: view.banner ?? "",
+    mode: view.mode ?? "card",
+    evidenceData: view.evidenceData ?? "",
   });
 }
 
@@ -85,8 +137,22 @@ export function formatUtc(iso: string): string {
   return `${d.getUTCDate()} ${month} ${d.getUTCFullYear()}, ${hh}:${mm} UTC`;
 }
 
-/** The read-only card that replaces the form once the incident is stored. User text goes in TextRuns: never markdown. */
-export function incidentCreatedCard(incident: Incident, options: { repeated?: boolean } = {}): AdaptiveCard {
+const ENTRY_POINT_LABEL: Record<Incident["entryPoint"], string> = {
+  form: "incident form",
+  "chat-report": "employee report in chat",
+  "message-extension": "a Teams message",
+};
+
+export interface IncidentCardOptions {
+  heading: string;
+  note?: string;
+  headerStyle?: "good" | "accent" | "attention" | "emphasis";
+  /** Assign to me and Edit, for the triage channel. */
+  triageActions?: boolean;
+}
+
+/** An incident, read-only: the confirmation, the triage card, a search result. User text goes in TextRuns: never markdown. */
+export function incidentCard(incident: Incident, options: IncidentCardOptions): AdaptiveCard {
   const closing = incident.classification
     ? (CLOSING_CHOICES.find((c) => c.classification === incident.classification && c.reason === incident.classificationReason)?.label ??
       incident.classification)
@@ -96,9 +162,12 @@ export function incidentCreatedCard(incident: Incident, options: { repeated?: bo
   const owner = incident.owner
     ? `${incident.owner.assignedTo}${incident.owner.ownerType === "Group" ? " (group)" : ""}`
     : "Unassigned";
-  return expand("incident-created", {
-    heading: `Incident ${incidentRef(incident)} created`,
-    note: options.repeated ? "This form had already been submitted: this is the incident it created." : "",
+  const evidence = incident.evidence?.[0];
+  return expand("incident", {
+    heading: options.heading,
+    note: options.note ?? "",
+    headerStyle: options.headerStyle ?? "good",
+    showTriageActions: options.triageActions === true,
     incident,
     descriptionPreview: description,
     severityColor: SEVERITY_COLOR[incident.severity],
@@ -106,7 +175,34 @@ export function incidentCreatedCard(incident: Incident, options: { repeated?: bo
     closingComment: incident.classificationComment ?? "",
     owner,
     tags: incident.labels.length ? incident.labels.map((l) => l.labelName).join(", ") : "None",
-    createdBy: incident.createdBy.name,
+    createdBy: `${incident.createdBy.name}, from ${ENTRY_POINT_LABEL[incident.entryPoint]}`,
+    created: formatUtc(incident.createdTimeUtc),
+    firstActivity: incident.firstActivityTimeUtc ? formatUtc(incident.firstActivityTimeUtc) : "",
+    evidence: evidence ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}` : "",
+    link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
+  });
+}
+
+/** The read-only card that replaces the form once the incident is stored. */
+export function incidentCreatedCard(incident: Incident, options: { repeated?: boolean } = {}): AdaptiveCard {
+  return incidentCard(incident, {
+    heading: `Incident ${incidentRef(incident)} created`,
+    ...(options.repeated && { note: "This form had already been submitted: this is the incident it created." }),
+  });
+}
+
+/** The employee's receipt: the number and what happens next. */
+export function reportReceivedCard(incident: Incident, options: { repeated?: boolean } = {}): AdaptiveCard {
+  const urgent = incident.severity === "High";
+  return expand("report-received", {
+    heading: `Thank you. Your report is ${incidentRef(incident)}`,
+    note: options.repeated ? "You had already sent this report: this is the one the SOC has." : "",
+    incident,
+    nextSteps: urgent
+      ? "The SOC has it now, marked urgent, and will contact you shortly. If anyone is in danger, also call your local emergency number or site security."
+      : "A SOC analyst will review it and may contact you for details. You don't need to do anything else; quote the reference if you follow up.",
+    reference: incidentRef(incident),
+    priority: urgent ? "Urgent" : "Normal",
     created: formatUtc(incident.createdTimeUtc),
   });
 }

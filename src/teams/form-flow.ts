@@ -1,12 +1,25 @@
 import { randomUUID } from "node:crypto";
 import { DirectoryUnavailableError, StoreUnavailableError } from "../incidents/errors";
-import type { Actor, EntryPoint, Incident } from "../incidents/model";
+import type { Actor, EntryPoint, Incident, MessageEvidence } from "../incidents/model";
 import type { DirectoryEntry } from "../incidents/ports";
 import type { IncidentService } from "../incidents/service";
 import { parseTags } from "../incidents/tags";
 import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
-import { incidentCreatedCard, incidentFormCard, type AdaptiveCard, type Choice } from "./cards";
+import type { ReportErrors, ReportForm } from "../incidents/report";
+import type { Role, UpdateResult } from "../incidents/service";
+import { CLOSING_CHOICES } from "../incidents/model";
+import {
+  incidentCard,
+  incidentCreatedCard,
+  incidentFormCard,
+  reportFormCard,
+  reportReceivedCard,
+  type AdaptiveCard,
+  type Choice,
+  helpCard,
+} from "./cards";
+import { incidentRef } from "../incidents/model";
 
 /** How many recent tags a new form offers without typing. */
 const TOP_TAGS = 10;
@@ -32,6 +45,32 @@ export function emptyForm(): IncidentForm {
   };
 }
 
+export function emptyReport(prefill: Partial<ReportForm> = {}): ReportForm {
+  return { submissionId: randomUUID(), title: "", whatHappened: "", whenDate: "", whenTime: "", where: "", urgent: "false", ...prefill };
+}
+
+/** The form's values for an existing incident, so Edit opens with what is stored. */
+export function formOf(incident: Incident): IncidentForm {
+  const closing = CLOSING_CHOICES.find((c) => c.classification === incident.classification && c.reason === incident.classificationReason);
+  return {
+    submissionId: incident.id,
+    title: incident.title,
+    description: incident.description,
+    severity: incident.severity,
+    status: incident.status,
+    closing: closing?.value ?? "",
+    closingComment: incident.classificationComment ?? "",
+    owner: incident.owner?.objectId ?? "",
+    tags: incident.labels.map((l) => l.labelName).join(","),
+  };
+}
+
+/** Options for showing a form somewhere other than a chat card. */
+export interface FormPlace {
+  mode?: "card" | "dialog";
+  evidenceData?: unknown;
+}
+
 export type SubmitOutcome =
   | { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard }
   | { kind: "form"; card: AdaptiveCard };
@@ -47,22 +86,82 @@ export class FormFlow {
   ) {}
 
   /** The form, prefilled with `form` (a new one when omitted), errors and banner next to the fields. */
-  async formCard(actor: Actor, form: IncidentForm = emptyForm(), errors?: FieldErrors, banner?: string): Promise<AdaptiveCard> {
+  async formCard(
+    actor: Actor,
+    form: IncidentForm = emptyForm(),
+    errors?: FieldErrors,
+    banner?: string,
+    place: FormPlace & { edit?: { incident: Incident; revision: number } } = {},
+  ): Promise<AdaptiveCard> {
     const [ownerChoices, tagChoices] = await Promise.all([this.ownerChoices(actor, form.owner), this.tagChoices(form.tags)]);
-    return incidentFormCard({ form, ...(errors && { errors }), ...(banner && { banner }), ownerChoices, tagChoices });
+    return incidentFormCard({ form, ...(errors && { errors }), ...(banner && { banner }), ownerChoices, tagChoices, ...place });
+  }
+
+  /** The form a person gets by role: analysts the full Sentinel form, employees the short report. */
+  async formFor(role: Role, actor: Actor): Promise<AdaptiveCard> {
+    return role === "analyst" ? this.formCard(actor) : reportFormCard({ form: emptyReport() });
+  }
+
+  reportCard(report: ReportForm, errors?: ReportErrors, banner?: string, place: FormPlace = {}): AdaptiveCard {
+    return reportFormCard({ form: report, ...(errors && { errors }), ...(banner && { banner }), ...place });
+  }
+
+  /** An employee's report: validated and stored; on any problem the report comes back as typed. */
+  async submitReport(report: ReportForm, actor: Actor, timeZone: string | undefined, place: FormPlace & { evidence?: MessageEvidence } = {}): Promise<SubmitOutcome> {
+    const { evidence, ...where } = place;
+    try {
+      const result = await this.service.report(report, actor, timeZone, evidence);
+      if (result.kind === "invalid") return { kind: "form", card: this.reportCard(report, result.errors, undefined, where) };
+      this.logCreated(result.incident, result.isNew);
+      return { kind: "created", incident: result.incident, isNew: result.isNew, card: reportReceivedCard(result.incident, { repeated: !result.isNew }) };
+    } catch (error) {
+      const banner = unavailableBanner(error);
+      if (!banner) throw error;
+      this.log.warn({ err: error }, "dependency unavailable during a report; report returned as typed");
+      return { kind: "form", card: this.reportCard(report, undefined, banner, where) };
+    }
+  }
+
+  /** Saves an edit from the triage card; a concurrent change brings the form back with a banner, nothing overwritten. */
+  async submitUpdate(incidentId: string, revision: number, form: IncidentForm, actor: Actor): Promise<{ result: UpdateResult; card: AdaptiveCard }> {
+    const current = await this.service.get(incidentId);
+    const editOf = (incident: Incident, rev: number) => ({ edit: { incident, revision: rev } });
+    try {
+      const result = await this.service.update(incidentId, revision, form, actor);
+      switch (result.kind) {
+        case "updated":
+          return { result, card: triageCard(result.incident, `Saved by ${actor.name}.`) };
+        case "invalid":
+          return { result, card: await this.formCard(actor, form, result.errors, undefined, current ? editOf(current, revision) : {}) };
+        case "conflict": {
+          const by = result.current.owner ? ` It is now assigned to ${result.current.owner.assignedTo}, status ${result.current.status}.` : ` Its status is now ${result.current.status}.`;
+          const banner = `Someone changed ${incidentRef(result.current)} while you were editing, so your changes were not saved.${by} Your values are below: save again to apply them over the new version.`;
+          return { result, card: await this.formCard(actor, form, undefined, banner, editOf(result.current, result.current.revision)) };
+        }
+        case "not-found":
+          return { result, card: helpCardWith("That incident no longer exists.") };
+        case "forbidden":
+          return { result, card: current ? triageCard(current, "Only SOC analysts can edit incidents.") : helpCardWith("Only SOC analysts can edit incidents.") };
+      }
+    } catch (error) {
+      const banner = unavailableBanner(error);
+      if (!banner) throw error;
+      return {
+        result: { kind: "not-found" },
+        card: await this.formCard(actor, form, undefined, banner, current ? editOf(current, revision) : {}),
+      };
+    }
   }
 
   /** Validates and stores; on any problem the form comes back with everything typed kept. */
-  async submit(form: IncidentForm, actor: Actor, entryPoint: EntryPoint): Promise<SubmitOutcome> {
+  async submit(form: IncidentForm, actor: Actor, entryPoint: EntryPoint, options: FormPlace & { role?: Role; evidence?: MessageEvidence } = {}): Promise<SubmitOutcome> {
+    const { role, evidence, ...place } = options;
     try {
-      const result = await this.service.create(form, actor, entryPoint);
+      const result = await this.service.create(form, actor, entryPoint, { ...(role && { role }), ...(evidence && { evidence }) });
       if (result.kind === "invalid") {
-        return { kind: "form", card: await this.formCard(actor, form, result.errors) };
+        return { kind: "form", card: await this.formCard(actor, form, result.errors, undefined, place) };
       }
-      this.log.info(
-        { incidentId: result.incident.id, incidentNumber: result.incident.incidentNumber, isNew: result.isNew, entryPoint },
-        result.isNew ? "incident created" : "repeated submission answered with the existing incident",
-      );
+      this.logCreated(result.incident, result.isNew);
       return {
         kind: "created",
         incident: result.incident,
@@ -73,8 +172,15 @@ export class FormFlow {
       const banner = unavailableBanner(error);
       if (!banner) throw error;
       this.log.warn({ err: error }, "dependency unavailable during create; form returned with values kept");
-      return { kind: "form", card: await this.formCard(actor, form, undefined, banner) };
+      return { kind: "form", card: await this.formCard(actor, form, undefined, banner, place) };
     }
+  }
+
+  private logCreated(incident: Incident, isNew: boolean): void {
+    this.log.info(
+      { incidentId: incident.id, incidentNumber: incident.incidentNumber, isNew, entryPoint: incident.entryPoint },
+      isNew ? "incident created" : "repeated submission answered with the existing incident",
+    );
   }
 
   private async ownerChoices(actor: Actor, selected: string): Promise<Choice[]> {
@@ -105,6 +211,21 @@ export class FormFlow {
       return undefined;
     }
   }
+}
+
+/** The triage channel's card for an incident: its essentials with Assign to me and Edit. */
+export function triageCard(incident: Incident, note?: string): AdaptiveCard {
+  const severity = incident.severity === "High" ? "attention" : "accent";
+  return incidentCard(incident, {
+    heading: `${incidentRef(incident)}: new ${incident.severity.toLowerCase()} incident`,
+    headerStyle: incident.owner ? "emphasis" : severity,
+    triageActions: true,
+    ...(note && { note }),
+  });
+}
+
+function helpCardWith(hint: string): AdaptiveCard {
+  return helpCard(hint);
 }
 
 /** Words for a person when a dependency is down; undefined for errors that are bugs. */

@@ -177,8 +177,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       await store.create(aNewIncident({ workspaceId: ws, title: "e", triage: notice("pending", "2026-11-20T10:05:00.000Z") }));
       const unsent = await store.unsentNotices(ws, "2026-11-20T10:01:00.000Z", 10);
       expect(unsent.map((i) => i.title)).toEqual(["c", "a"]);
-      await store.replace({ ...a.incident, triage: notice("posted", "2026-11-20T10:00:30.000Z") }, 1);
+      const posted = await store.setNotice(ws, a.incident.id, notice("posted", "2026-11-20T10:00:30.000Z"));
+      expect(posted).toMatchObject({ revision: 1, triage: { state: "posted" } });
       expect((await store.unsentNotices(ws, "2026-11-20T10:01:00.000Z", 10)).map((i) => i.title)).toEqual(["c"]);
+      expect(await store.setNotice(ws, randomUUID(), notice("posted", "2026-11-20T10:00:30.000Z"))).toBeUndefined();
+    });
+
+    it("keeps the notice and the revision apart: bookkeeping is not an edit, an edit does not undo bookkeeping", async () => {
+      const pending = { state: "pending" as const, attempts: 0, updatedUtc: "2026-11-20T10:00:00.000Z" };
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, triage: pending }));
+      await store.setNotice(ws, incident.id, { state: "posted", attempts: 1, messageId: "m-1", updatedUtc: "2026-11-20T10:00:01.000Z" });
+      // An edit made from revision 1, carrying the stale pending notice, still applies...
+      const edited = await store.replace({ ...incident, status: "Active" }, 1);
+      expect(edited.ok).toBe(true);
+      // ...and leaves the recorded notice alone.
+      expect(await store.get(ws, incident.id)).toMatchObject({ status: "Active", revision: 2, triage: { state: "posted", messageId: "m-1" } });
     });
 
     it("keeps small settings per workspace", async () => {

@@ -18,6 +18,9 @@ export const ALEX: Person = { id: "29:1a2b3c-user-mri", name: "Alex Wilber", aad
 /** In the sample directory, not an analyst. */
 export const MEGAN: Person = { id: "29:4d5e6f-user-mri", name: "Megan Bowen", aadObjectId: "6f1c2d3e-0000-4000-8000-000000000031" };
 
+/** In the sample directory, another analyst. */
+export const LEE: Person = { id: "29:7g8h9i-user-mri", name: "Lee Gu", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a04" };
+
 export type Where = "personal" | "groupChat" | "channel";
 
 export interface ActivityOptions {
@@ -93,5 +96,86 @@ export function search(serviceUrl: string, dataset: string, queryText: string, o
     id: `f:search-${randomUUID()}`,
     value: { queryText, queryOptions: { skip: 0, top: 15 }, dataset, data: {} },
     localTimezone: "Europe/London",
+  };
+}
+
+/** The message Teams hands a message extension (value.messagePayload). */
+export function messagePayload(overrides: Record<string, unknown> = {}) {
+  return {
+    id: "1732600000001",
+    replyToId: null,
+    createdDateTime: "2026-11-26T02:14:00.000Z",
+    lastModifiedDateTime: null,
+    deleted: false,
+    subject: null,
+    summary: null,
+    importance: "normal",
+    locale: "en-us",
+    linkToMessage: "https://teams.microsoft.com/l/message/19:facilities@thread.tacv2/1732600000001",
+    from: {
+      user: { userIdentityType: "aadUser", id: "6f1c2d3e-0000-4000-8000-000000000031", displayName: "Megan Bowen" },
+      application: null,
+      device: null,
+      conversation: null,
+    },
+    body: {
+      contentType: "html",
+      content: "<p>Door 3 badge reader logged an entry for a <b>disabled</b> badge at 02:14.</p><p>Guard saw nobody. <a href=\"https://evil.example\">details</a><img src=x onerror=alert(1)></p>",
+    },
+    attachmentLayout: null,
+    attachments: [],
+    mentions: [],
+    reactions: [],
+    ...overrides,
+  };
+}
+
+function channelInvoke(serviceUrl: string, name: string, value: unknown, o: ActivityOptions = {}) {
+  return {
+    ...base(serviceUrl, { where: "channel", ...o }),
+    type: "invoke",
+    name,
+    id: `f:${randomUUID()}`,
+    conversation: { isGroup: true, conversationType: "channel", tenantId: TENANT, id: "19:facilities@thread.tacv2;messageid=1732600000001" },
+    channelData: {
+      channel: { id: "19:facilities@thread.tacv2" },
+      team: { id: "19:team-general@thread.tacv2" },
+      tenant: { id: TENANT },
+      source: { name: "message" },
+    },
+    value,
+  };
+}
+
+export function fetchTaskFromMessage(serviceUrl: string, payload = messagePayload(), o: ActivityOptions = {}) {
+  return channelInvoke(serviceUrl, "composeExtension/fetchTask", {
+    commandId: "createIncidentFromMessage",
+    commandContext: "message",
+    context: { theme: "default" },
+    messagePayload: payload,
+  }, o);
+}
+
+export function submitActionFromMessage(serviceUrl: string, data: Record<string, unknown>, o: ActivityOptions & { payload?: unknown } = {}) {
+  return channelInvoke(serviceUrl, "composeExtension/submitAction", {
+    commandId: "createIncidentFromMessage",
+    commandContext: "message",
+    context: { theme: "default" },
+    data,
+    ...(o.payload !== undefined && { messagePayload: o.payload }),
+  }, o);
+}
+
+export function composeQuery(serviceUrl: string, text: string | undefined, o: ActivityOptions = {}) {
+  return {
+    ...base(serviceUrl, o),
+    type: "invoke",
+    name: "composeExtension/query",
+    id: `f:${randomUUID()}`,
+    value: {
+      commandId: "findIncident",
+      parameters: text === undefined ? [{ name: "initialRun", value: "true" }] : [{ name: "query", value: text }],
+      queryOptions: { skip: 0, count: 25 },
+    },
   };
 }

@@ -69,8 +69,12 @@ describe("opening the form", () => {
     expect(a.actions[0].data.submissionId).not.toBe(b.actions[0].data.submissionId);
   });
 
-  it.each(["help", "what can you do?", ""])("answers %p with the help card and a Create incident button", async (text) => {
-    const card = await openForm(text);
+  it.each([
+    ["help", "personal"],
+    ["", "personal"],
+    ["what can you do?", "channel"],
+  ] as const)("answers %p in a %s conversation with the help card and a Create incident button", async (text, where) => {
+    const card = await openForm(text, where);
     expect(visibleText(card).join(" ")).toMatch(/Security Operations Centre/);
     expect(card.actions[0]).toMatchObject({ type: "Action.Execute", verb: "incident.form", title: "Create incident" });
   });
@@ -101,7 +105,7 @@ describe("submitting the form", () => {
     const text = visibleText(res.body.value);
     expect(text[0]).toBe("Incident INC-1 created");
     expect(text).toEqual(
-      expect.arrayContaining(["Stranger tailgating at building 3", "High", "Active", "SOC Tier 1 (group)", "Physical, tailgating", "Alex Wilber"]),
+      expect.arrayContaining(["Stranger tailgating at building 3", "High", "Active", "SOC Tier 1 (group)", "Physical, tailgating", "Alex Wilber, from incident form"]),
     );
     expect(elements(res.body.value).some((e) => e.type.startsWith("Input."))).toBe(false);
 

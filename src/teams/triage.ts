@@ -1,0 +1,60 @@
+import type { CloudAdapter, TurnContext } from "botbuilder";
+import type { Incident } from "../incidents/model";
+import type { IncidentService } from "../incidents/service";
+import type { Logger } from "../log";
+import { cardAttachment } from "./cards";
+import { triageCard } from "./form-flow";
+
+/** Notices not posted are retried once they have been idle this long. */
+const RETRY_IDLE_MS = 60_000;
+const SWEEP_EVERY_MS = 60_000;
+const SWEEP_BATCH = 10;
+
+/**
+ * Posts each new incident to the SOC's triage channel. A failed post never fails the create: the
+ * incident carries the notice's state (written with it, like an outbox), and notices not posted are
+ * retried. Delivery is at least once: an instance that dies between posting and recording may post twice.
+ */
+export class TriageNotifier {
+  private lastSweep = 0;
+
+  constructor(
+    private readonly service: IncidentService,
+    private readonly log: Logger,
+  ) {}
+
+  /** Posts the card for `incident` in the triage channel and records the outcome. Never throws. */
+  async notify(context: TurnContext, incident: Incident): Promise<void> {
+    if (!incident.triage || incident.triage.state === "posted") return;
+    const attempts = incident.triage.attempts + 1;
+    try {
+      const channel = await this.service.triageChannel();
+      if (!channel) return;
+      let messageId: string | undefined;
+      const adapter = context.adapter as CloudAdapter;
+      const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
+      await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
+        messageId = (await ctx.sendActivity({ attachments: [cardAttachment(triageCard(incident))] }))?.id;
+      });
+      await this.service.recordNotice(incident.id, { state: "posted", attempts, ...(messageId && { messageId }) });
+      this.log.info({ incidentId: incident.id, attempts }, "posted to the triage channel");
+    } catch (error) {
+      this.log.warn({ err: error, incidentId: incident.id, attempts }, "could not post to the triage channel; will retry");
+      try {
+        await this.service.recordNotice(incident.id, { state: "failed", attempts, lastError: String((error as Error)?.message ?? error).slice(0, 300) });
+      } catch (recordError) {
+        this.log.warn({ err: recordError, incidentId: incident.id }, "could not record the failed notice; it stays pending");
+      }
+    }
+  }
+
+  /** At most once a minute per instance, on any turn: retries notices that were not posted. Never throws. */
+  sweep(context: TurnContext): void {
+    const now = Date.now();
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    void (async () => {
+      for (const incident of await this.service.unsentNotices(RETRY_IDLE_MS, SWEEP_BATCH)) await this.notify(context, incident);
+    })().catch((error: unknown) => this.log.warn({ err: error }, "triage retry sweep failed"));
+  }
+}
