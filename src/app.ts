@@ -1,4 +1,5 @@
 import { SqliteIncidentStore } from "./adapters/sqlite-store";
+import { createGraphDirectory } from "./adapters/graph-directory";
 import { LocalDirectory } from "./adapters/local-directory";
 import { botFrameworkSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
 import type { Directory, IncidentStore } from "./incidents/ports";
@@ -15,26 +16,39 @@ export interface App {
   close(): Promise<void>;
 }
 
-async function openStore(config: Config): Promise<IncidentStore> {
+function openStore(config: Config): Promise<IncidentStore> {
   switch (config.STORE) {
     case "sqlite":
-      return new SqliteIncidentStore(config.SQLITE_PATH, { busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS });
+      return Promise.resolve(new SqliteIncidentStore(config.SQLITE_PATH, { busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS }));
     case "cosmos":
-      throw new Error("STORE=cosmos is not available in this build.");
+      return Promise.reject(new Error("STORE=cosmos is not available in this build."));
   }
 }
 
-function openDirectory(config: Config): Directory {
+function openDirectory(config: Config, logger: Logger): Directory {
   switch (config.DIRECTORY) {
     case "local":
+      logger.info({ file: config.DIRECTORY_FILE }, "directory: local file (analysts are the users marked analyst: true)");
       return LocalDirectory.fromFile(config.DIRECTORY_FILE);
-    case "graph":
-      throw new Error("DIRECTORY=graph is not available in this build.");
+    case "graph": {
+      const directory = createGraphDirectory(config, { logger });
+      if (directory.analystRule === "everyone") {
+        logger.warn("directory: Microsoft Graph; ANALYST_GROUP_ID is not set, so EVERYONE is treated as a SOC analyst");
+      } else {
+        logger.info("directory: Microsoft Graph; analysts are the members (direct or nested) of ANALYST_GROUP_ID");
+      }
+      return directory;
+    }
   }
 }
 
 /** The composition root: configuration in, a running bot out. No logic of its own. */
-export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<App> {
+/** Parts a test may supply itself instead of building them from configuration. */
+export interface AppOverrides {
+  directory?: Directory;
+}
+
+export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger, overrides: AppOverrides = {}): Promise<App> {
   const config = loadConfig(env);
   const logger = log ?? createLogger(config.LOG_LEVEL);
   if (isLocalMode(config)) {
@@ -43,7 +57,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     );
   }
   const store = await openStore(config);
-  const directory = openDirectory(config);
+  const directory = overrides.directory ?? openDirectory(config, logger);
   const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID, tagCacheMs: config.TAG_CACHE_MS });
   const server = await startServer({
     port: config.PORT,
