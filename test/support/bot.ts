@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startApp, type App } from "../../src/app";
+import { startApp, type App, type AppOverrides } from "../../src/app";
 import { startConnector, type FakeConnector } from "./connector";
 
 export interface TestBot {
@@ -20,7 +20,7 @@ export interface TestBot {
  * The real bot, started as `npm start` starts it (config from an environment, real SQLite, the
  * sample directory file), on an ephemeral port, with a fake connector at serviceUrl.
  */
-export async function startTestBot(env: Record<string, string> = {}): Promise<TestBot> {
+export async function startTestBot(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<TestBot> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bot-"));
   const connector = await startConnector();
   const app = await startApp({
@@ -31,7 +31,7 @@ export async function startTestBot(env: Record<string, string> = {}): Promise<Te
     DIRECTORY_FILE: path.resolve(__dirname, "..", "..", "data", "directory.json"),
     WORKSPACE_ID: "test-workspace",
     ...env,
-  });
+  }, undefined, overrides);
   const postRaw = async (body: string, contentType = "application/json") => {
     const res = await fetch(`${app.url}/api/messages`, { method: "POST", headers: { "content-type": contentType }, body });
     const text = await res.text();
