@@ -1,6 +1,6 @@
 import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, TriageNotice } from "./model";
 import { PROVIDER_NAME } from "./model";
-import type { Clock, Directory, DirectoryEntry, IncidentStore, TagDayUsage } from "./ports";
+import type { Clock, Directory, DirectoryEntry, IncidentStore } from "./ports";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
@@ -60,7 +60,7 @@ export class IncidentService {
   private readonly clock: Clock;
   private readonly cacheMs: number;
   readonly workspaceId: string;
-  private tagCache: { at: number; since: string; usage: Promise<TagDayUsage[]> } | undefined;
+  private tagCache: { at: number; since: string; ranked: Promise<RankedTag[]> } | undefined;
   private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
 
   constructor(options: IncidentServiceOptions) {
@@ -237,14 +237,15 @@ export class IncidentService {
     const since = windowStartDay(now);
     const cached = this.tagCache;
     if (!cached || cached.since !== since || now.getTime() - cached.at >= this.cacheMs) {
-      const usage = this.store.tagUsage(this.workspaceId, since);
-      this.tagCache = { at: now.getTime(), since, usage };
+      // Ranked once per read, not per keystroke: the ranking depends on the day only, as the cache entry does (`since`).
+      const ranked = this.store.tagUsage(this.workspaceId, since).then((usage) => rankTags(usage, now));
+      this.tagCache = { at: now.getTime(), since, ranked };
       // A failed read must not stay cached.
-      usage.catch(() => {
-        if (this.tagCache?.usage === usage) this.tagCache = undefined;
+      ranked.catch(() => {
+        if (this.tagCache?.ranked === ranked) this.tagCache = undefined;
       });
     }
-    return rankTags(await this.tagCache!.usage, now);
+    return this.tagCache!.ranked;
   }
 
   private async resolveOwner(ref: string, actor: Actor, errors: FieldErrors): Promise<Owner | undefined> {
