@@ -52,6 +52,26 @@ const schema = z
     STORE: z.enum(["sqlite", "cosmos"], { message: "use sqlite (embedded, one machine) or cosmos (Azure Cosmos DB)" }).default("sqlite"),
     SQLITE_PATH: z.string().min(1).default("./data/incidents.db"),
 
+    // --- Azure Cosmos DB store (STORE=cosmos); see src/adapters/cosmos-store.ts ---
+    /** Account endpoint, e.g. https://contoso-soc.documents.azure.com:443/ */
+    COSMOS_ENDPOINT: optionalText.pipe(z.string().url({ message: "use the account's URI, e.g. https://<account>.documents.azure.com:443/" }).optional()),
+    /** Account key. Absent: Microsoft Entra ID (managed identity, az login, ...). */
+    COSMOS_KEY: optionalText,
+    /** key | entra. Default: key when COSMOS_KEY is set, else entra. */
+    COSMOS_AUTH: z.enum(["key", "entra"], { message: "use key (COSMOS_KEY) or entra (Microsoft Entra ID)" }).optional(),
+    /** Client id of a user-assigned managed identity (entra only). Absent: DefaultAzureCredential. */
+    COSMOS_MANAGED_IDENTITY_CLIENT_ID: optionalText,
+    COSMOS_DATABASE: z.string().regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #").default("soc-incident-bot"),
+    /** Partition key must be /workspaceId. */
+    COSMOS_CONTAINER: z.string().regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #").default("incidents"),
+    /** Create the database and container at start-up when missing (needs key auth or a control-plane role). */
+    COSMOS_CREATE_IF_MISSING: bool.default("false"),
+    /** Total time one store operation may spend retrying throttling, 503s, timeouts and lost connections. */
+    COSMOS_RETRY_BUDGET_MS: z.coerce.number({ message: "use milliseconds, e.g. 5000" }).int().min(100).max(120_000).default(5000),
+    /** Longest wait for one HTTP request before it is retried (within the budget). */
+    COSMOS_REQUEST_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 2000" }).int().min(50).max(60_000).default(2000),
+    // --- end of Cosmos DB settings ---
+
     DIRECTORY: z.enum(["local", "graph"], { message: "use local (a JSON file) or graph (Microsoft Entra ID)" }).default("local"),
     DIRECTORY_FILE: z.string().min(1).default("./data/directory.json"),
 
@@ -153,6 +173,30 @@ const schema = z
         path: ["MicrosoftAppId"],
         message: "is empty but other bot credentials are set: set MicrosoftAppId too, or remove them all for local mode",
       });
+    }
+    // Cosmos DB cross-field checks.
+    if (c.STORE === "cosmos" && !c.COSMOS_ENDPOINT) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["COSMOS_ENDPOINT"],
+        message: "is required when STORE=cosmos: set it to the account's URI (Azure portal > Cosmos DB account > Keys, or `az cosmosdb show --query documentEndpoint`)",
+      });
+    }
+    if (c.COSMOS_AUTH === "key" && !c.COSMOS_KEY) {
+      ctx.addIssue({ code: "custom", path: ["COSMOS_KEY"], message: "is required when COSMOS_AUTH=key: set the account key, or use COSMOS_AUTH=entra" });
+    }
+    if (c.COSMOS_AUTH === "entra" && c.COSMOS_KEY) {
+      ctx.addIssue({ code: "custom", path: ["COSMOS_KEY"], message: "is set but COSMOS_AUTH=entra ignores it: remove the key (recommended) or use COSMOS_AUTH=key" });
+    }
+    if (c.COSMOS_MANAGED_IDENTITY_CLIENT_ID && c.COSMOS_KEY && c.COSMOS_AUTH !== "entra") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["COSMOS_MANAGED_IDENTITY_CLIENT_ID"],
+        message: "is only used with Microsoft Entra ID auth, but COSMOS_KEY is set: remove one of them",
+      });
+    }
+    if (c.COSMOS_REQUEST_TIMEOUT_MS > c.COSMOS_RETRY_BUDGET_MS) {
+      ctx.addIssue({ code: "custom", path: ["COSMOS_REQUEST_TIMEOUT_MS"], message: "must not exceed COSMOS_RETRY_BUDGET_MS (one request can't outlast the whole budget)" });
     }
     // Microsoft Graph cross-field checks.
     if (c.DIRECTORY === "graph") {
