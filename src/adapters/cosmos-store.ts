@@ -1,0 +1,678 @@
+/**
+ * The Azure Cosmos DB (NoSQL API) store: any number of bot instances share one container.
+ *
+ * One container, partition key /workspaceId, four document types (each with `type` and `workspaceId`):
+ * - incident  id = the incident id (the form's submission id): the Incident under `incident`, its
+ *             lower-case title and tags under `search`, and write tokens (below).
+ * - counter   id "counter": { lastNumber }, the workspace's last incident number.
+ * - tag-day   id "tags:YYYY-MM-DD": { tags: [{ key, tag, count, lastUsedUtc }], counted: [incident numbers] }.
+ * - setting   id "setting:<key>": { key, value }.
+ *
+ * Numbering: an atomic patch `incr` on the counter reserves the next number; the incident document is
+ * then created with its number already in it, so no reader ever sees an incident without one. A create
+ * whose write fails after reserving leaves a gap (allowed); duplicates cannot happen.
+ * Idempotency: the document id is the incident id, so a second create of the same id gets 409 and
+ * returns the incident that won. Each attempt writes a random `createToken`, so an attempt whose own
+ * write succeeded but whose answer was lost still reports `created: true` after its retry's 409.
+ * (`replace` does the same with `writeToken` and the etag: a lost answer is not mistaken for a conflict.)
+ * Tag usage: counted after the incident is stored, from the stored incident (so a losing concurrent
+ * submission with other tags counts nothing). The day's document lists the incident numbers it has
+ * counted and is replaced with an etag check, so counting is idempotent per incident: a retry, or
+ * another instance finishing a create that crashed half-way, can't count twice. Creates of one
+ * instance that hit the same day are merged into one replace (group commit), so a burst costs few
+ * writes and etag conflicts stay rare even with many instances.
+ * Faults: 429 (after the server's retry-after), 408/449/502/503/504, timeouts and lost connections are
+ * retried until the operation's budget (COSMOS_RETRY_BUDGET_MS) is spent, then StoreUnavailableError.
+ * A create that failed after storing the incident (tags not yet counted) is completed by the next
+ * create of the same id, which the service's "try again" leads to.
+ *
+ * What each operation costs, in HTTP requests (counted in test/adapters/cosmos-store.test.ts):
+ * - create, new id, with tags: 5 (read incident: 404, patch counter, create incident, read tag-day,
+ *   replace or create tag-day). Without tags: 3. First incident of a workspace: +2 (counter 404 + create).
+ *   Under bursts, concurrent creates of one instance on one day share the last two.
+ * - create, existing id: 1 point read, +1 point read of its tag-day document when it has tags.
+ * - get, getSetting: 1 point read. putSetting: 1 upsert.
+ * - replace, setNotice: 1 point read + 1 conditional replace (etag); after losing a race, again.
+ * - tagUsage: 1 single-partition query over at most one document per day asked for (14 for the
+ *   suggestion window), whatever the history.
+ * - search, unsentNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
+ *   workspace's incidents (CONTAINS), as the SQLite store does.
+ * The SDK sends a query-plan request before each query (no documents read): +1 round trip per query.
+ * Point reads of these small documents cost about 1 RU, writes about 10 RU with the indexing policy below.
+ *
+ * Not relied on (the test server lacks them): transactional batch, patch in batch, stored procedures,
+ * change feed, TTL, OFFSET/LIMIT, DISTINCT, GROUP BY. Every query filters on c.workspaceId in its SQL
+ * and passes values only as parameters.
+ * Limits: a tag-day document grows by one number per incident that day (~7 bytes), fine far beyond
+ * any manual intake rate (the 2 MB document limit is ~250,000 tagged incidents a day).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  CosmosClient,
+  type Container,
+  type CosmosClientOptions,
+  type IndexingPolicy,
+  type ItemDefinition,
+  type Resource,
+  type SqlParameter,
+} from "@azure/cosmos";
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import type { Config } from "../config";
+import { StoreUnavailableError } from "../incidents/errors";
+import type { Incident, TriageNotice } from "../incidents/model";
+import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
+import { utcDay } from "../incidents/tags";
+import { describeFailure, type RetryPolicy, sleep, statusOf, withRetries } from "./cosmos-retry";
+
+export const PARTITION_KEY_PATH = "/workspaceId";
+const COUNTER_ID = "counter";
+const TAG_DAY_PREFIX = "tags:";
+const SETTING_PREFIX = "setting:";
+
+/**
+ * Only what queries filter or sort on is indexed, so writes stay cheap: document type and day, the
+ * incident's number and triage notice, and the search fields. Used when the bot creates the
+ * container; an existing container keeps its own policy (the default, index everything, also works).
+ */
+export const INDEXING_POLICY: IndexingPolicy = {
+  indexingMode: "consistent",
+  automatic: true,
+  includedPaths: [
+    { path: "/workspaceId/?" },
+    { path: "/type/?" },
+    { path: "/day/?" },
+    { path: "/incident/incidentNumber/?" },
+    { path: "/incident/triage/state/?" },
+    { path: "/incident/triage/updatedUtc/?" },
+    { path: "/search/*" },
+  ],
+  excludedPaths: [{ path: "/*" }],
+};
+
+interface IncidentDoc extends ItemDefinition {
+  id: string;
+  workspaceId: string;
+  type: "incident";
+  /** Random per create attempt: tells "my write won" from "someone else's did" after a 409. */
+  createToken: string;
+  /** Random per replace attempt, for the same reason after a 412. */
+  writeToken?: string;
+  /** Lower-case, single-spaced title and lower-case tags, for `search`. */
+  search: { title: string; tags: string[] };
+  incident: Incident;
+}
+
+interface SettingDoc extends ItemDefinition {
+  id: string;
+  workspaceId: string;
+  type: "setting";
+  key: string;
+  value: unknown;
+}
+
+interface CounterDoc extends ItemDefinition {
+  id: typeof COUNTER_ID;
+  workspaceId: string;
+  type: "counter";
+  lastNumber: number;
+}
+
+interface TagEntry {
+  /** Lower case: spellings merge. */
+  key: string;
+  /** As first spelled that day. */
+  tag: string;
+  count: number;
+  lastUsedUtc: string;
+}
+
+interface TagDayDoc extends ItemDefinition {
+  id: string;
+  workspaceId: string;
+  type: "tag-day";
+  day: string;
+  tags: TagEntry[];
+  /** Numbers of the incidents already counted here: makes counting idempotent. */
+  counted: number[];
+}
+
+interface UsageJob {
+  incident: Incident;
+  deadline: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Cosmos DB refuses ids with these characters; "counter", "tags:..." and "setting:..." are the store's own documents. */
+function isStorableIncidentId(id: string): boolean {
+  return (
+    id.length > 0 &&
+    id.length <= 255 &&
+    !/[/\\?#]/.test(id) &&
+    id !== COUNTER_ID &&
+    !id.startsWith(TAG_DAY_PREFIX) &&
+    !id.startsWith(SETTING_PREFIX)
+  );
+}
+
+function incidentDoc(incident: Incident, createToken: string, writeToken?: string): IncidentDoc {
+  return {
+    id: incident.id,
+    workspaceId: incident.workspaceId,
+    type: "incident",
+    createToken,
+    ...(writeToken && { writeToken }),
+    // As the SQLite store keeps them, so both search alike.
+    search: { title: incident.title.toLowerCase().replace(/\s+/g, " "), tags: incident.labels.map((l) => l.labelName.toLowerCase()) },
+    incident,
+  };
+}
+
+/** A setting's key as a document id: Cosmos ids can't hold / \\ ? #. */
+function settingId(key: string): string {
+  return `${SETTING_PREFIX}${encodeURIComponent(key)}`;
+}
+
+/** Drops undefined fields, so `create` returns exactly what a later `get` reads back. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export class CosmosIncidentStore implements IncidentStore {
+  /** Tag-day writes waiting, per workspace and day, for this instance's single writer of that document. */
+  private readonly usageQueues = new Map<string, UsageJob[]>();
+
+  constructor(
+    private readonly client: CosmosClient,
+    private readonly container: Container,
+    private readonly policy: RetryPolicy,
+  ) {}
+
+  async create(incident: NewIncident): Promise<CreateOutcome> {
+    if (!isStorableIncidentId(incident.id)) {
+      throw new Error(`The incident id "${incident.id}" can't be stored in Cosmos DB (use a GUID).`);
+    }
+    const deadline = this.deadline();
+    return this.translate("store the incident", async () => {
+      const existing = await this.readIncident(incident.workspaceId, incident.id, deadline);
+      if (existing) {
+        // It may come from a create that failed before counting its tags: finish that (idempotent).
+        await this.countTagUse(existing.incident, deadline);
+        return { incident: existing.incident, created: false };
+      }
+
+      const number = await this.nextNumber(incident.workspaceId, deadline);
+      const stored = plain<Incident>({ ...incident, incidentNumber: number, revision: 1 });
+      const doc = incidentDoc(stored, randomUUID());
+      let outcome: CreateOutcome;
+      try {
+        await this.call("store the incident", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
+        outcome = { incident: stored, created: true };
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+        // Same id stored meanwhile: by another submission (it won; our number becomes a gap), or by
+        // this one, when an earlier attempt's answer was lost.
+        const winner = await this.readIncident(incident.workspaceId, incident.id, deadline);
+        if (!winner) throw new StoreUnavailableError(`Cosmos DB reported incident ${incident.id} as existing but could not read it.`, { cause: error });
+        outcome = { incident: winner.incident, created: winner.createToken === doc.createToken };
+      }
+      await this.countTagUse(outcome.incident, deadline);
+      return outcome;
+    });
+  }
+
+  async get(workspaceId: string, id: string): Promise<Incident | undefined> {
+    if (!isStorableIncidentId(id)) return undefined;
+    const deadline = this.deadline();
+    return this.translate("read the incident", async () => (await this.readIncident(workspaceId, id, deadline))?.incident);
+  }
+
+  async tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]> {
+    const deadline = this.deadline();
+    return this.translate("read tag usage", async () => {
+      const query = {
+        query: "SELECT c.day, c.tags FROM c WHERE c.workspaceId = @workspaceId AND c.type = @type AND c.day >= @sinceDay",
+        parameters: [
+          { name: "@workspaceId", value: workspaceId },
+          { name: "@type", value: "tag-day" },
+          { name: "@sinceDay", value: sinceDay },
+        ],
+      };
+      const { resources } = await this.call("read tag usage", deadline, (abortSignal) =>
+        this.container.items.query<Pick<TagDayDoc, "day" | "tags">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal }).fetchAll(),
+      );
+      return resources.flatMap((d) => d.tags.map((t) => ({ day: d.day, tag: t.tag, count: t.count, lastUsedUtc: t.lastUsedUtc })));
+    });
+  }
+
+  async replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome> {
+    if (!isStorableIncidentId(incident.id)) return { ok: false, current: undefined };
+    const deadline = this.deadline();
+    const { workspaceId, id } = incident;
+    const writeToken = randomUUID();
+    return this.translate("update the incident", async () => {
+      for (let conflicts = 0; ; conflicts++) {
+        const current = await this.readIncident(workspaceId, id, deadline);
+        if (!current) return { ok: false, current: undefined };
+        // Our own write, whose answer was lost before a retry met the etag it had changed.
+        if (current.writeToken === writeToken) return { ok: true, incident: current.incident };
+        if (current.incident.revision !== expectedRevision) return { ok: false, current: current.incident };
+        // The number is the store's, and the triage notice is `setNotice`'s: an edit changes neither.
+        const next = plain<Incident>({ ...incident, incidentNumber: current.incident.incidentNumber, revision: expectedRevision + 1 });
+        if (current.incident.triage) next.triage = current.incident.triage;
+        else delete next.triage;
+        const doc = incidentDoc(next, current.createToken, writeToken);
+        try {
+          await this.call("update the incident", deadline, (abortSignal) =>
+            this.container.item(id, workspaceId).replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
+          );
+          return { ok: true, incident: next };
+        } catch (error) {
+          // Changed since read: read again; a revision change is a conflict, a notice change is not.
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+          await pauseAfterConflict(conflicts, deadline, `update incident ${id}`, error);
+        }
+      }
+    });
+  }
+
+  async setNotice(workspaceId: string, id: string, notice: TriageNotice): Promise<Incident | undefined> {
+    if (!isStorableIncidentId(id)) return undefined;
+    const deadline = this.deadline();
+    return this.translate("record the triage notice", async () => {
+      for (let conflicts = 0; ; conflicts++) {
+        const current = await this.readIncident(workspaceId, id, deadline);
+        if (!current) return undefined;
+        const next = plain<Incident>({ ...current.incident, triage: notice });
+        // Same revision and write token: bookkeeping is not an edit, and must not hide an edit's lost answer.
+        const doc = incidentDoc(next, current.createToken, current.writeToken);
+        try {
+          await this.call("record the triage notice", deadline, (abortSignal) =>
+            this.container.item(id, workspaceId).replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
+          );
+          return next;
+        } catch (error) {
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+          await pauseAfterConflict(conflicts, deadline, `record the triage notice of incident ${id}`, error);
+        }
+      }
+    });
+  }
+
+  async search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {
+    const where = ["c.workspaceId = @workspaceId", "c.type = @type"];
+    const parameters: SqlParameter[] = [];
+    if (query.number !== undefined) {
+      where.push("c.incident.incidentNumber = @number");
+      parameters.push({ name: "@number", value: query.number });
+    } else if (query.text) {
+      const words = query.text.split(" ").filter(Boolean);
+      const titleHasAll = words.map((_, i) => `CONTAINS(c.search.title, @word${i})`);
+      where.push(`(${[...(titleHasAll.length ? [`(${titleHasAll.join(" AND ")})`] : []), "ARRAY_CONTAINS(c.search.tags, @text)"].join(" OR ")})`);
+      parameters.push(...words.map((value, i) => ({ name: `@word${i}`, value })), { name: "@text", value: query.text });
+    }
+    return this.incidents("search incidents", workspaceId, where, "c.incident.incidentNumber DESC", parameters, limit);
+  }
+
+  async unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {
+    const where = [
+      "c.workspaceId = @workspaceId",
+      "c.type = @type",
+      "c.incident.triage.state IN (@pending, @failed)",
+      "c.incident.triage.updatedUtc < @beforeUtc",
+    ];
+    const parameters: SqlParameter[] = [
+      { name: "@pending", value: "pending" },
+      { name: "@failed", value: "failed" },
+      { name: "@beforeUtc", value: beforeUtc },
+    ];
+    return this.incidents("list unsent triage notices", workspaceId, where, "c.incident.triage.updatedUtc ASC", parameters, limit);
+  }
+
+  async getSetting(workspaceId: string, key: string): Promise<unknown> {
+    const deadline = this.deadline();
+    return this.translate("read a setting", async () => {
+      const { resource } = await this.call("read a setting", deadline, (abortSignal) =>
+        this.container.item(settingId(key), workspaceId).read<SettingDoc>({ abortSignal }),
+      );
+      return resource?.type === "setting" && resource.workspaceId === workspaceId ? resource.value : undefined;
+    });
+  }
+
+  async putSetting(workspaceId: string, key: string, value: unknown): Promise<void> {
+    const deadline = this.deadline();
+    const doc: SettingDoc = { id: settingId(key), workspaceId, type: "setting", key, value: plain(value) };
+    await this.translate("store a setting", () =>
+      this.call("store a setting", deadline, (abortSignal) => this.container.items.upsert(doc, { abortSignal })),
+    );
+  }
+
+  close(): Promise<void> {
+    this.client.dispose();
+    return Promise.resolve();
+  }
+
+  private deadline(): number {
+    return Date.now() + this.policy.budgetMs;
+  }
+
+  private call<T>(what: string, deadline: number, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withRetries(what, deadline, this.policy, request);
+  }
+
+  /** At most `limit` incidents of the workspace matching `where` (SQL over parameters only), in `orderBy` order. */
+  private async incidents(
+    what: string,
+    workspaceId: string,
+    where: readonly string[],
+    orderBy: string,
+    parameters: readonly SqlParameter[],
+    limit: number,
+  ): Promise<Incident[]> {
+    const top = Math.floor(limit);
+    if (!(top > 0)) return [];
+    const deadline = this.deadline();
+    const query = {
+      query: `SELECT TOP @limit VALUE c.incident FROM c WHERE ${where.join(" AND ")} ORDER BY ${orderBy}`,
+      parameters: [{ name: "@workspaceId", value: workspaceId }, { name: "@type", value: "incident" }, { name: "@limit", value: top }, ...parameters],
+    };
+    return this.translate(what, async () => {
+      const { resources } = await this.call(what, deadline, (abortSignal) =>
+        this.container.items.query<Incident>(query, { partitionKey: workspaceId, abortSignal }).fetchAll(),
+      );
+      return resources;
+    });
+  }
+
+  private async readIncident(workspaceId: string, id: string, deadline: number): Promise<(IncidentDoc & Resource) | undefined> {
+    const { resource } = await this.call("read the incident", deadline, (abortSignal) =>
+      this.container.item(id, workspaceId).read<IncidentDoc>({ abortSignal }),
+    );
+    return resource?.type === "incident" && resource.workspaceId === workspaceId ? resource : undefined;
+  }
+
+  /** Reserves the workspace's next number (atomic increment; the counter is created on first use). */
+  private async nextNumber(workspaceId: string, deadline: number): Promise<number> {
+    const increment = async (): Promise<number> => {
+      const { resource } = await this.call("reserve an incident number", deadline, (abortSignal) =>
+        this.container.item(COUNTER_ID, workspaceId).patch<CounterDoc>([{ op: "incr", path: "/lastNumber", value: 1 }], { abortSignal }),
+      );
+      if (typeof resource?.lastNumber !== "number") throw new Error(`The counter of workspace ${workspaceId} has no lastNumber.`);
+      return resource.lastNumber;
+    };
+    try {
+      return await increment();
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    const counter: CounterDoc = { id: COUNTER_ID, workspaceId, type: "counter", lastNumber: 0 };
+    try {
+      await this.call("create the incident counter", deadline, (abortSignal) => this.container.items.create(counter, { abortSignal }));
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error; // another instance created it first: fine
+    }
+    return increment();
+  }
+
+  /** Counts the incident's tags on its day, once, however often it is called; resolves when stored. */
+  private countTagUse(incident: Incident, deadline: number): Promise<void> {
+    if (incident.labels.length === 0) return Promise.resolve();
+    const day = utcDay(new Date(incident.createdTimeUtc));
+    const key = JSON.stringify([incident.workspaceId, day]);
+    return new Promise<void>((resolve, reject) => {
+      const queue = this.usageQueues.get(key);
+      const job = { incident, deadline, resolve, reject };
+      if (queue) {
+        queue.push(job); // the running writer picks it up in its next round
+        return;
+      }
+      this.usageQueues.set(key, [job]);
+      void this.drainUsage(key, incident.workspaceId, day);
+    });
+  }
+
+  /** The one writer of a tag-day document in this instance: each round stores every job queued meanwhile. */
+  private async drainUsage(key: string, workspaceId: string, day: string): Promise<void> {
+    for (;;) {
+      const jobs = this.usageQueues.get(key)?.splice(0) ?? [];
+      if (jobs.length === 0) break;
+      try {
+        // The most impatient caller sets the deadline, so no create waits beyond its own budget.
+        await this.addTagUse(workspaceId, day, jobs.map((j) => j.incident), Math.min(...jobs.map((j) => j.deadline)));
+        for (const job of jobs) job.resolve();
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+      }
+    }
+    this.usageQueues.delete(key);
+  }
+
+  /** Read, add what is not counted yet, replace if unchanged (etag); on a conflict, start over. */
+  private async addTagUse(workspaceId: string, day: string, incidents: readonly Incident[], deadline: number): Promise<void> {
+    const id = `${TAG_DAY_PREFIX}${day}`;
+    for (let conflicts = 0; ; conflicts++) {
+      const { resource: current } = await this.call("read tag usage", deadline, (abortSignal) =>
+        this.container.item(id, workspaceId).read<TagDayDoc>({ abortSignal }),
+      );
+      const next = withUse(current ?? { id, workspaceId, type: "tag-day", day, tags: [], counted: [] }, incidents);
+      if (!next) return; // all counted already
+      try {
+        if (current?._etag) {
+          const etag = current._etag;
+          await this.call("count tag usage", deadline, (abortSignal) =>
+            this.container.item(id, workspaceId).replace(next, { accessCondition: { type: "IfMatch", condition: etag }, abortSignal }),
+          );
+        } else {
+          await this.call("count tag usage", deadline, (abortSignal) => this.container.items.create(next, { abortSignal }));
+        }
+        return;
+      } catch (error) {
+        const status = statusOf(error);
+        // 412: changed since read; 409: created since read. Either way another writer (or our own
+        // attempt whose answer was lost) got there first: read again.
+        if (status !== 412 && status !== 409) throw error;
+        await pauseAfterConflict(conflicts, deadline, `count tag usage for ${day}`, error);
+      }
+    }
+  }
+
+  /** Runs one store operation; vendor errors the callers did not handle become domain errors here. */
+  private async translate<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw domainError(what, error);
+    }
+  }
+}
+
+/** A short random pause before reading a document again after losing an etag race; out of time: unavailable. */
+async function pauseAfterConflict(conflicts: number, deadline: number, what: string, cause: unknown): Promise<void> {
+  const wait = Math.random() * Math.min(200, 10 * 2 ** conflicts);
+  if (Date.now() + wait >= deadline) {
+    throw new StoreUnavailableError(`Cosmos DB could not ${what}: the document kept changing.`, { cause });
+  }
+  await sleep(wait);
+}
+
+/** The tag-day document with these incidents' tags added, or undefined when all were counted already. Pure. */
+function withUse(doc: TagDayDoc, incidents: readonly Incident[]): TagDayDoc | undefined {
+  const counted = new Set(doc.counted);
+  const before = counted.size;
+  const tags = doc.tags.map((t) => ({ ...t }));
+  for (const incident of incidents) {
+    // Also skips an incident queued twice in one batch (two submissions of one id resolved to the same winner).
+    if (counted.has(incident.incidentNumber)) continue;
+    counted.add(incident.incidentNumber);
+    const seen = new Set<string>();
+    for (const { labelName } of incident.labels) {
+      const key = labelName.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entry = tags.find((t) => t.key === key);
+      if (!entry) {
+        tags.push({ key, tag: labelName, count: 1, lastUsedUtc: incident.createdTimeUtc });
+      } else {
+        entry.count += 1;
+        if (incident.createdTimeUtc > entry.lastUsedUtc) entry.lastUsedUtc = incident.createdTimeUtc;
+      }
+    }
+  }
+  if (counted.size === before) return undefined;
+  return { id: doc.id, workspaceId: doc.workspaceId, type: "tag-day", day: doc.day, tags, counted: [...counted] };
+}
+
+function domainError(what: string, error: unknown): Error {
+  if (error instanceof StoreUnavailableError) return error;
+  const status = statusOf(error);
+  if (status === 401 || status === 403) {
+    return new StoreUnavailableError(
+      `Cosmos DB refused to ${what} (HTTP ${status}): check COSMOS_KEY, or that the bot's identity has the "Cosmos DB Built-in Data Contributor" role on the account.`,
+      { cause: error },
+    );
+  }
+  if (status === 404) {
+    return new StoreUnavailableError(`Cosmos DB could not ${what}: the database or container was not found (HTTP 404). Was it deleted?`, { cause: error });
+  }
+  if (status !== undefined && status >= 500) {
+    return new StoreUnavailableError(`Cosmos DB failed to ${what} (HTTP ${status}).`, { cause: error });
+  }
+  if (isCredentialError(error)) {
+    return new StoreUnavailableError(`Could not get a Microsoft Entra ID token for Cosmos DB (${describeFailure(error)}).`, { cause: error });
+  }
+  if (status !== undefined) {
+    // 400, 413, ...: a bug on our side, not an outage.
+    return new Error(`Cosmos DB rejected the request to ${what} (HTTP ${status}).`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function isCredentialError(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "CredentialUnavailableError" || name === "AuthenticationError" || name === "AggregateAuthenticationError";
+}
+
+/** Test hooks for `openCosmosStore`. */
+export interface CosmosStoreOptions {
+  /** Merged into the CosmosClient options (connectionPolicy is merged field by field): tests pass an agent, endpoint discovery off. */
+  clientOptions?: Partial<CosmosClientOptions>;
+  /** Used instead of the Entra ID credential built from the configuration. */
+  credential?: TokenCredential;
+}
+
+/**
+ * Connects to Cosmos DB as configured and checks that the database and container exist (creating
+ * them when COSMOS_CREATE_IF_MISSING=true). Fails with a StoreUnavailableError that says what is
+ * missing and how to fix it.
+ */
+export async function openCosmosStore(config: Config, options: CosmosStoreOptions = {}): Promise<CosmosIncidentStore> {
+  const endpoint = config.COSMOS_ENDPOINT;
+  if (!endpoint) throw new StoreUnavailableError("COSMOS_ENDPOINT is not set: set it to the Cosmos DB account's URI.");
+  const policy: RetryPolicy = { budgetMs: config.COSMOS_RETRY_BUDGET_MS, requestTimeoutMs: config.COSMOS_REQUEST_TIMEOUT_MS };
+  const auth = config.COSMOS_AUTH ?? (config.COSMOS_KEY ? "key" : "entra");
+  const client = new CosmosClient({
+    endpoint,
+    ...(auth === "key" ? { key: config.COSMOS_KEY } : { aadCredentials: options.credential ?? entraCredential(config) }),
+    userAgentSuffix: "soc-incident-bot",
+    ...options.clientOptions,
+    connectionPolicy: {
+      requestTimeout: config.COSMOS_REQUEST_TIMEOUT_MS,
+      // Throttling is retried by this adapter, within its budget and after the server's retry-after.
+      retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
+      ...options.clientOptions?.connectionPolicy,
+    },
+  });
+  try {
+    const container = await ensureContainer(client, config, auth, policy);
+    return new CosmosIncidentStore(client, container, policy);
+  } catch (error) {
+    client.dispose();
+    throw error;
+  }
+}
+
+function entraCredential(config: Config): TokenCredential {
+  return config.COSMOS_MANAGED_IDENTITY_CLIENT_ID
+    ? new ManagedIdentityCredential({ clientId: config.COSMOS_MANAGED_IDENTITY_CLIENT_ID })
+    : new DefaultAzureCredential();
+}
+
+async function ensureContainer(client: CosmosClient, config: Config, auth: "key" | "entra", policy: RetryPolicy): Promise<Container> {
+  const databaseId = config.COSMOS_DATABASE;
+  const containerId = config.COSMOS_CONTAINER;
+  const where = `Cosmos DB at ${config.COSMOS_ENDPOINT}`;
+  const deadline = Date.now() + policy.budgetMs;
+  const howToCreate =
+    `Create it (container "${containerId}" with partition key ${PARTITION_KEY_PATH} in database "${databaseId}"), for example with ` +
+    `\`az cosmosdb sql container create --account-name <account> --resource-group <group> --database-name ${databaseId} --name ${containerId} --partition-key-path ${PARTITION_KEY_PATH}\`, ` +
+    `or set COSMOS_CREATE_IF_MISSING=true to let the bot create it at start-up${auth === "entra" ? " (this needs key auth: Entra ID data-plane roles can't create databases or containers)" : ""}.`;
+  const step = async <T>(what: string, request: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    try {
+      return await withRetries(what, deadline, policy, request);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(`Can't reach ${where}: ${error.message}`, { cause: error.cause });
+      throw error;
+    }
+  };
+  const exists = async (what: string, request: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> => {
+    try {
+      await step(what, request);
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw startupError(what, where, error);
+    }
+  };
+  const database = client.database(databaseId);
+  const container = database.container(containerId);
+
+  if (!(await exists("read the database", (abortSignal) => database.read({ abortSignal })))) {
+    if (!config.COSMOS_CREATE_IF_MISSING) {
+      throw new StoreUnavailableError(`${where} has no database "${databaseId}" (COSMOS_DATABASE). ${howToCreate}`);
+    }
+    try {
+      await step("create the database", (abortSignal) => client.databases.createIfNotExists({ id: databaseId }, { abortSignal }));
+    } catch (error) {
+      throw startupError(`create the database "${databaseId}"`, where, error);
+    }
+  }
+
+  if (!(await exists("read the container", (abortSignal) => container.read({ abortSignal })))) {
+    if (!config.COSMOS_CREATE_IF_MISSING) {
+      throw new StoreUnavailableError(`${where} has no container "${containerId}" (COSMOS_CONTAINER) in database "${databaseId}". ${howToCreate}`);
+    }
+    try {
+      await step("create the container", (abortSignal) =>
+        database.containers.createIfNotExists(
+          { id: containerId, partitionKey: { paths: [PARTITION_KEY_PATH] }, indexingPolicy: INDEXING_POLICY },
+          { abortSignal },
+        ),
+      );
+    } catch (error) {
+      throw startupError(`create the container "${containerId}"`, where, error);
+    }
+  }
+
+  const { resource } = await step("read the container", (abortSignal) => container.read({ abortSignal }));
+  const paths = resource?.partitionKey?.paths ?? [];
+  if (paths.length !== 1 || paths[0] !== PARTITION_KEY_PATH) {
+    throw new StoreUnavailableError(
+      `The container "${containerId}" in database "${databaseId}" is partitioned on ${paths.join(", ") || "nothing"}, but this bot needs ${PARTITION_KEY_PATH}. ` +
+        `A partition key can't be changed: create a new container with partition key ${PARTITION_KEY_PATH} and set COSMOS_CONTAINER to it.`,
+    );
+  }
+  return container;
+}
+
+function startupError(what: string, where: string, error: unknown): Error {
+  if (error instanceof StoreUnavailableError) return error;
+  const status = statusOf(error);
+  if (status === 401 || status === 403) {
+    return new StoreUnavailableError(
+      `${where} refused to ${what} (HTTP ${status}). With key auth, check COSMOS_KEY. With Entra ID, give the bot's identity the ` +
+        `"Cosmos DB Built-in Data Contributor" role on the account, and create the database and container beforehand (data-plane roles can't create them).`,
+      { cause: error },
+    );
+  }
+  return domainError(what, error);
+}
