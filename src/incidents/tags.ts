@@ -91,6 +91,21 @@ export function rankTags(usage: readonly TagDayUsage[], now: Date): RankedTag[] 
   );
 }
 
+/** Lower-cased text and words of each ranked tag, made once per ranked list (the service caches the list; suggestions run per keystroke). */
+const SEARCHABLE = new WeakMap<readonly RankedTag[], { tag: string; lower: string; words: string[] }[]>();
+
+function searchable(ranked: readonly RankedTag[]): { tag: string; lower: string; words: string[] }[] {
+  let tags = SEARCHABLE.get(ranked);
+  if (!tags) {
+    tags = ranked.map(({ tag }) => {
+      const lower = tag.toLowerCase();
+      return { tag, lower, words: lower.split(/[\s\-_/.:]+/) };
+    });
+    SEARCHABLE.set(ranked, tags);
+  }
+  return tags;
+}
+
 /**
  * Suggestions for what was typed: ranked tags whose text starts with it first, then those with a
  * word starting with it, then those containing it; the typed text itself is offered as a new tag
@@ -98,17 +113,17 @@ export function rankTags(usage: readonly TagDayUsage[], now: Date): RankedTag[] 
  */
 export function suggestTags(ranked: readonly RankedTag[], typed: string, limit: number): string[] {
   const query = normaliseTag(typed).toLowerCase();
+  const tags = searchable(ranked);
   let matches: string[];
   if (!query) {
-    matches = ranked.map((r) => r.tag);
+    matches = ranked.slice(0, limit).map((r) => r.tag);
   } else {
     const prefix: string[] = [];
     const word: string[] = [];
     const inner: string[] = [];
-    for (const { tag } of ranked) {
-      const lower = tag.toLowerCase();
+    for (const { tag, lower, words } of tags) {
       if (lower.startsWith(query)) prefix.push(tag);
-      else if (lower.split(/[\s\-_/.:]+/).some((w) => w.startsWith(query))) word.push(tag);
+      else if (words.some((w) => w.startsWith(query))) word.push(tag);
       else if (lower.includes(query)) inner.push(tag);
     }
     matches = [...prefix, ...word, ...inner];
@@ -116,7 +131,8 @@ export function suggestTags(ranked: readonly RankedTag[], typed: string, limit: 
   const result = matches.slice(0, limit);
   const fresh = parseTags(typed);
   const typedTag = fresh.tags?.length === 1 ? fresh.tags[0] : undefined;
-  if (typedTag && !ranked.some((r) => r.tag.toLowerCase() === typedTag.toLowerCase())) {
+  const typedKey = typedTag?.toLowerCase();
+  if (typedTag && !tags.some((t) => t.lower === typedKey)) {
     // Offered last, so existing spellings win; kept even when the list is full.
     if (result.length >= limit) result.pop();
     result.push(typedTag);
