@@ -1,0 +1,263 @@
+/**
+ * A person uses the cards the running bot sends, in the official renderer in Chromium: fills the
+ * form, clicks, and what the renderer sends goes to the bot as Teams would post it (an
+ * adaptiveCard/action invoke); the card that comes back is rendered in turn and read off the screen.
+ */
+import { startTestBot, type TestBot } from "../support/bot";
+import { cardOf, visibleText } from "../support/cards";
+import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
+import { launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
+
+let browser: Browser;
+let bot: TestBot;
+let page: CardPage;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+beforeEach(async () => {
+  bot = await startTestBot();
+  page = await browser.newPage();
+});
+afterEach(async () => {
+  await page?.page.close();
+  await bot?.stop();
+});
+
+/** The card the bot sends when someone (Alex, an analyst, unless said) writes `text` to it. */
+async function botSays(text: string, from: Person = ALEX): Promise<Json> {
+  bot.connector.reset();
+  const res = await bot.post(message(bot.serviceUrl, text, { from }));
+  expect(res.status).toBe(200);
+  const sent = bot.connector.sent();
+  expect(sent).toHaveLength(1);
+  return cardOf(sent[0]);
+}
+
+/** Teams posts what the renderer produced as an adaptiveCard/action invoke; the answer is the next card. */
+async function send(action: TakenAction | undefined, from: Person = ALEX): Promise<Json> {
+  if (!action) throw new Error("the click sent nothing");
+  expect(action.type).toBe("Action.Execute");
+  const res = await bot.post({ ...execute(bot.serviceUrl, action.verb ?? "", action.data, { from }), localTimezone: "Europe/London" });
+  expect(res.status).toBe(200);
+  expect(res.body.type).toBe("application/vnd.microsoft.card.adaptive");
+  return res.body.value;
+}
+
+/** Incidents created earlier in the workspace, so that a new form offers their tags. */
+async function earlierIncidents(...tagLists: string[]): Promise<void> {
+  for (const tags of tagLists) {
+    const form = await botSays("incident");
+    const answer = await send({ type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title: `Earlier: ${tags}`, tags } });
+    expect(visibleText(answer)[0]).toMatch(/^Incident INC-\d+ created$/);
+  }
+}
+
+describe("the incident form, used in the renderer", () => {
+  it("is filled in, sent, and answered with the confirmation a person reads", async () => {
+    await earlierIncidents("Phishing,Finance", "Phishing,VIP", "Physical");
+    const form = await botSays("incident");
+    expect(await page.show(form)).toEqual([]);
+    const shown = await page.text();
+    for (const words of ["Create incident", "Title", "Description", "Severity", "Status", "Classification (required when Closed)", "Owner", "Tags"]) {
+      expect(shown).toContain(words);
+    }
+    expect(await page.input("Severity", { required: true }).inputValue()).toBe("Medium");
+    expect(await page.input("Status", { required: true }).inputValue()).toBe("New");
+    // The workspace's recent tags are offered, most used first.
+    expect(await page.boxes("tags")).toEqual(["Phishing", "Physical", "VIP", "Finance"]);
+    await page.screenshot("incident-form");
+
+    await page.type("Title", "Stranger tailgating at building 3", { required: true });
+    await page.type("Description", "Followed an employee through the badge door at 08:10, then left by the loading bay.");
+    await page.pick("Severity", "High", { required: true });
+    await page.pick("Status", "Active", { required: true });
+    expect(await page.chooseOffered("owner", "Assign to me")).toBe("Assign to me (Alex Wilber (Teams))");
+    await page.tick("tags", "Phishing", "VIP");
+    await page.screenshot("incident-form-filled");
+
+    const action = await page.click("Create incident");
+    const submissionId = form.actions[0].data.submissionId;
+    expect(action).toMatchObject({
+      type: "Action.Execute",
+      verb: "incident.create",
+      data: {
+        submissionId,
+        title: "Stranger tailgating at building 3",
+        description: "Followed an employee through the badge door at 08:10, then left by the loading bay.",
+        severity: "High",
+        status: "Active",
+        owner: "me",
+        tags: "Phishing,VIP",
+      },
+    });
+
+    const confirmation = await send(action);
+    expect(await page.show(confirmation)).toEqual([]);
+    const read = await page.text();
+    expect(read).toMatch(/^Incident INC-4 created\n/);
+    for (const seen of ["Stranger tailgating at building 3", "Followed an employee through the badge door", "High", "Active", "Alex Wilber (Teams)", "Phishing, VIP", "Alex Wilber"]) {
+      expect(read).toContain(seen);
+    }
+    expect(await page.card.locator("input, textarea, select").count()).toBe(0);
+    expect(await page.card.getByRole("button").count()).toBe(0);
+    await page.screenshot("incident-created");
+
+    expect(await bot.app.service.get(submissionId)).toMatchObject({
+      incidentNumber: 4,
+      title: "Stranger tailgating at building 3",
+      severity: "High",
+      status: "Active",
+      owner: { objectId: ALEX.aadObjectId, assignedTo: "Alex Wilber (Teams)" },
+      labels: [
+        { labelName: "Phishing", labelType: "User" },
+        { labelName: "VIP", labelType: "User" },
+      ],
+    });
+  });
+
+  it("stops a blank title itself; the bot answers what only it checks with errors next to the fields and every value kept", async () => {
+    await earlierIncidents("Physical,Server room");
+    const form = await botSays("incident");
+    expect(await page.show(form)).toEqual([]);
+
+    // Required, so the renderer does not send the form at all.
+    expect(await page.click("Create incident")).toBeUndefined();
+    expect(await page.text()).toContain("Enter a title.");
+    expect(await page.input("Title", { required: true }).getAttribute("class")).toContain("ac-input-validation-failed");
+
+    // Spaces pass the renderer's check, and so does Closed without a classification: the bot catches both.
+    await page.type("Title", "   ", { required: true });
+    await page.type("Description", "Saw someone at the server room door.");
+    await page.pick("Severity", "Low", { required: true });
+    await page.pick("Status", "Closed", { required: true });
+    await page.tick("tags", "Server room");
+    const action = await page.click("Create incident");
+    expect(action?.data).toMatchObject({ title: "   ", status: "Closed", tags: "Server room" });
+
+    const answer = await send(action);
+    expect(await page.show(answer)).toEqual([]);
+    const read = await page.text();
+    expect(read).toContain("Enter a title.");
+    expect(read).toContain("A closed incident needs a classification.");
+    expect(read).toContain("A closed incident needs a closing comment.");
+    expect(await page.input("Title", { required: true }).inputValue()).toBe("   ");
+    expect(await page.input("Description").inputValue()).toBe("Saw someone at the server room door.");
+    expect(await page.input("Severity", { required: true }).inputValue()).toBe("Low");
+    expect(await page.input("Status", { required: true }).inputValue()).toBe("Closed");
+    expect(await page.page.locator('[id="tags"]').getByLabel("Server room", { exact: true }).isChecked()).toBe(true);
+    expect(await page.page.locator('[id="tags"]').getByLabel("Physical", { exact: true }).isChecked()).toBe(false);
+    await page.screenshot("incident-form-errors");
+
+    // Fixed on the same card: the same submission, now stored.
+    await page.type("Title", "Person at the server room door", { required: true });
+    await page.pick("Classification (required when Closed)", "Undetermined");
+    await page.type("Closing comment (required when Closed)", "Left before the guards arrived.");
+    const fixed = await page.click("Create incident");
+    expect(fixed?.data.submissionId).toBe(form.actions[0].data.submissionId);
+    const confirmation = await send(fixed);
+    expect(await page.show(confirmation)).toEqual([]);
+    const done = await page.text();
+    expect(done).toMatch(/^Incident INC-2 created\n/);
+    for (const seen of ["Person at the server room door", "Low", "Closed", "Undetermined", "Server room", "Closing comment: Left before the guards arrived."]) {
+      expect(done).toContain(seen);
+    }
+  });
+});
+
+describe("the help card, used in the renderer", () => {
+  it("says what the bot does, and its button opens a new form", async () => {
+    await earlierIncidents("Phishing");
+    const help = await botSays("help");
+    expect(await page.show(help)).toEqual([]);
+    const read = await page.text();
+    expect(read).toContain("SOC incident intake");
+    // Teams renders the markdown: a person sees italics, not asterisks.
+    expect(read).toContain("the way Microsoft Sentinel's Create incident panel does.");
+    expect(await page.card.locator("em").innerText()).toBe("Create incident");
+    expect(read).toMatch(/incident\s+Open the incident form/);
+    await page.screenshot("help");
+
+    const action = await page.click("Create incident");
+    expect(action).toMatchObject({ type: "Action.Execute", verb: "incident.form" });
+    const form = await send(action);
+    expect(await page.show(form)).toEqual([]);
+    expect(await page.input("Title", { required: true }).inputValue()).toBe("");
+    expect(await page.text()).toContain("Create incident");
+  });
+});
+
+describe("an employee's report, used in the renderer", () => {
+  it("is prefilled from what they wrote, completed, sent, and answered with a receipt", async () => {
+    const words = "Someone followed me through the badge door at building 3 this morning. They had no badge.";
+    const report = await botSays(words, MEGAN);
+    expect(await page.show(report)).toEqual([]);
+    expect(await page.text()).toMatch(/^Report suspicious activity\n/);
+    expect(await page.input("In a few words", { required: true }).inputValue()).toBe("Someone followed me through the badge door at building 3 this morning");
+    expect(await page.input("What happened", { required: true }).inputValue()).toBe(words);
+
+    await page.input("When it happened").fill("2026-11-26");
+    await page.input("Time (your time zone)").fill("08:30");
+    await page.type("Where", "Building 3, north door");
+    await page.card.getByLabel("This is urgent: it is happening now or someone may be at risk", { exact: true }).check();
+    await page.screenshot("report-form");
+
+    const action = await page.click("Send to the SOC");
+    expect(action).toMatchObject({
+      type: "Action.Execute",
+      verb: "report.create",
+      data: { submissionId: report.actions[0].data.submissionId, whenDate: "2026-11-26", whenTime: "08:30", where: "Building 3, north door", urgent: "true" },
+    });
+    const receipt = await send(action, MEGAN);
+    expect(await page.show(receipt)).toEqual([]);
+    const read = await page.text();
+    expect(read).toMatch(/^Thank you. Your report is INC-1\n/);
+    for (const seen of ["What happens next", "marked urgent", "Reference", "INC-1", "Priority", "Urgent"]) expect(read).toContain(seen);
+    await page.screenshot("report-received");
+
+    expect(await bot.app.service.get(String(action?.data.submissionId))).toMatchObject({
+      severity: "High",
+      status: "New",
+      entryPoint: "chat-report",
+      // 08:30 in London in November is 08:30 UTC.
+      firstActivityTimeUtc: "2026-11-26T08:30:00.000Z",
+    });
+  });
+});
+
+describe("the triage channel card, used in the renderer", () => {
+  it("takes Assign to me, then Edit and Save changes, each answer shown in place", async () => {
+    const chosen = await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+    expect(chosen.status).toBe(200);
+    const form = await botSays("incident");
+    await send({ type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title: "Suspicious sign-in from a new country", severity: "High", tags: "Identity" } });
+    const posted = () => bot.connector.calls.filter((c) => c.method === "POST" && c.path.includes("19:soc-triage@thread.tacv2"));
+    while (posted().length < 1) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
+    const triage = cardOf(posted()[0]!.body);
+
+    expect(await page.show(triage)).toEqual([]);
+    const read = await page.text();
+    expect(read).toMatch(/^INC-1: new high incident\n/);
+    for (const seen of ["Suspicious sign-in from a new country", "High", "New", "Unassigned", "Identity"]) expect(read).toContain(seen);
+    await page.screenshot("triage");
+
+    const assigned = await send(await page.click("Assign to me"));
+    expect(await page.show(assigned)).toEqual([]);
+    expect(await page.text()).toContain("Assigned to Alex Wilber (Teams) by Alex Wilber.");
+    await page.screenshot("triage-assigned");
+
+    const edit = await send(await page.click("Edit"));
+    expect(await page.show(edit)).toEqual([]);
+    expect(await page.text()).toMatch(/^Edit INC-1\n/);
+    expect(await page.input("Title", { required: true }).inputValue()).toBe("Suspicious sign-in from a new country");
+    await page.pick("Status", "Active", { required: true });
+    const saved = await send(await page.click("Save changes"));
+    expect(await page.show(saved)).toEqual([]);
+    const after = await page.text();
+    expect(after).toContain("Saved by Alex Wilber.");
+    expect(after).toContain("Active");
+  });
+});

@@ -1,0 +1,416 @@
+/**
+ * Every card template in cards/, with the cards the bot makes from it: typical ones and the worst
+ * case. The Node tests (test/cards) validate and measure each sample; the browser tests
+ * (test/browser) render each one in Chromium.
+ *
+ * A new card in cards/ fails the tests until it has an entry here: add one entry with its samples,
+ * each made by the running bot (`world.say`, `world.act`, `world.submit`) or by the exported
+ * function in src/teams/cards.ts that builds it. Typical data first, then the worst case: every
+ * field at its limit in `heavy` text, every error shown, the longest names.
+ */
+import { StoreUnavailableError, DirectoryUnavailableError } from "../../src/incidents/errors";
+import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
+import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
+import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
+import { incidentFormCard, reportFormCard } from "../../src/teams/cards";
+import { unavailableBanner } from "../../src/teams/form-flow";
+import { errorAfter, input, values, visibleText } from "../support/cards";
+import { ALEX, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { LONG_GROUP_IDS, LONG_PEOPLE, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
+import type { Json } from "./teams-rules";
+
+export interface CardSample {
+  name: string;
+  make(world: SampleWorld): Promise<Json>;
+  /**
+   * Messages of the official renderer this card is known to produce: a reported problem not fixed
+   * yet. The test expects exactly these, so it fails (and asks for this to be removed) once fixed.
+   */
+  knownRendererProblems?: string[];
+  /** Why this card is known to be over the size budget: a reported problem, expected until fixed. */
+  knownOverBudget?: string;
+  /**
+   * A known layout problem in the browser (test/browser): why, and what the layout check reports
+   * for it. Reported, expected until fixed.
+   */
+  knownLayoutProblem?: { because: string; shows: RegExp };
+}
+
+export interface CatalogueEntry {
+  /** The template's file name in cards/, without .json. */
+  template: string;
+  samples: CardSample[];
+}
+
+/** Typical choices and tags of a SOC workspace, put there by incidents created before the sample. */
+const RECENT_TAGS = ["Phishing", "Finance", "VIP", "Physical"];
+
+async function seedIncidents(world: SampleWorld, tagLists: string[][], from?: Person): Promise<void> {
+  for (const tags of tagLists) {
+    const form = await world.say("incident", from);
+    const card = await world.submit(form, { title: `Seed ${tags.join(" ")}`.slice(0, TITLE_MAX_LENGTH), tags: tags.join(",") }, from);
+    if (!/^Incident INC-\d+ created$/.test(visibleText(card)[0] ?? "")) {
+      throw new Error(`seeding tags ${tags.join(",")} did not create an incident`);
+    }
+  }
+}
+
+/** 20 different tags of 50 characters, and 10 others the workspace used more (so a form offers 30). */
+function worstTags(kind: TextKind, prefix: "t" | "r", count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${text(kind, TAG_MAX_LENGTH - 3).trim()}${prefix}${String(i).padStart(2, "0")}`.slice(-TAG_MAX_LENGTH));
+}
+
+/** Every field at its limit; the owner is the group with the longest name. */
+function worstForm(kind: TextKind, closingCommentLength: number): Omit<IncidentForm, "submissionId"> {
+  return {
+    title: text(kind, TITLE_MAX_LENGTH),
+    description: text(kind, DESCRIPTION_MAX_LENGTH),
+    severity: "Informational",
+    status: "Closed",
+    closing: "BenignPositive.SuspiciousButExpected",
+    closingComment: text(kind, closingCommentLength),
+    owner: LONG_GROUP_IDS[kind],
+    tags: worstTags(kind, "t", TAG_MAX_COUNT).join(","),
+  };
+}
+
+/** A long closing comment that is still ordinary (Sentinel allows 30,000 characters). */
+const LONG_COMMENT = 1000;
+
+/**
+ * The longest message the bot gives for each field, from the bot's own answers to wrong forms,
+ * and the longest banner (a dependency down).
+ */
+async function longestErrors(world: SampleWorld, kind: TextKind): Promise<{ errors: Required<FieldErrors>; banner: string }> {
+  const wrong: [Record<string, string>, Person?][] = [
+    [{ title: "", description: "d".repeat(DESCRIPTION_MAX_LENGTH + 1), severity: "Severe", status: "Done", owner: "not an id", tags: `${text(kind, TAG_MAX_LENGTH)}x` }],
+    [{ title: "t".repeat(TITLE_MAX_LENGTH * 10), description: "a\u0001b", status: "Closed", owner: "me", tags: Array.from({ length: 99 }, (_, i) => `tag${i}`).join(",") }, { id: "29:no-aad-object-id", name: "Guest" }],
+    [{ title: "a\u0001b", status: "Closed", closingComment: "c".repeat(COMMENT_MAX_LENGTH + 1), owner: "0badc0de-0000-4000-8000-000000000000", tags: "bad\u0007tag" }],
+    [{ title: "ok", status: "Closed", closing: "Nonsense", closingComment: "a\u0001b", owner: "me" }, { id: "29:not-in-directory", name: "Visitor", aadObjectId: "0badc0de-0000-4000-8000-0000000000aa" }],
+  ];
+  const fields: FieldName[] = ["title", "description", "severity", "status", "closing", "closingComment", "owner", "tags"];
+  const errors = Object.fromEntries(fields.map((f) => [f, ""])) as Required<FieldErrors>;
+  for (const [typed, from] of wrong) {
+    const card = await world.submit(await world.say("incident"), typed, from);
+    for (const field of fields) {
+      const error = errorAfter(card, field) ?? "";
+      if (error.length > errors[field].length) errors[field] = error;
+    }
+  }
+  const missing = fields.filter((f) => !errors[f]);
+  if (missing.length) throw new Error(`the bot gave no error for ${missing.join(", ")}`);
+  const banners = [new StoreUnavailableError("down"), new DirectoryUnavailableError("down")].map((e) => unavailableBanner(e) ?? "");
+  return { errors, banner: banners.reduce((a, b) => (b.length > a.length ? b : a)) };
+}
+
+/**
+ * The largest form there can be: the bot's own answer to the worst values (with its choices: the
+ * longest names, 20 chosen and 10 recent tags), drawn again by src/teams/cards.ts with the longest
+ * message on every field at once and the banner, which no single answer of the bot combines.
+ */
+async function worstFormCard(world: SampleWorld, kind: TextKind, closingCommentLength: number): Promise<Json> {
+  const person = LONG_PEOPLE[kind];
+  const recent = worstTags(kind, "r", 10);
+  await seedIncidents(world, [recent, recent], person);
+  const typed = worstForm(kind, closingCommentLength);
+  const answer = await world.submit(await world.say("incident", person), { ...typed, closing: "" }, person);
+  const { errors, banner } = await longestErrors(world, kind);
+  return incidentFormCard({
+    form: { ...typed, submissionId: String(answer.actions[0].data.submissionId) },
+    errors,
+    banner,
+    ownerChoices: input(answer, "owner").choices,
+    tagChoices: input(answer, "tags").choices,
+  });
+}
+
+/** The confirmation for the worst values, answered to a repeated click (so it carries the "already submitted" note too). */
+async function worstCreatedCard(world: SampleWorld, kind: TextKind, closingCommentLength: number): Promise<Json> {
+  const person = LONG_PEOPLE[kind];
+  const form = await world.say("incident", person);
+  await world.submit(form, worstForm(kind, closingCommentLength), person);
+  return world.submit(form, worstForm(kind, closingCommentLength), person);
+}
+
+/**
+ * Why some worst cases are over the budget (reported; see the issue): text made of characters JSON
+ * must escape (`"` and `\` take two characters, so four bytes in UTF-16) doubles the size of the
+ * description, title, tags and names in the form; and the closing comment may have 30,000 characters
+ * (COMMENT_MAX_LENGTH), all of which the form (as the input's value) and the confirmation (shown in
+ * full) carry. Both together are over Teams' 100 KB limit: Teams refuses the message (413).
+ */
+const ESCAPED_TEXT = "escaped characters double the form's size";
+const FULL_COMMENT = "a 30,000-character closing comment is carried in full";
+const BOTH = `${FULL_COMMENT}, and escaped: over Teams' 100 KB limit`;
+/**
+ * The renderer breaks a TextBlock (wrap: true) inside a long word, but not a TextRun of a
+ * RichTextBlock: an unbroken run (a link, a hash, a path) runs off the side of the card.
+ */
+/** An Input.ChoiceSet with no static choice (tags, before the workspace has any): the renderer rejects it. */
+const EMPTY_CHOICE_SET = "CollectionCantBeEmpty: An Input.ChoiceSet must have at least one choice defined.";
+
+const UNBROKEN_RUN = { because: "an unbroken run of text in a TextRun runs off the card", shows: /needs \d+px, has \d+px/ };
+/**
+ * cards/incident-created.json puts all labels in one column and all values in another: a value
+ * that wraps (several tags, a long name) pushes the values below it out of line with their labels.
+ */
+const ROWS_OUT_OF_LINE = { because: "labels and values are separate columns, so a wrapped value shifts the rows below", shows: /out of line/ };
+
+/** The longest message the bot gives for each field of the employee's report, and the longest banner. */
+async function longestReportErrors(world: SampleWorld): Promise<{ errors: Required<ReportErrors>; banner: string }> {
+  const wrong: Record<string, string>[] = [
+    { title: "", whatHappened: " ", whenDate: "not a date", whenTime: "25:99", where: "w".repeat(WHERE_MAX_LENGTH + 1) },
+    { title: "t".repeat(TITLE_MAX_LENGTH * 10), whatHappened: "w".repeat(DESCRIPTION_MAX_LENGTH * 2), whenDate: "2099-12-31", whenTime: "23:59" },
+  ];
+  // Each field's error follows its input; the date and time share one, after the time.
+  const after: Record<keyof ReportErrors, string> = { title: "title", whatHappened: "whatHappened", when: "whenTime", where: "where" };
+  const errors: Required<ReportErrors> = { title: "", whatHappened: "", when: "", where: "" };
+  for (const typed of wrong) {
+    const card = await world.submit(await world.say("incident", MEGAN), typed, MEGAN);
+    for (const [field, id] of Object.entries(after) as [keyof ReportErrors, string][]) {
+      const error = errorAfter(card, id) ?? "";
+      if (error.length > errors[field].length) errors[field] = error;
+    }
+  }
+  const missing = Object.keys(errors).filter((f) => !errors[f as keyof ReportErrors]);
+  if (missing.length) throw new Error(`the bot gave no report error for ${missing.join(", ")}`);
+  const banners = [new StoreUnavailableError("down"), new DirectoryUnavailableError("down")].map((e) => unavailableBanner(e) ?? "");
+  return { errors, banner: banners.reduce((a, b) => (b.length > a.length ? b : a)) };
+}
+
+/** What an employee writes to the bot in a chat. */
+const EMPLOYEE_WORDS = "Someone followed me through the badge door at building 3 this morning. They had no badge and went up the stairs.";
+
+/** Incidents in a triage channel: the channel chosen, then one created by an analyst's form. */
+async function triaged(world: SampleWorld, typed: Record<string, string>): Promise<Json> {
+  await world.triageHere();
+  await world.submit(await world.say("incident"), typed);
+  return world.triagePost(1);
+}
+
+export const CATALOGUE: CatalogueEntry[] = [
+  {
+    template: "help",
+    samples: [
+      { name: "answer to help", make: (world) => world.say("help") },
+      { name: "answer to a button on an incident that no longer exists", make: (world) => world.act("triage.assign", { incidentId: "0badc0de-0000-4000-8000-0000000000ff", revision: "1" }) },
+      {
+        name: "worst case: answer to an unknown command in a channel, with the hint (nothing else in it varies)",
+        make: (world) => world.say("what can you do?", ALEX, "channel"),
+      },
+    ],
+  },
+  {
+    template: "incident-form",
+    samples: [
+      {
+        name: "new form in a workspace with no recent tags",
+        make: (world) => world.say("incident"),
+        knownRendererProblems: [EMPTY_CHOICE_SET],
+      },
+      {
+        name: "new form with the workspace's recent tags",
+        make: async (world) => {
+          await seedIncidents(world, [RECENT_TAGS.slice(0, 2), RECENT_TAGS.slice(2)]);
+          return world.say("incident");
+        },
+      },
+      {
+        name: "answer to a blank title and Closed without classification, values kept",
+        make: async (world) => {
+          await seedIncidents(world, [RECENT_TAGS]);
+          const form = await world.say("incident");
+          return world.submit(form, { title: "   ", description: words(300), severity: "High", status: "Closed", owner: "me", tags: "Phishing,VIP" });
+        },
+      },
+      {
+        name: "dialog for an incident from a Teams message, prefilled from it",
+        make: async (world) => {
+          await seedIncidents(world, [RECENT_TAGS]);
+          return world.dialog();
+        },
+      },
+      {
+        name: "Edit from the triage channel, after someone else saved first",
+        make: async (world) => {
+          await seedIncidents(world, [RECENT_TAGS]);
+          const triage = await triaged(world, { title: "Suspicious login", tags: "Phishing" });
+          const mine = await world.act("triage.edit", triage.actions[1].data);
+          const theirs = await world.act("triage.edit", triage.actions[1].data, LEE);
+          await world.submit(theirs, { status: "Active" }, LEE);
+          return world.submit(mine, { severity: "High" });
+        },
+      },
+      {
+        name: "worst case: every field at its limit, longest names, 30 tag choices, every error and the banner, a 1,000-character closing comment",
+        make: (world) => worstFormCard(world, "words", LONG_COMMENT),
+      },
+      {
+        name: "worst case in text JSON must escape",
+        make: (world) => worstFormCard(world, "heavy", LONG_COMMENT),
+        knownOverBudget: ESCAPED_TEXT,
+      },
+      {
+        name: "worst case with a closing comment at its 30,000-character limit",
+        make: (world) => worstFormCard(world, "words", COMMENT_MAX_LENGTH),
+        knownOverBudget: FULL_COMMENT,
+      },
+      {
+        name: "worst case with a 30,000-character closing comment, in text JSON must escape",
+        make: (world) => worstFormCard(world, "heavy", COMMENT_MAX_LENGTH),
+        knownOverBudget: BOTH,
+      },
+    ],
+  },
+  {
+    template: "incident",
+    samples: [
+      {
+        name: "confirmation of a typical incident",
+        make: async (world) => {
+          const form = await world.say("incident");
+          return world.submit(form, {
+            title: "Stranger tailgating at building 3",
+            description: "Followed an employee through the badge door at 08:10.",
+            severity: "High",
+            status: "Active",
+            owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01",
+            tags: "Physical,Tailgating",
+          });
+        },
+      },
+      {
+        name: "confirmation of an incident created Closed, answered to a repeated submission",
+        make: async (world) => {
+          const form = await world.say("incident");
+          const typed = { title: "Badge reader false alarm", status: "Closed", closing: "FalsePositive.InaccurateData", closingComment: "Reader clock was wrong." };
+          await world.submit(form, typed);
+          return world.submit(form, typed);
+        },
+      },
+      {
+        name: "triage channel card with Assign to me and Edit",
+        make: (world) => triaged(world, { title: "Suspicious login from a new country", severity: "High", tags: "Identity" }),
+      },
+      {
+        name: "triage channel card after Assign to me",
+        make: async (world) => {
+          const triage = await triaged(world, { title: "Suspicious login from a new country", tags: "Identity" });
+          return world.act("triage.assign", triage.actions[0].data);
+        },
+      },
+      {
+        name: "an incident from a Teams message, offered again for the same message, with a link to it",
+        make: async (world) => {
+          const dialog = await world.dialog();
+          await world.bot.post(submitActionFromMessage(world.bot.serviceUrl, { ...dialog.actions[0].data, ...values(dialog) }, { from: ALEX, payload: messagePayload() }));
+          return world.dialog(LEE);
+        },
+      },
+      {
+        name: "search result in the compose box",
+        make: async (world) => {
+          await seedIncidents(world, [["Physical"]]);
+          const [found] = await world.find("INC-1");
+          if (!found) throw new Error("the search found nothing");
+          return found;
+        },
+      },
+      {
+        name: "confirmation with eight ordinary tags",
+        make: async (world) => {
+          const form = await world.say("incident");
+          return world.submit(form, {
+            title: "Invoice fraud attempt on the finance team",
+            severity: "Medium",
+            tags: "Phishing,Finance,VIP,Credential theft,Executive,Mailbox rule,Wire transfer,Spoofed domain",
+          });
+        },
+        knownLayoutProblem: ROWS_OUT_OF_LINE,
+      },
+      {
+        name: "confirmation of a phishing report whose title is mostly a link",
+        make: async (world) => {
+          const form = await world.say("incident");
+          return world.submit(form, {
+            title: "Phishing link https://login.microsoftonline.com.account-verify.example/common/oauth2/v2.0/authorize?client_id=8f2d1c7a-5b3e-4c1d-9a0f-2e7b6c5d4a3f&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            severity: "High",
+          });
+        },
+        knownLayoutProblem: UNBROKEN_RUN,
+      },
+      {
+        name: "worst case: every field at its limit, longest names, 20 tags, a 1,000-character closing comment, repeated",
+        make: (world) => worstCreatedCard(world, "words", LONG_COMMENT),
+        knownLayoutProblem: ROWS_OUT_OF_LINE,
+      },
+      {
+        name: "worst case in text JSON must escape",
+        make: (world) => worstCreatedCard(world, "heavy", LONG_COMMENT),
+        knownLayoutProblem: UNBROKEN_RUN,
+      },
+      {
+        name: "worst case with a closing comment at its 30,000-character limit",
+        make: (world) => worstCreatedCard(world, "words", COMMENT_MAX_LENGTH),
+        knownOverBudget: FULL_COMMENT,
+        knownLayoutProblem: ROWS_OUT_OF_LINE,
+      },
+      {
+        name: "worst case with a 30,000-character closing comment, in text JSON must escape",
+        make: (world) => worstCreatedCard(world, "heavy", COMMENT_MAX_LENGTH),
+        knownOverBudget: BOTH,
+        knownLayoutProblem: UNBROKEN_RUN,
+      },
+    ],
+  },
+  {
+    template: "report-form",
+    samples: [
+      { name: "an employee's new report", make: (world) => world.say("incident", MEGAN) },
+      { name: "an employee's report prefilled from what they wrote", make: (world) => world.say(EMPLOYEE_WORDS, MEGAN) },
+      {
+        name: "answer to a report without what happened and with a time in the future, values kept",
+        make: async (world) => world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), { whatHappened: " ", whenDate: "2099-01-01", whenTime: "09:00" }, MEGAN),
+      },
+      { name: "dialog for a report from a Teams message", make: (world) => world.dialog(MEGAN) },
+      {
+        name: "worst case: every field at its limit in text JSON must escape, every error and the banner",
+        make: async (world) => {
+          const typed = await world.say(heavy(DESCRIPTION_MAX_LENGTH), MEGAN);
+          const { errors, banner } = await longestReportErrors(world);
+          return reportFormCard({
+            form: {
+              submissionId: String(typed.actions[0].data.submissionId),
+              title: heavy(TITLE_MAX_LENGTH),
+              whatHappened: heavy(DESCRIPTION_MAX_LENGTH),
+              whenDate: "2026-11-26",
+              whenTime: "23:59",
+              where: heavy(WHERE_MAX_LENGTH),
+              urgent: "true",
+            },
+            errors,
+            banner,
+          });
+        },
+      },
+    ],
+  },
+  {
+    template: "report-received",
+    samples: [
+      { name: "receipt of an employee's report", make: async (world) => world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), {}, MEGAN) },
+      { name: "receipt of an urgent report", make: async (world) => world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), { urgent: "true" }, MEGAN) },
+      {
+        name: "worst case: the longest title in text JSON must escape, urgent, answered to a repeated submission",
+        make: async (world) => {
+          const form = await world.say(EMPLOYEE_WORDS, LONG_PEOPLE.heavy);
+          // The receipt shows the title, not what happened.
+          const typed = { title: heavy(TITLE_MAX_LENGTH), whatHappened: words(500), where: heavy(WHERE_MAX_LENGTH), urgent: "true" };
+          await world.submit(form, typed, LONG_PEOPLE.heavy);
+          return world.submit(form, typed, LONG_PEOPLE.heavy);
+        },
+        knownLayoutProblem: UNBROKEN_RUN,
+      },
+    ],
+  },
+];
