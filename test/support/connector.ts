@@ -5,6 +5,8 @@ export interface ConnectorCall {
   method: string;
   path: string;
   body: any;
+  /** The request's headers (authorization: the bot's own token when it is not in local mode). */
+  headers: http.IncomingHttpHeaders;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function startConnector(): Promise<FakeConnector> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      calls.push({ method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined });
+      calls.push({ method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined, headers: req.headers });
       waiters.splice(0).forEach((w) => w());
       res.setHeader("content-type", "application/json");
       if (failures > 0) {
