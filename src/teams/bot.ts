@@ -186,7 +186,16 @@ export class IncidentBot extends TeamsActivityHandler {
       if (!form.ok) return { problem: form.problem };
       const limited = this.overCreateLimit(context);
       if (limited) return { kind: "form", card: await this.flow.formCard(actor, form.form, undefined, limited, place) };
-      const role = await this.roleOf(actor);
+      let role: Role;
+      try {
+        role = await this.roleOf(actor);
+      } catch (error) {
+        // The directory decides what this person may set; while it is down the form comes back as typed.
+        const banner = unavailableBanner(error);
+        if (!banner) throw error;
+        this.log.warn({ err: error }, "directory unavailable while checking the role; form returned with values kept");
+        return { kind: "form", card: await this.flow.formCard(actor, form.form, undefined, banner, place) };
+      }
       const entryPoint = place.evidence ? "message-extension" : "form";
       outcome = await this.flow.submit(form.form, actor, entryPoint, { role, ...place });
     }
