@@ -1,4 +1,5 @@
 import { SqliteIncidentStore } from "./adapters/sqlite-store";
+import { openCosmosStore } from "./adapters/cosmos-store";
 import { createGraphDirectory } from "./adapters/graph-directory";
 import { LocalDirectory } from "./adapters/local-directory";
 import { botFrameworkSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
@@ -21,7 +22,7 @@ function openStore(config: Config): Promise<IncidentStore> {
     case "sqlite":
       return Promise.resolve(new SqliteIncidentStore(config.SQLITE_PATH, { busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS }));
     case "cosmos":
-      return Promise.reject(new Error("STORE=cosmos is not available in this build."));
+      return openCosmosStore(config);
   }
 }
 

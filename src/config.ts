@@ -70,6 +70,8 @@ const schema = z
     COSMOS_RETRY_BUDGET_MS: z.coerce.number({ message: "use milliseconds, e.g. 5000" }).int().min(100).max(120_000).default(5000),
     /** Longest wait for one HTTP request before it is retried (within the budget). */
     COSMOS_REQUEST_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 2000" }).int().min(50).max(60_000).default(2000),
+    /** Discover the account's regions from its endpoint (true for Azure; false for emulators and the test server). */
+    COSMOS_ENDPOINT_DISCOVERY: bool.default("true"),
     // --- end of Cosmos DB settings ---
 
     DIRECTORY: z.enum(["local", "graph"], { message: "use local (a JSON file) or graph (Microsoft Entra ID)" }).default("local"),
@@ -110,6 +112,8 @@ const schema = z
 
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
+    /** How long tag usage (and the triage channel) read from the store are reused, in ms (0: read every time). bench/ measures both. */
+    TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
 
     // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
     // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID
@@ -140,8 +144,6 @@ const schema = z
     /** On SIGTERM/SIGINT, how long requests in flight may take to finish before the bot exits anyway. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 10000" }).int().min(100).max(600_000).default(10_000),
     // --- end of trust and limits settings ---
-    /** How long tag usage (and the triage channel) read from the store are reused, in ms (0: read every time). bench/ measures both. */
-    TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
   })
   .superRefine((c, ctx) => {
     // Trust and limits cross-field checks.

@@ -179,6 +179,7 @@ function plain<T>(value: T): T {
 }
 
 export class CosmosIncidentStore implements IncidentStore {
+  private readonly creating = new Map<string, Promise<CreateOutcome>>();
   /** Tag-day writes waiting, per workspace and day, for this instance's single writer of that document. */
   private readonly usageQueues = new Map<string, UsageJob[]>();
 
@@ -188,7 +189,24 @@ export class CosmosIncidentStore implements IncidentStore {
     private readonly policy: RetryPolicy,
   ) {}
 
+  /**
+   * Concurrent creates of one id in this instance share one attempt, so a double click does not burn
+   * an incident number; across instances the store's 409 decides (and the loser's number is a gap).
+   */
   async create(incident: NewIncident): Promise<CreateOutcome> {
+    const key = `${incident.workspaceId}\n${incident.id}`;
+    const running = this.creating.get(key);
+    if (running) return { incident: (await running).incident, created: false };
+    const attempt = this.createOnce(incident);
+    this.creating.set(key, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.creating.delete(key);
+    }
+  }
+
+  private async createOnce(incident: NewIncident): Promise<CreateOutcome> {
     if (!isStorableIncidentId(incident.id)) {
       throw new Error(`The incident id "${incident.id}" can't be stored in Cosmos DB (use a GUID).`);
     }
@@ -577,6 +595,7 @@ export async function openCosmosStore(config: Config, options: CosmosStoreOption
     ...options.clientOptions,
     connectionPolicy: {
       requestTimeout: config.COSMOS_REQUEST_TIMEOUT_MS,
+      enableEndpointDiscovery: config.COSMOS_ENDPOINT_DISCOVERY,
       // Throttling is retried by this adapter, within its budget and after the server's retry-after.
       retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
       ...options.clientOptions?.connectionPolicy,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -54,5 +55,17 @@ export async function startTestBot(env: Record<string, string> = {}, overrides: 
       await connector.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The environment that puts the bot on a Cosmos DB endpoint (the in-process test server), in a database of its own. */
+export function cosmosEnv(endpoint: string, key: string): Record<string, string> {
+  return {
+    STORE: "cosmos",
+    COSMOS_ENDPOINT: endpoint,
+    COSMOS_KEY: key,
+    COSMOS_DATABASE: `db-${randomUUID()}`,
+    COSMOS_CREATE_IF_MISSING: "true",
+    COSMOS_ENDPOINT_DISCOVERY: "false",
   };
 }

@@ -1,11 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { startTestBot, type TestBot } from "../support/bot";
+import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
+import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, elements, errorAfter, input, values, visibleText } from "../support/cards";
 import { ALEX, execute, message, search, submitMessage } from "../support/teams";
 
 let bot: TestBot;
+let cosmos: CosmosTestServer | undefined;
+afterAll(async () => {
+  await cosmos?.close();
+});
+
+// The same end-to-end tests on the embedded store and on Cosmos DB (the @vercel/cosmosdb-server peer).
+describe.each(["sqlite", "cosmos"] as const)("STORE=%s", (store) => {
 beforeEach(async () => {
-  bot = await startTestBot();
+  if (store === "cosmos") cosmos ??= await startCosmosServer();
+  bot = await startTestBot(store === "cosmos" ? cosmosEnv(cosmos!.endpoint, TEST_COSMOS_KEY) : {});
 });
 afterEach(async () => {
   await bot.stop();
@@ -352,4 +361,5 @@ describe("bad input gets a clear answer and writes nothing", () => {
     expect(errorAfter(res.body.value, "tags")).toBe("Tags can't contain control characters.");
     expect(input(res.body.value, "description").value).toBe(description);
   });
+});
 });
