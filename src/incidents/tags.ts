@@ -32,7 +32,7 @@ export function parseTags(raw: string | readonly string[]): TagsResult {
     if (!tag) continue;
     if (CONTROL.test(tag)) return { error: "Tags can't contain control characters." };
     if (tag.length > TAG_MAX_LENGTH) {
-      return { error: `Each tag can be at most ${TAG_MAX_LENGTH} characters ("${tag.slice(0, 20)}…" has ${tag.length}).` };
+      return { error: `Each tag can be at most ${TAG_MAX_LENGTH} characters (one has ${tag.length}).` };
     }
     const key = tag.toLowerCase();
     if (seen.has(key)) continue;

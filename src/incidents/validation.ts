@@ -12,8 +12,11 @@ import { parseTags } from "./tags";
 /** Sentinel allows any length; 256 keeps the incident list and cards readable (Azure resource names use the same bound). */
 export const TITLE_MAX_LENGTH = 256;
 export const DESCRIPTION_MAX_LENGTH = 5000;
-/** Sentinel's comment limit. */
-export const COMMENT_MAX_LENGTH = 30_000;
+/**
+ * The closing comment. Sentinel's comments allow 30,000 characters, but the form echoes the comment
+ * back on errors and must stay under Teams' 40 KB card budget, so the card takes 2,000.
+ */
+export const COMMENT_MAX_LENGTH = 2000;
 /** The owner value that means "the person submitting". */
 export const ASSIGN_TO_ME = "me";
 
@@ -150,7 +153,7 @@ export function checkForm(form: IncidentForm): FormCheck {
     }
     const comment = form.closingComment.trim();
     if (!comment) errors.closingComment = "A closed incident needs a closing comment.";
-    else if (comment.length > COMMENT_MAX_LENGTH) errors.closingComment = `Keep the closing comment to ${COMMENT_MAX_LENGTH} characters.`;
+    else if (comment.length > COMMENT_MAX_LENGTH) errors.closingComment = `Keep the closing comment to ${COMMENT_MAX_LENGTH} characters (it has ${comment.length}).`;
     else if (CONTROL_EXCEPT_WHITESPACE.test(comment)) errors.closingComment = "The closing comment can't contain control characters.";
     else classificationComment = comment;
   }

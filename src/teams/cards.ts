@@ -3,7 +3,7 @@ import path from "node:path";
 import { Template } from "adaptivecards-templating";
 import { CLOSING_CHOICES, incidentRef, type Incident } from "../incidents/model";
 import type { ReportErrors, ReportForm } from "../incidents/report";
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type IncidentForm } from "../incidents/validation";
+import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type IncidentForm } from "../incidents/validation";
 
 /** An Adaptive Card as sent to Teams. */
 export type AdaptiveCard = Record<string, unknown> & { type: "AdaptiveCard"; version: string };
@@ -73,14 +73,38 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
     incidentId: edit?.incident.id ?? "",
     revision: edit?.revision ?? "",
     evidenceData: view.evidenceData ?? "",
-    form: { ...view.form, severity: view.form.severity || "Medium", status: view.form.status || "New" },
+    form: echoed(view.form),
     submissionId: view.form.submissionId,
     errors: { ...NO_ERRORS, ...view.errors },
     banner: view.banner ?? "",
     ownerChoices: view.ownerChoices,
     tagChoices: view.tagChoices,
-    limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH },
+    limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH, comment: COMMENT_MAX_LENGTH },
   }));
+}
+
+/**
+ * What was typed, shown again. Text far beyond a field's limit (which only a crafted request can
+ * send) is cut, so the card stays within Teams' size limits; the error still gives the real length.
+ */
+function echoed(form: IncidentForm): IncidentForm {
+  const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max) : text);
+  return {
+    ...form,
+    title: cut(form.title, TITLE_MAX_LENGTH + 100),
+    description: cut(form.description, DESCRIPTION_MAX_LENGTH + 100),
+    closingComment: cut(form.closingComment, COMMENT_MAX_LENGTH + 100),
+    tags: cut(form.tags, 2000),
+    owner: cut(form.owner, 100),
+    severity: cut(form.severity, 50) || "Medium",
+    status: cut(form.status, 50) || "New",
+    closing: cut(form.closing, 100),
+  };
+}
+
+/** Long unbroken runs (links, hashes) get a zero-width break every 30 characters, so TextRuns wrap them. */
+export function wrappable(text: string): string {
+  return text.replace(/\S{31,}/g, (run) => run.replace(/(\S{30})(?=\S)/g, "$1\u200b"));
 }
 
 /** One template serves create and edit; hidden values that don't apply (empty) are left out of the actions. */
@@ -163,19 +187,20 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     ? `${incident.owner.assignedTo}${incident.owner.ownerType === "Group" ? " (group)" : ""}`
     : "Unassigned";
   const evidence = incident.evidence?.[0];
+  const comment = incident.classificationComment ?? "";
   return expand("incident", {
     heading: options.heading,
     note: options.note ?? "",
     headerStyle: options.headerStyle ?? "good",
     showTriageActions: options.triageActions === true,
-    incident,
-    descriptionPreview: description,
+    incident: { ...incident, title: wrappable(incident.title) },
+    descriptionPreview: wrappable(description),
     severityColor: SEVERITY_COLOR[incident.severity],
     closing,
-    closingComment: incident.classificationComment ?? "",
-    owner,
-    tags: incident.labels.length ? incident.labels.map((l) => l.labelName).join(", ") : "None",
-    createdBy: `${incident.createdBy.name}, from ${ENTRY_POINT_LABEL[incident.entryPoint]}`,
+    closingComment: wrappable(comment.length > DESCRIPTION_PREVIEW ? `${comment.slice(0, DESCRIPTION_PREVIEW)}…` : comment),
+    owner: wrappable(owner),
+    tags: incident.labels.length ? wrappable(incident.labels.map((l) => l.labelName).join(", ")) : "None",
+    createdBy: wrappable(`${incident.createdBy.name}, from ${ENTRY_POINT_LABEL[incident.entryPoint]}`),
     created: formatUtc(incident.createdTimeUtc),
     firstActivity: incident.firstActivityTimeUtc ? formatUtc(incident.firstActivityTimeUtc) : "",
     evidence: evidence ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}` : "",
@@ -197,7 +222,7 @@ export function reportReceivedCard(incident: Incident, options: { repeated?: boo
   return expand("report-received", {
     heading: `Thank you. Your report is ${incidentRef(incident)}`,
     note: options.repeated ? "You had already sent this report: this is the one the SOC has." : "",
-    incident,
+    incident: { ...incident, title: wrappable(incident.title) },
     nextSteps: urgent
       ? "The SOC has it now, marked urgent, and will contact you shortly. If anyone is in danger, also call your local emergency number or site security."
       : "A SOC analyst will review it and may contact you for details. You don't need to do anything else; quote the reference if you follow up.",

@@ -254,7 +254,11 @@ describe("submitting the form", () => {
     const title = "[Reset your password](https://evil.example) ${submissionId} **now**";
     const res = await create(submitted(form, { title, description: "<at>Everyone</at> ${incident.title}" }));
     const card = res.body.value;
-    const runs = elements(card).filter((e) => e.type === "RichTextBlock").flatMap((e) => e.inlines);
+    // Zero-width breaks let long runs wrap; they are not part of the text.
+    const runs = elements(card)
+      .filter((e) => e.type === "RichTextBlock")
+      .flatMap((e) => e.inlines)
+      .map((run: any) => ({ ...run, text: String(run.text).replace(/\u200b/g, "") }));
     expect(runs).toContainEqual(expect.objectContaining({ type: "TextRun", text: title }));
     expect(runs).toContainEqual(expect.objectContaining({ type: "TextRun", text: "<at>Everyone</at> ${incident.title}" }));
     // No TextBlock (which renders markdown) carries the title.
