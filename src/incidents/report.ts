@@ -1,5 +1,4 @@
-import type { IncidentForm } from "./validation";
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "./validation";
+import { DESCRIPTION_MAX_LENGTH, readTextFields, TITLE_MAX_LENGTH, type IncidentForm } from "./validation";
 
 /** What an employee's "Report suspicious activity" card sends. */
 export interface ReportForm {
@@ -121,21 +120,10 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
   };
 }
 
-/** Reads a report card's data: every field text when present. */
+/** Reads a report card's data: every field text when present ("urgent" may also be a boolean). */
 export function readReport(data: unknown): { ok: true; report: ReportForm } | { ok: false; problem: string } {
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return { ok: false, problem: "The report data is missing or is not an object." };
-  }
-  const record = data as Record<string, unknown>;
-  const report = {} as ReportForm;
-  const wrong: string[] = [];
-  for (const field of REPORT_FIELDS) {
-    const value = record[field];
-    if (value === undefined || value === null) report[field] = "";
-    else if (typeof value === "string") report[field] = value;
-    else if (field === "urgent" && typeof value === "boolean") report[field] = String(value);
-    else wrong.push(field);
-  }
-  if (wrong.length) return { ok: false, problem: `These report fields must be text: ${wrong.join(", ")}.` };
-  return { ok: true, report };
+  const read = readTextFields(data, REPORT_FIELDS, "report", (field, value) =>
+    field === "urgent" && typeof value === "boolean" ? String(value) : undefined,
+  );
+  return read.ok ? { ok: true, report: read.values } : read;
 }

@@ -86,25 +86,38 @@ export function isObjectId(value: string): boolean {
 }
 
 /**
- * Checks the shape of what a card sent: an object whose form fields, when present, are text.
- * Other keys (the verb, hidden data) are ignored. Absent fields become "" so defaults apply.
+ * Reads the text fields a card sent: an object whose listed fields, when present, are text (or a
+ * value `also` turns into text). Other keys (the verb, hidden data) are ignored; absent fields
+ * become "" so defaults apply. Every field that is not text is named at once.
  */
-export function readForm(data: unknown): FormShape {
+export function readTextFields<F extends string>(
+  data: unknown,
+  fields: readonly F[],
+  noun: string,
+  also: (field: F, value: unknown) => string | undefined = () => undefined,
+): { ok: true; values: Record<F, string> } | { ok: false; problem: string } {
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return { ok: false, problem: "The form data is missing or is not an object." };
+    return { ok: false, problem: `The ${noun} data is missing or is not an object.` };
   }
   const record = data as Record<string, unknown>;
-  const form = {} as IncidentForm;
+  const values = {} as Record<F, string>;
   const wrong: string[] = [];
-  for (const field of FORM_FIELDS) {
+  for (const field of fields) {
     const value = record[field];
-    if (value === undefined || value === null) form[field] = "";
-    else if (typeof value === "string") form[field] = value;
-    else if (field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string")) form[field] = value.join(",");
-    else wrong.push(field);
+    const text = value === undefined || value === null ? "" : typeof value === "string" ? value : also(field, value);
+    if (text === undefined) wrong.push(field);
+    else values[field] = text;
   }
-  if (wrong.length) return { ok: false, problem: `These form fields must be text: ${wrong.join(", ")}.` };
-  return { ok: true, form };
+  if (wrong.length) return { ok: false, problem: `These ${noun} fields must be text: ${wrong.join(", ")}.` };
+  return { ok: true, values };
+}
+
+/** The incident form as a card sent it; tags may come as a list as well as one comma-separated string. */
+export function readForm(data: unknown): FormShape {
+  const read = readTextFields(data, FORM_FIELDS, "form", (field, value) =>
+    field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(",") : undefined,
+  );
+  return read.ok ? { ok: true, form: read.values } : read;
 }
 
 /**
