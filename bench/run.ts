@@ -6,6 +6,7 @@
  *   npm run bench -- --smoke       every scenario with tiny counts: checks that the suite runs and
  *                                  writes bench/results/smoke.json; checks no target (CI)
  *   npm run bench -- --only=tags,cards   some scenarios: bench/results/partial.json, docs untouched
+ *   npm run bench -- --report      re-renders docs/performance.md from bench/results/latest.json
  *
  * Everything runs on loopback, every run is bounded by a duration and a request count, and the
  * servers under test run in child processes that are stopped at the end. Targets are checked here,
@@ -24,7 +25,8 @@ import { benchProfile, type ProfileResult } from "./scenarios/profile";
 import { benchStartup, type StartupResult } from "./scenarios/startup";
 import { benchTags, type TagResult } from "./scenarios/tags";
 
-export type Outcome<T> = { ok: true; seconds: number; result: T } | { ok: false; seconds: number; error: string };
+/** `load`: the machine's 1-minute load average when the scenario started and ended. */
+export type Outcome<T> = ({ ok: true; result: T } | { ok: false; error: string }) & { seconds: number; load: [number, number] };
 
 export interface Results {
   kind: "full" | "smoke" | "partial";
@@ -67,6 +69,12 @@ function settings(smoke: boolean) {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes("--report")) {
+    const latest = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "results", "latest.json"), "utf8")) as Results;
+    latest.targets = evaluate(latest);
+    process.stdout.write(`wrote ${path.relative(ROOT, writeReport(path.join(ROOT, "docs", "performance.md"), renderReport(latest)))}\n`);
+    return;
+  }
   const smoke = args.includes("--smoke");
   const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",").filter(Boolean);
   for (const name of only ?? []) {
@@ -83,13 +91,15 @@ async function main(): Promise<void> {
   const run = async <T>(name: Scenario, work: () => Promise<T> | T): Promise<Outcome<T>> => {
     log(`== ${name}`);
     const t = Date.now();
+    const loadAtStart = loadNow();
+    const done = () => ({ seconds: Math.round((Date.now() - t) / 100) / 10, load: [loadAtStart, loadNow()] as [number, number] });
     try {
       const result = await work();
-      return { ok: true, seconds: Math.round((Date.now() - t) / 100) / 10, result };
+      return { ok: true, result, ...done() };
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`  FAILED: ${message}`);
-      return { ok: false, seconds: Math.round((Date.now() - t) / 100) / 10, error: message.split("\n")[0]! };
+      return { ok: false, error: message.split("\n")[0]!, ...done() };
     }
   };
   const profilesDir = path.join(ROOT, "bench", "results", "profiles");
