@@ -21,6 +21,9 @@ export async function benchProfile(settings: { durationSec: number; connections:
   // per run, and the main thread's file (thread id 0 in the default name) is the one read.
   const dir = path.resolve(settings.outDir, `create-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
+  // Keep the last few runs' profiles only.
+  const earlier = fs.readdirSync(settings.outDir).filter((d) => /^create-\d+$/.test(d)).sort();
+  for (const old of earlier.slice(0, Math.max(0, earlier.length - 3))) fs.rmSync(path.join(settings.outDir, old), { recursive: true, force: true });
   const bot = await startChild({ kind: "bot", env: botEnv(path.join(scratch.dir, "incidents.db")) }, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
   try {
     const body = createActivities(connector.url);
