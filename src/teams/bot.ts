@@ -151,7 +151,7 @@ export class IncidentBot extends TeamsActivityHandler {
         const outcome = await this.submitAny(context, verb, data);
         if ("problem" in outcome) return errorResponse(400, "BadRequest", outcome.problem);
         // The clicker sees the answer at once; everyone else in the conversation through the updated message.
-        if (outcome.kind === "created") await this.replaceCardForEveryone(context, outcome.card);
+        if (outcome.kind === "created") this.afterAnswer(() => this.replaceCardForEveryone(context, outcome.card));
         return cardResponse(outcome.card);
       }
       case VERBS.assign:
@@ -226,7 +226,7 @@ export class IncidentBot extends TeamsActivityHandler {
         switch (result.kind) {
           case "updated":
             card = triageCard(result.incident, `Assigned to ${result.incident.owner?.assignedTo ?? actor.name} by ${actor.name}.`);
-            await this.replaceCardForEveryone(context, card);
+            this.afterAnswer(() => this.replaceCardForEveryone(context, card));
             return { card };
           case "conflict":
             return {
@@ -249,7 +249,7 @@ export class IncidentBot extends TeamsActivityHandler {
         if (!form.ok) return { problem: form.problem };
         if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
         const { result, card } = await this.flow.submitUpdate(incidentId, revision, form.form, actor);
-        if (result.kind === "updated") await this.replaceCardForEveryone(context, card);
+        if (result.kind === "updated") this.afterAnswer(() => this.replaceCardForEveryone(context, card));
         return { card };
       }
     }
@@ -429,6 +429,14 @@ export class IncidentBot extends TeamsActivityHandler {
 
   private roleOf(actor: Actor): Promise<Role> {
     return this.service.roleOf(actor);
+  }
+
+  /**
+   * Work that need not hold up the person's answer: it starts now and finishes after the invoke is
+   * answered (the card update for everyone is a round trip to the Bot Connector). Never throws.
+   */
+  private afterAnswer(work: () => Promise<unknown>): void {
+    work().catch((error: unknown) => this.log.warn({ err: error }, "work after the answer failed"));
   }
 
   /** Updates the message that holds the card, so everyone sees the result. False when there is none or it failed. */

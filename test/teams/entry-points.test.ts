@@ -259,7 +259,7 @@ describe("the SOC triage channel", () => {
     const assign = triage.actions[0].data;
     const mine = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: ALEX, replyToId: "activity-9" }));
     expect(visibleText(mine.body.value)).toEqual(expect.arrayContaining(["Assigned to Alex Wilber (Teams) by Alex Wilber.", "Alex Wilber (Teams)"]));
-    expect(bot.connector.updated().map((u) => u.id)).toContain("activity-9");
+    while (!bot.connector.updated().some((u) => u.id === "activity-9")) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
 
     // Lee clicked on the same card, from the same revision, a moment later.
     const rival = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: LEE }));

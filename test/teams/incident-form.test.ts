@@ -118,6 +118,8 @@ describe("submitting the form", () => {
     );
     expect(elements(res.body.value).some((e) => e.type.startsWith("Input."))).toBe(false);
 
+    // The update for everyone goes out right after the answer.
+    await bot.connector.waitForCalls(1);
     const updates = bot.connector.updated();
     expect(updates).toHaveLength(1);
     expect(updates[0]!.id).toBe("card-message-1");
