@@ -5,7 +5,7 @@
  * - incident  id = the incident id (the form's submission id): the Incident under `incident`, its
  *             lower-case title and tags under `search`, and write tokens (below).
  * - counter   id "counter": { lastNumber }, the workspace's last incident number.
- * - tag-day   id "tags:YYYY-MM-DD": { tags: [{ key, tag, count, lastUsedUtc }], counted: [incident numbers] }.
+ * - tag-day   id "tags:YYYY-MM-DD:<workspace hash>": { day, uses: { "n<incident number>": [createdTimeUtc, ...tags] } }.
  * - setting   id "setting:<key>": { key, value }.
  *
  * Numbering: an atomic patch `incr` on the counter reserves the next number; the incident document is
@@ -16,21 +16,23 @@
  * write succeeded but whose answer was lost still reports `created: true` after its retry's 409.
  * (`replace` does the same with `writeToken` and the etag: a lost answer is not mistaken for a conflict.)
  * Tag usage: counted after the incident is stored, from the stored incident (so a losing concurrent
- * submission with other tags counts nothing). The day's document lists the incident numbers it has
- * counted and is replaced with an etag check, so counting is idempotent per incident: a retry, or
- * another instance finishing a create that crashed half-way, can't count twice. Creates of one
- * instance that hit the same day are merged into one replace (group commit), so a burst costs few
- * writes and etag conflicts stay rare even with many instances.
+ * submission with other tags counts nothing), as one patch of the day's document that sets the
+ * incident's use under its number: one operation whatever the number of tags, and a retry, a lost
+ * answer or another instance finishing a half-done create can only write it again, never count it
+ * twice (repeats use a conditional patch, so an edited incident is not recounted). Counts, latest use
+ * and spelling (of the day's first use) are summed up when read. No read before the write, no etags,
+ * no conflicts between instances. (Replaces the read + etag replace of a per-tag list; no documents
+ * of that earlier shape were ever deployed, so none is read.)
  * Faults: 429 (after the server's retry-after), 408/449/502/503/504, timeouts and lost connections are
  * retried until the operation's budget (COSMOS_RETRY_BUDGET_MS) is spent, then StoreUnavailableError.
  * A create that failed after storing the incident (tags not yet counted) is completed by the next
  * create of the same id, which the service's "try again" leads to.
  *
  * What each operation costs, in HTTP requests (counted in test/adapters/cosmos-store.test.ts):
- * - create, new id, with tags: 5 (read incident: 404, patch counter, create incident, read tag-day,
- *   replace or create tag-day). Without tags: 3. First incident of a workspace: +2 (counter 404 + create).
- *   Under bursts, concurrent creates of one instance on one day share the last two.
- * - create, existing id: 1 point read, +1 point read of its tag-day document when it has tags.
+ * - create, new id, with tags: 4 (read incident: 404, patch counter, create incident, patch tag-day),
+ *   whatever the number of tags. Without tags: 3. First incident of a workspace: +2 (counter 404 +
+ *   create); first tagged incident of a day: +1 (tag-day patch 404, create).
+ * - create, existing id: 1 point read, +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice: 1 point read + 1 conditional replace (etag); after losing a race, again.
  * - tagUsage: 1 single-partition query over at most one document per day asked for (14 for the
@@ -43,10 +45,11 @@
  * Not relied on (the test server lacks them): transactional batch, patch in batch, stored procedures,
  * change feed, TTL, OFFSET/LIMIT, DISTINCT, GROUP BY. Every query filters on c.workspaceId in its SQL
  * and passes values only as parameters.
- * Limits: a tag-day document grows by one number per incident that day (~7 bytes), fine far beyond
- * any manual intake rate (the 2 MB document limit is ~250,000 tagged incidents a day).
+ * Limits: a tag-day document grows by one entry per tagged incident that day (~40 bytes + its tags):
+ * the 2 MB document limit is ~20,000 incidents a day with a few short tags, ~1,900 with 20 tags of
+ * 50 characters. tagUsage reads those entries (14 days' worth), not one line per tag.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   CosmosClient,
   type Container,
@@ -117,30 +120,20 @@ interface CounterDoc extends ItemDefinition {
   lastNumber: number;
 }
 
-interface TagEntry {
-  /** Lower case: spellings merge. */
-  key: string;
-  /** As first spelled that day. */
-  tag: string;
-  count: number;
-  lastUsedUtc: string;
-}
+/** One incident's use of tags: its creation time, then its tags as spelled. */
+type TagUse = [createdTimeUtc: string, ...tags: string[]];
 
 interface TagDayDoc extends ItemDefinition {
   id: string;
   workspaceId: string;
   type: "tag-day";
   day: string;
-  tags: TagEntry[];
-  /** Numbers of the incidents already counted here: makes counting idempotent. */
-  counted: number[];
-}
-
-interface UsageJob {
-  incident: Incident;
-  deadline: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  /**
+   * Keyed "n<incident number>": an incident is counted once, whatever the retries (the key is the
+   * patch's condition). Counts, last use and spelling are summed up when read (`usageOfDay`), so
+   * writes commute and each is one patch of one operation, however many tags.
+   */
+  uses: Record<string, TagUse>;
 }
 
 /** Cosmos DB refuses ids with these characters; "counter", "tags:..." and "setting:..." are the store's own documents. */
@@ -180,8 +173,6 @@ function plain<T>(value: T): T {
 
 export class CosmosIncidentStore implements IncidentStore {
   private readonly creating = new Map<string, Promise<CreateOutcome>>();
-  /** Tag-day writes waiting, per workspace and day, for this instance's single writer of that document. */
-  private readonly usageQueues = new Map<string, UsageJob[]>();
 
   constructor(
     private readonly client: CosmosClient,
@@ -222,20 +213,21 @@ export class CosmosIncidentStore implements IncidentStore {
       const number = await this.nextNumber(incident.workspaceId, deadline);
       const stored = plain<Incident>({ ...incident, incidentNumber: number, revision: 1 });
       const doc = incidentDoc(stored, randomUUID());
-      let outcome: CreateOutcome;
       try {
         await this.call("store the incident", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
-        outcome = { incident: stored, created: true };
       } catch (error) {
         if (statusOf(error) !== 409) throw error;
         // Same id stored meanwhile: by another submission (it won; our number becomes a gap), or by
         // this one, when an earlier attempt's answer was lost.
         const winner = await this.readIncident(incident.workspaceId, incident.id, deadline);
         if (!winner) throw new StoreUnavailableError(`Cosmos DB reported incident ${incident.id} as existing but could not read it.`, { cause: error });
-        outcome = { incident: winner.incident, created: winner.createToken === doc.createToken };
+        const outcome = { incident: winner.incident, created: winner.createToken === doc.createToken };
+        await this.countTagUse(outcome.incident, deadline);
+        return outcome;
       }
-      await this.countTagUse(outcome.incident, deadline);
-      return outcome;
+      // Stored just now, so `stored` holds the tags as created: its use may overwrite any other record of it.
+      await this.countTagUse(stored, deadline, "as created");
+      return { incident: stored, created: true };
     });
   }
 
@@ -249,7 +241,7 @@ export class CosmosIncidentStore implements IncidentStore {
     const deadline = this.deadline();
     return this.translate("read tag usage", async () => {
       const query = {
-        query: "SELECT c.day, c.tags FROM c WHERE c.workspaceId = @workspaceId AND c.type = @type AND c.day >= @sinceDay",
+        query: "SELECT c.day, c.uses FROM c WHERE c.workspaceId = @workspaceId AND c.type = @type AND c.day >= @sinceDay",
         parameters: [
           { name: "@workspaceId", value: workspaceId },
           { name: "@type", value: "tag-day" },
@@ -257,9 +249,9 @@ export class CosmosIncidentStore implements IncidentStore {
         ],
       };
       const { resources } = await this.call("read tag usage", deadline, (abortSignal) =>
-        this.container.items.query<Pick<TagDayDoc, "day" | "tags">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal }).fetchAll(),
+        this.container.items.query<Pick<TagDayDoc, "day" | "uses">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal }).fetchAll(),
       );
-      return resources.flatMap((d) => d.tags.map((t) => ({ day: d.day, tag: t.tag, count: t.count, lastUsedUtc: t.lastUsedUtc })));
+      return resources.flatMap((d) => usageOfDay(d.day, d.uses));
     });
   }
 
@@ -432,66 +424,53 @@ export class CosmosIncidentStore implements IncidentStore {
     return increment();
   }
 
-  /** Counts the incident's tags on its day, once, however often it is called; resolves when stored. */
-  private countTagUse(incident: Incident, deadline: number): Promise<void> {
-    if (incident.labels.length === 0) return Promise.resolve();
+  /**
+   * Counts the incident's tags on its day, once, however often it is called: its use is stored under
+   * its number, so a repeat can only rewrite it, never add it again. `"as created"` (the create that
+   * just stored the incident): one plain `set`, idempotent since every retry writes the same value.
+   * Otherwise (a repeat or a lost answer, whose incident may have been edited since) a conditional
+   * patch that writes only when the number is not there yet: 412 means counted already.
+   * 404: the day's first use, so create the document; 409: another writer created it meanwhile, so patch.
+   * (Only repeats use a condition also because @vercel/cosmosdb-server compiles each distinct
+   * condition as a query, which is too slow for every create of a burst.)
+   */
+  private async countTagUse(incident: Incident, deadline: number, source: "as created" | "as stored" = "as stored"): Promise<void> {
+    if (incident.labels.length === 0) return;
+    const { workspaceId } = incident;
     const day = utcDay(new Date(incident.createdTimeUtc));
-    const key = JSON.stringify([incident.workspaceId, day]);
-    return new Promise<void>((resolve, reject) => {
-      const queue = this.usageQueues.get(key);
-      const job = { incident, deadline, resolve, reject };
-      if (queue) {
-        queue.push(job); // the running writer picks it up in its next round
-        return;
-      }
-      this.usageQueues.set(key, [job]);
-      void this.drainUsage(key, incident.workspaceId, day);
-    });
-  }
-
-  /** The one writer of a tag-day document in this instance: each round stores every job queued meanwhile. */
-  private async drainUsage(key: string, workspaceId: string, day: string): Promise<void> {
-    for (;;) {
-      const jobs = this.usageQueues.get(key)?.splice(0) ?? [];
-      if (jobs.length === 0) break;
+    const id = tagDayId(workspaceId, day);
+    // "n" + digits: a plain property name, so neither the patch path nor the predicate needs escaping.
+    const key = `n${incident.incidentNumber}`;
+    const use: TagUse = [incident.createdTimeUtc, ...incident.labels.map((l) => l.labelName)];
+    /** true when the use is stored (now or before), false when the day's document does not exist. */
+    const patch = async (): Promise<boolean> => {
       try {
-        // The most impatient caller sets the deadline, so no create waits beyond its own budget.
-        await this.addTagUse(workspaceId, day, jobs.map((j) => j.incident), Math.min(...jobs.map((j) => j.deadline)));
-        for (const job of jobs) job.resolve();
+        await this.call("count tag usage", deadline, (abortSignal) =>
+          this.container.item(id, workspaceId).patch<TagDayDoc>(
+            {
+              ...(source === "as stored" && { condition: `FROM c WHERE NOT IS_DEFINED(c.uses.${key})` }),
+              operations: [{ op: "set", path: `/uses/${key}`, value: use }],
+            },
+            { abortSignal },
+          ),
+        );
+        return true;
       } catch (error) {
-        for (const job of jobs) job.reject(error);
+        if (statusOf(error) === 412) return true; // counted already
+        if (statusOf(error) === 404) return false;
+        throw error;
       }
+    };
+    if (await patch()) return;
+    const doc: TagDayDoc = { id, workspaceId, type: "tag-day", day, uses: { [key]: use } };
+    try {
+      await this.call("count tag usage", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
+      return;
+    } catch (error) {
+      // Created meanwhile by another writer, or by our own attempt whose answer was lost: patch it.
+      if (statusOf(error) !== 409) throw error;
     }
-    this.usageQueues.delete(key);
-  }
-
-  /** Read, add what is not counted yet, replace if unchanged (etag); on a conflict, start over. */
-  private async addTagUse(workspaceId: string, day: string, incidents: readonly Incident[], deadline: number): Promise<void> {
-    const id = `${TAG_DAY_PREFIX}${day}`;
-    for (let conflicts = 0; ; conflicts++) {
-      const { resource: current } = await this.call("read tag usage", deadline, (abortSignal) =>
-        this.container.item(id, workspaceId).read<TagDayDoc>({ abortSignal }),
-      );
-      const next = withUse(current ?? { id, workspaceId, type: "tag-day", day, tags: [], counted: [] }, incidents);
-      if (!next) return; // all counted already
-      try {
-        if (current?._etag) {
-          const etag = current._etag;
-          await this.call("count tag usage", deadline, (abortSignal) =>
-            this.container.item(id, workspaceId).replace(next, { accessCondition: { type: "IfMatch", condition: etag }, abortSignal }),
-          );
-        } else {
-          await this.call("count tag usage", deadline, (abortSignal) => this.container.items.create(next, { abortSignal }));
-        }
-        return;
-      } catch (error) {
-        const status = statusOf(error);
-        // 412: changed since read; 409: created since read. Either way another writer (or our own
-        // attempt whose answer was lost) got there first: read again.
-        if (status !== 412 && status !== 409) throw error;
-        await pauseAfterConflict(conflicts, deadline, `count tag usage for ${day}`, error);
-      }
-    }
+    if (!(await patch())) throw new StoreUnavailableError(`Cosmos DB reported the tag usage of ${day} as existing but could not update it.`);
   }
 
   /** Runs one store operation; vendor errors the callers did not handle become domain errors here. */
@@ -513,31 +492,44 @@ async function pauseAfterConflict(conflicts: number, deadline: number, what: str
   await sleep(wait);
 }
 
-/** The tag-day document with these incidents' tags added, or undefined when all were counted already. Pure. */
-function withUse(doc: TagDayDoc, incidents: readonly Incident[]): TagDayDoc | undefined {
-  const counted = new Set(doc.counted);
-  const before = counted.size;
-  const tags = doc.tags.map((t) => ({ ...t }));
-  for (const incident of incidents) {
-    // Also skips an incident queued twice in one batch (two submissions of one id resolved to the same winner).
-    if (counted.has(incident.incidentNumber)) continue;
-    counted.add(incident.incidentNumber);
+/**
+ * The day's document id. The workspace's hash is in it because @vercel/cosmosdb-server evaluates a
+ * patch's condition against every document with the id, whatever its partition; real Cosmos DB needs
+ * only the day, but an id unique across workspaces is right for both.
+ */
+function tagDayId(workspaceId: string, day: string): string {
+  return `${TAG_DAY_PREFIX}${day}:${createHash("sha256").update(workspaceId).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * Per tag (case-insensitively) of one day: how many incidents used it, the latest use, and the
+ * spelling of its first use (earliest incident, then lowest number). Pure.
+ */
+function usageOfDay(day: string, uses: Record<string, TagUse> | undefined): TagDayUsage[] {
+  const byKey = new Map<string, { tag: string; count: number; lastUsedUtc: string; first: [string, number] }>();
+  for (const [key, [at, ...tags]] of Object.entries(uses ?? {})) {
+    const first: [string, number] = [at, Number(key.slice(1))];
     const seen = new Set<string>();
-    for (const { labelName } of incident.labels) {
-      const key = labelName.toLowerCase();
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const entry = tags.find((t) => t.key === key);
+    for (const tag of tags) {
+      const lower = tag.toLowerCase();
+      if (seen.has(lower)) continue;
+      seen.add(lower);
+      const entry = byKey.get(lower);
       if (!entry) {
-        tags.push({ key, tag: labelName, count: 1, lastUsedUtc: incident.createdTimeUtc });
-      } else {
-        entry.count += 1;
-        if (incident.createdTimeUtc > entry.lastUsedUtc) entry.lastUsedUtc = incident.createdTimeUtc;
+        byKey.set(lower, { tag, count: 1, lastUsedUtc: at, first });
+        continue;
+      }
+      entry.count += 1;
+      if (at > entry.lastUsedUtc) entry.lastUsedUtc = at;
+      if (first[0] < entry.first[0] || (first[0] === entry.first[0] && first[1] < entry.first[1])) {
+        entry.tag = tag;
+        entry.first = first;
       }
     }
   }
-  if (counted.size === before) return undefined;
-  return { id: doc.id, workspaceId: doc.workspaceId, type: "tag-day", day: doc.day, tags, counted: [...counted] };
+  return [...byKey.values()]
+    .sort((a, b) => (a.first[0] === b.first[0] ? a.first[1] - b.first[1] : a.first[0] < b.first[0] ? -1 : 1))
+    .map(({ tag, count, lastUsedUtc }) => ({ day, tag, count, lastUsedUtc }));
 }
 
 function domainError(what: string, error: unknown): Error {

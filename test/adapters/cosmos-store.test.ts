@@ -71,9 +71,8 @@ const request = {
   incidentRead: (r: SeenRequest) => r.method === "GET" && /\/docs\/[0-9a-f-]{36}$/.test(r.path),
   counterPatch: (r: SeenRequest) => r.method === "PATCH" && r.path.endsWith("/docs/counter"),
   incidentWrite: (r: SeenRequest) => r.method === "POST" && r.path.endsWith("/docs") && r.body.includes('"type":"incident"'),
-  tagDayRead: (r: SeenRequest) => r.method === "GET" && r.path.includes("/docs/tags:"),
   tagDayWrite: (r: SeenRequest) =>
-    (r.method === "PUT" && r.path.includes("/docs/tags:")) || (r.method === "POST" && r.body.includes('"type":"tag-day"')),
+    (r.method === "PATCH" && r.path.includes("/docs/tags:")) || (r.method === "POST" && r.body.includes('"type":"tag-day"')),
 };
 
 describeStoreContract("Cosmos DB (@vercel/cosmosdb-server in process)", async () => {
@@ -180,14 +179,16 @@ describe("Cosmos DB store: one instance, repeated submissions", () => {
 });
 
 describe("Cosmos DB store: what each operation costs, counted at the HTTP level", () => {
-  it("uses 5 requests for a tagged create, 3 untagged, 1-2 for a repeat, 1 for get, 2 for replace, 1 query (+ plan) to list", async () => {
+  it("uses 4 requests for a tagged create, 3 untagged, 1-2 for a repeat, 1 for get, 2 for replace, 1 query (+ plan) to list", async () => {
     const proxy = await startProxy();
     const store = await openStore({ COSMOS_ENDPOINT: proxy.endpoint, COSMOS_DATABASE: "costs" });
     const ws = newWorkspace();
     const measure = async (work: () => Promise<unknown>): Promise<string[]> => {
       const mark = proxy.seen.length;
       await work();
-      return proxy.since(mark).map((r) => `${r.method} ${r.path.replace(/^\/dbs\/costs\/colls\/incidents/, "")}${r.isQuery ? " (query)" : ""}`);
+      return proxy
+        .since(mark)
+        .map((r) => `${r.method} ${r.path.replace(/^\/dbs\/costs\/colls\/incidents/, "").replace(/(\/docs\/tags:[0-9-]+):[0-9a-f]{16}$/, "$1:<ws>")}${r.isQuery ? " (query)" : ""}`);
     };
     const tagged = aNewIncident({ workspaceId: ws, labels: labels("Phishing", "VIP") });
     const id = tagged.id;
@@ -198,7 +199,7 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
       "POST /docs", // create the counter
       "PATCH /docs/counter", // reserve number 1
       "POST /docs", // the incident
-      "GET /docs/tags:2026-11-20", // 404: first use that day
+      "PATCH /docs/tags:2026-11-20:<ws>", // 404: first use that day
       "POST /docs", // the day's tag usage
     ]);
     const second = aNewIncident({ workspaceId: ws, labels: labels("Phishing") });
@@ -206,12 +207,23 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
       `GET /docs/${second.id}`,
       "PATCH /docs/counter",
       "POST /docs",
-      "GET /docs/tags:2026-11-20",
-      "PUT /docs/tags:2026-11-20",
+      "PATCH /docs/tags:2026-11-20:<ws>", // conditional: counts this incident once
     ]);
+    const many = aNewIncident({ workspaceId: ws, labels: labels(...Array.from({ length: 20 }, (_, i) => `Tag ${i}`)) });
+    expect(await measure(() => store.create(many))).toEqual([
+      `GET /docs/${many.id}`,
+      "PATCH /docs/counter",
+      "POST /docs",
+      "PATCH /docs/tags:2026-11-20:<ws>", // one operation, whatever the number of tags
+    ]);
+    expect(counts(await store.tagUsage(ws, "2026-11-20"))).toEqual({
+      "2026-11-20/phishing": 2,
+      "2026-11-20/vip": 1,
+      ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`2026-11-20/tag ${i}`, 1])),
+    });
     const untagged = aNewIncident({ workspaceId: ws });
     expect(await measure(() => store.create(untagged))).toEqual([`GET /docs/${untagged.id}`, "PATCH /docs/counter", "POST /docs"]);
-    expect(await measure(() => store.create(tagged))).toEqual([`GET /docs/${id}`, "GET /docs/tags:2026-11-20"]);
+    expect(await measure(() => store.create(tagged))).toEqual([`GET /docs/${id}`, "PATCH /docs/tags:2026-11-20:<ws>"]); // 412: counted already
     expect(await measure(() => store.create(untagged))).toEqual([`GET /docs/${untagged.id}`]);
     expect(await measure(() => store.get(ws, id))).toEqual([`GET /docs/${id}`]);
     expect(await measure(() => store.tagUsage(ws, "2026-11-07"))).toEqual(["POST /docs", "POST /docs (query)"]);
@@ -304,7 +316,6 @@ describe("Cosmos DB store: faults between the bot and the database", () => {
     ["reading the incident", request.incidentRead],
     ["reserving its number", request.counterPatch],
     ["storing the incident", request.incidentWrite],
-    ["reading the day's tag usage", request.tagDayRead],
     ["writing the day's tag usage", request.tagDayWrite],
   ])("when %s keeps failing, nothing is half-written, and retries from two instances complete the create exactly once", async (_, match) => {
     const proxy = await startProxy();
