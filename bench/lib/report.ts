@@ -105,7 +105,7 @@ export function renderReport(r: Results): string {
     out.push(table(["Concurrency", "", "p50 ms", "p99 ms", "req/s", "bot CPU ms/req", "requests"], rows), "");
     out.push(
       `Medians over rounds that alternate floor, create and the diagnostic. The measured creates with the card update (${n(create.result.rows.reduce((sum, row) => sum + row.create.requests, 0), 0)}) each had their update checked at the connector: ` +
-        "**each create includes the round trip of its card update** (PUT to a minimal connector on loopback, the way the card is updated for everyone in the conversation); the floor has no such call. " +
+        "**each create also updates its card for everyone** (a PUT to a minimal connector on loopback). The bot sends that update right after answering, so it is not inside the create's latency, but its CPU is in the create's CPU and throughput; the floor has no such call. " +
         "The diagnostic row sends the same creates without replyToId, so the bot has no message to update: the difference is what the update costs.",
       "",
     );
