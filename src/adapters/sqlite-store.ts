@@ -265,8 +265,10 @@ export class SqliteIncidentStore implements IncidentStore {
     try {
       return Promise.resolve(work());
     } catch (error) {
-      const code = (error as { code?: string }).code ?? "";
-      if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT)/.test(code)) {
+      // By code, not by class: a second copy of better-sqlite3's JS in one process (Jest's module
+      // registries, bundles) throws a SqliteError that is not an instance of this copy's class.
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT)/.test(code)) {
         return Promise.reject(new StoreUnavailableError(`The SQLite store failed: ${code}`, { cause: error }));
       }
       if (!this.db.open) return Promise.reject(new StoreUnavailableError("The SQLite store is closed.", { cause: error }));

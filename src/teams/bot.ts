@@ -72,6 +72,8 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 export class IncidentBot extends TeamsActivityHandler {
   private readonly flow: FormFlow;
   private readonly triage: TriageNotifier;
+  /** Work started by afterAnswer and not yet finished. */
+  private readonly afterAnswers = new Set<Promise<unknown>>();
 
   constructor(
     private readonly service: IncidentService,
@@ -436,7 +438,15 @@ export class IncidentBot extends TeamsActivityHandler {
    * answered (the card update for everyone is a round trip to the Bot Connector). Never throws.
    */
   private afterAnswer(work: () => Promise<unknown>): void {
-    work().catch((error: unknown) => this.log.warn({ err: error }, "work after the answer failed"));
+    const running: Promise<unknown> = work()
+      .catch((error: unknown) => this.log.warn({ err: error }, "work after the answer failed"))
+      .finally(() => this.afterAnswers.delete(running));
+    this.afterAnswers.add(running);
+  }
+
+  /** Resolves once all work started after answers has finished, so a stop does not cut it off. */
+  async settled(): Promise<void> {
+    while (this.afterAnswers.size > 0) await Promise.allSettled([...this.afterAnswers]);
   }
 
   /** Updates the message that holds the card, so everyone sees the result. False when there is none or it failed. */

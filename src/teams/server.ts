@@ -161,6 +161,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       server.server.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      // Work the bot started after answering (the card update for everyone) finishes too.
+      await bot.settled();
       // Keep-alive connections whose last answer has gone out: nothing left to wait for.
       server.server.closeIdleConnections();
       await closed;

@@ -63,6 +63,8 @@ describe("with MicrosoftAppId set, every request needs a valid Bot Framework tok
     expect(created.status).toBe(200);
     expect(visibleText(created.body.value)[0]).toMatch(/^Incident INC-\d+ created$/);
     expect(storedIn(bot.app.config.SQLITE_PATH).incidents).toBe(before + 1);
+    // The card update for everyone goes out after the answer.
+    await bot.connector.waitForCalls(2);
 
     // The bot's replies (the form, then the confirmation for everyone) carry the token it got from
     // the token endpoint with its own id and secret, for the Bot Framework's scope.
@@ -135,9 +137,12 @@ describe("the tenant allow-list (ALLOWED_TENANT_IDS)", () => {
   const send = async (activity: unknown) => postActivity(bot.app.url, activity, await idp.sign(APP_ID, bot.serviceUrl));
 
   it("processes activities from an allowed tenant, whatever the case of its id", async () => {
+    bot.connector.reset();
     const res = await send(fromTenant(createActivity(bot.serviceUrl), SECOND_ALLOWED.toUpperCase()));
     expect(res.status).toBe(200);
     expect(visibleText(res.body.value)[0]).toMatch(/^Incident INC-\d+ created$/);
+    await bot.connector.waitForCalls(1);
+    expect(bot.connector.updated()).toHaveLength(1);
   });
 
   it.each([

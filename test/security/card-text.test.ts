@@ -80,7 +80,8 @@ describe("people's text in cards", () => {
     expect(runs).toContain(TAG_PAYLOADS.join(", "));
     // The stored incident holds exactly what was typed: nothing evaluated on the way in either.
     expect(await bot.app.service.get(form.submissionId)).toMatchObject({ title: form.title, description, classificationComment: form.closingComment });
-    // Everyone else gets the same card.
+    // Everyone else gets the same card (sent after the answer).
+    await bot.connector.waitForCalls(1);
     expect(cardOf(bot.connector.updated()[0]!.activity)).toEqual(card);
   });
 

@@ -8,7 +8,7 @@ import { visibleText } from "../support/cards";
 import { freshRequest, spawnBot, startHoldingConnector } from "../support/child-bot";
 import { startConnector } from "../support/connector";
 import { postActivity, storedIn, tagUsageMismatches } from "../support/security";
-import { execute } from "../support/teams";
+import { execute, submitMessage } from "../support/teams";
 
 /**
  * The bot in a process of its own, on SQLite, stopped the hard way (SIGKILL) and the polite way
@@ -137,9 +137,10 @@ describe("SIGTERM while creates are in flight", () => {
     const connector = await startHoldingConnector();
     const bot = await spawnBot({ SQLITE_PATH: file, WORKSPACE_ID: WORKSPACE, SHUTDOWN_TIMEOUT_MS: "30000" });
     try {
+      // From old clients (Action.Submit): each turn waits on the update for everyone, held by the connector.
       const forms = Array.from({ length: 12 }, (_, i) => aForm({ title: `In flight ${i}`, tags: `Shutdown,Batch-${i % 2}` }));
-      const answers = forms.map((form) => postActivity(bot.url, execute(connector.url, "incident.create", { ...form })));
-      // Every incident is stored and its turn waits on the connector: all 12 are in flight.
+      const answers = forms.map((form, i) => postActivity(bot.url, submitMessage(connector.url, { verb: "incident.create", ...form }, { replyToId: `old-card-${i}` })));
+      // Every incident is stored and every turn is still in flight.
       await connector.waitForPuts(forms.length);
 
       bot.child.kill("SIGTERM");
@@ -148,13 +149,39 @@ describe("SIGTERM while creates are in flight", () => {
       await expect(freshRequest(`${bot.url}/api/messages`, "POST", JSON.stringify(execute(connector.url, "incident.create", { ...aForm() })))).rejects.toMatchObject({ code: "ECONNREFUSED" });
 
       connector.release();
-      const headings = (await Promise.all(answers)).map((a) => visibleText(a.body.value)[0]);
-      expect(headings.sort()).toEqual(forms.map((_, i) => `Incident INC-${i + 1} created`).sort());
+      expect((await Promise.all(answers)).map((r) => r.status)).toEqual(forms.map(() => 200));
       expect(await bot.exited).toEqual({ code: 0, signal: null });
+      expect(connector.cut).toBe(0);
       // The store was closed: its write-ahead log was checkpointed and removed.
       expect(fs.existsSync(`${file}-wal`)).toBe(false);
       expect(storedIn(file)).toMatchObject({ incidents: 12, lastNumber: 12, tagUses: 24 });
       expect(tagUsageMismatches(file)).toEqual([]);
+    } finally {
+      bot.child.kill("SIGKILL");
+      await connector.close();
+    }
+  });
+
+  it("waits for the updates for everyone that go out after the answers before it exits", async () => {
+    const file = path.join(dir, "incidents.db");
+    const connector = await startHoldingConnector();
+    const bot = await spawnBot({ SQLITE_PATH: file, WORKSPACE_ID: WORKSPACE, SHUTDOWN_TIMEOUT_MS: "30000" });
+    try {
+      // From the card (Action.Execute): answered at once; the update for everyone follows, held.
+      const forms = Array.from({ length: 6 }, (_, i) => aForm({ title: `Answered ${i}` }));
+      const results = await Promise.all(forms.map((form) => postActivity(bot.url, execute(connector.url, "incident.create", { ...form }))));
+      for (const res of results) expect(visibleText(res.body.value)[0]).toMatch(/^Incident INC-\d+ created$/);
+      await connector.waitForPuts(forms.length);
+
+      bot.child.kill("SIGTERM");
+      await bot.waitForStderr(/SIGTERM: no longer accepting requests/);
+      // Nothing is in flight at the HTTP level now: a bot that did not wait for the updates would
+      // exit (and hang up on them) here. This one must still be waiting after a second.
+      const early = await Promise.race([bot.exited.then(() => "exited"), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 1000))]);
+      expect(early).toBe("still waiting");
+      connector.release();
+      expect(await bot.exited).toEqual({ code: 0, signal: null });
+      expect(connector.cut).toBe(0);
     } finally {
       bot.child.kill("SIGKILL");
       await connector.close();
@@ -167,7 +194,8 @@ describe("SIGTERM while creates are in flight", () => {
     const env = { SQLITE_PATH: file, WORKSPACE_ID: WORKSPACE, SHUTDOWN_TIMEOUT_MS: "300" };
     const bot = await spawnBot(env);
     const form = aForm({ title: "Held until the deadline", tags: "Deadline" });
-    const answer = postActivity(bot.url, execute(connector.url, "incident.create", { ...form })).catch((error: unknown) => error);
+    // From an old client: the turn, and so the person's answer, waits on the connector.
+    const answer = postActivity(bot.url, submitMessage(connector.url, { verb: "incident.create", ...form })).catch((error: unknown) => error);
     await connector.waitForPuts(1);
     bot.child.kill("SIGTERM");
     expect(await bot.exited).toEqual({ code: 1, signal: null });

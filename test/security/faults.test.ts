@@ -179,6 +179,8 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
       const form = { ...aForm(), ...secrets, tags: `${secrets.tag},Mail`, status: "Closed", closing: "TruePositive.SuspiciousActivity" };
       const created = await postActivity(app.url, execute(s, "incident.create", form), await token());
       expect(visibleText(created.body.value)[0]).toBe("Incident INC-1 created");
+      // The form sent (1), then the refused update for everyone after the answer (2).
+      await connector.waitForCalls(2);
       // A reply that can't be delivered at all: the turn fails and is logged with its error.
       connector.failNext(2, 403);
       expect((await postActivity(app.url, message(s, "help"), await token())).status).toBe(500);

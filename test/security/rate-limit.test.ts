@@ -88,6 +88,8 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
 
   it("holds the Action.Submit fallback of older clients to the same limit", async () => {
     for (let i = 1; i <= 3; i++) await bot.post(execute(bot.serviceUrl, "incident.create", { ...aForm({ title: `Report ${i}` }) }));
+    // Their card updates for everyone go out after the answers.
+    await bot.connector.waitForCalls(3);
     bot.connector.reset();
     const res = await bot.post(submitMessage(bot.serviceUrl, { verb: "incident.create", ...typed() }, { replyToId: "old-card-1" }));
     expect(res.status).toBe(200);

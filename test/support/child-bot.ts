@@ -89,6 +89,8 @@ export interface HoldingConnector {
   url: string;
   /** Card updates (PUT) received so far. */
   puts: number;
+  /** Held updates whose bot hung up before they were answered (the bot gave up on them). */
+  cut: number;
   waitForPuts(count: number): Promise<void>;
   /** Answers every held request, and from now on answers at once. */
   release(): void;
@@ -96,23 +98,29 @@ export interface HoldingConnector {
 }
 
 /**
- * A Bot Connector that holds its answers to card updates until released: a create's turn stays in
- * flight after the incident is stored, waiting for the update for everyone.
+ * A Bot Connector that holds its answers to card updates until released. A create from the card
+ * (Action.Execute) is answered at once and its update for everyone stays pending after the answer;
+ * a create from an old client (Action.Submit) stays in flight, its turn waiting for the update.
  */
 export async function startHoldingConnector(): Promise<HoldingConnector> {
   const held: (() => void)[] = [];
   const waiters: (() => void)[] = [];
   let holding = true;
-  const state = { puts: 0 };
+  const state = { puts: 0, cut: 0 };
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      let answered = false;
       const answer = () => {
+        answered = true;
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify({ id: "activity-1" }));
       };
       if (req.method !== "PUT") return answer();
       state.puts++;
+      res.on("close", () => {
+        if (!answered) state.cut++;
+      });
       waiters.splice(0).forEach((w) => w());
       if (holding) held.push(answer);
       else answer();
@@ -123,6 +131,9 @@ export async function startHoldingConnector(): Promise<HoldingConnector> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     get puts() {
       return state.puts;
+    },
+    get cut() {
+      return state.cut;
     },
     waitForPuts: async (count) => {
       while (state.puts < count) await new Promise<void>((resolve) => waiters.push(resolve));
