@@ -372,10 +372,12 @@ export class IncidentBot extends TeamsActivityHandler {
 
   /** "Find incident" in the compose box: by number, words of the title or a tag; recent ones on open. */
   protected override async handleTeamsMessagingExtensionQuery(
-    _context: TurnContext,
+    context: TurnContext,
     query: MessagingExtensionQuery,
   ): Promise<MessagingExtensionResponse> {
     if (query.commandId !== COMMANDS.find) return { composeExtension: { type: "message", text: `Unknown command "${String(query.commandId).slice(0, 60)}".` } };
+    const wait = this.limits.searches.take(rateKey(context.activity));
+    if (wait) return { composeExtension: { type: "message", text: searchLimitMessage(wait) } };
     const param = (query.parameters ?? []).find((p) => p.name !== "initialRun");
     const text = typeof param?.value === "string" ? param.value : "";
     const count = Math.min(Math.max(Number(query.queryOptions?.count) || SEARCH_RESULTS_MAX, 1), SEARCH_RESULTS_MAX);

@@ -3,7 +3,7 @@ import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { storedIn } from "../support/security";
-import { execute, LEE, search, submitMessage } from "../support/teams";
+import { composeQuery, execute, LEE, search, submitMessage } from "../support/teams";
 
 describe("the rate limiter", () => {
   it("lets a burst of the limit through, then one more each 60/limit seconds, per key", () => {
@@ -110,5 +110,16 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
     // Searching does not use up creating, and other people still search.
     expect(visibleText((await bot.post(execute(bot.serviceUrl, "incident.create", { ...aForm() }))).body.value)[0]).toBe("Incident INC-1 created");
     expect((await bot.post(search(bot.serviceUrl, "owners", "so", { from: LEE }))).status).toBe(200);
+  });
+
+  it("counts Find incident in the compose box as a search too, and says when to retry there", async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await bot.post(composeQuery(bot.serviceUrl, "phish"));
+      expect(res.body.composeExtension.type).toBe("result");
+    }
+    const res = await bot.post(composeQuery(bot.serviceUrl, "phish"));
+    expect(res.status).toBe(200);
+    expect(res.body.composeExtension).toEqual({ type: "message", text: expect.stringMatching(/^Too many searches in a short time\. Try again in \d+ seconds?\.$/) });
+    expect((await bot.post(search(bot.serviceUrl, "tags", "ph"))).status).toBe(429);
   });
 });
