@@ -234,7 +234,7 @@ export function unavailableBanner(error: unknown): string | undefined {
     return "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create incident again in a moment.";
   }
   if (error instanceof DirectoryUnavailableError) {
-    return "The directory is not answering, so the owner could not be checked and nothing was saved. Try again in a moment, or leave the owner empty.";
+    return "The directory is not answering, so nothing was saved. Everything you typed is still here: try again in a moment.";
   }
   return undefined;
 }

@@ -111,6 +111,8 @@ describe("the message around a card", () => {
     const res = await world.bot.post(execute(world.bot.serviceUrl, "incident.create", { ...form.actions[0].data, ...values(form), title: "Envelope" }));
     expect(res.status).toBe(200);
     expect(utf16Bytes(res.body) - utf16Bytes(res.body.value)).toBeLessThan(ENVELOPE_BYTES);
+    // The update for everyone goes out right after the answer.
+    await world.bot.connector.waitForCalls(1);
     const [update] = world.bot.connector.updated();
     expect(cardOf(update!.activity)).toEqual(res.body.value);
     expect(utf16Bytes(update!.activity) - utf16Bytes(res.body.value)).toBeLessThan(ENVELOPE_BYTES);
