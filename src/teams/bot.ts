@@ -11,7 +11,7 @@ import {
 import { z } from "zod";
 import type { Actor, Incident, MessageEvidence } from "../incidents/model";
 import { incidentRef } from "../incidents/model";
-import { readReport } from "../incidents/report";
+import { readReport, suggestTitle } from "../incidents/report";
 import type { IncidentService, Role } from "../incidents/service";
 import { readForm } from "../incidents/validation";
 import type { Logger } from "../log";
@@ -130,7 +130,7 @@ export class IncidentBot extends TeamsActivityHandler {
     if (personal && command && command !== "help") {
       // An employee telling the bot what they saw: the short report, prefilled from their words.
       const words = text.trim().slice(0, 5000);
-      const report = emptyReport({ title: readMessage({ id: "chat", body: { contentType: "text", content: words } }).title, whatHappened: words });
+      const report = emptyReport({ title: suggestTitle(words), whatHappened: words });
       await context.sendActivity({ attachments: [cardAttachment(this.flow.reportCard(report))] });
       return;
     }
