@@ -250,7 +250,7 @@ export class IncidentBot extends TeamsActivityHandler {
         const form = readForm({ ...data, submissionId: incidentId });
         if (!form.ok) return { problem: form.problem };
         if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
-        const { result, card } = await this.flow.submitUpdate(incidentId, revision, form.form, actor);
+        const { result, card } = await this.flow.submitUpdate(incident, revision, form.form, actor);
         if (result.kind === "updated") this.afterAnswer(() => this.replaceCardForEveryone(context, card));
         return { card };
       }

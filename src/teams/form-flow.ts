@@ -122,33 +122,35 @@ export class FormFlow {
     }
   }
 
-  /** Saves an edit from the triage card; a concurrent change brings the form back with a banner, nothing overwritten. */
-  async submitUpdate(incidentId: string, revision: number, form: IncidentForm, actor: Actor): Promise<{ result: UpdateResult; card: AdaptiveCard }> {
-    const current = await this.service.get(incidentId);
+  /**
+   * Saves an edit from the triage card; a concurrent change brings the form back with a banner,
+   * nothing overwritten. `current` is the incident as the caller just read it.
+   */
+  async submitUpdate(current: Incident, revision: number, form: IncidentForm, actor: Actor): Promise<{ result: UpdateResult; card: AdaptiveCard }> {
     const editOf = (incident: Incident, rev: number) => ({ edit: { incident, revision: rev } });
     try {
-      const result = await this.service.update(incidentId, revision, form, actor);
+      const result = await this.service.update(current.id, revision, form, actor);
       switch (result.kind) {
         case "updated":
           return { result, card: triageCard(result.incident, `Saved by ${actor.name}.`) };
         case "invalid":
-          return { result, card: await this.formCard(actor, form, result.errors, undefined, current ? editOf(current, revision) : {}) };
+          return { result, card: await this.formCard(actor, form, result.errors, undefined, editOf(current, revision)) };
         case "conflict": {
           const by = result.current.owner ? ` It is now assigned to ${result.current.owner.assignedTo}, status ${result.current.status}.` : ` Its status is now ${result.current.status}.`;
           const banner = `Someone changed ${incidentRef(result.current)} while you were editing, so your changes were not saved.${by} Your values are below: save again to apply them over the new version.`;
           return { result, card: await this.formCard(actor, form, undefined, banner, editOf(result.current, result.current.revision)) };
         }
         case "not-found":
-          return { result, card: helpCardWith("That incident no longer exists.") };
+          return { result, card: helpCard("That incident no longer exists.") };
         case "forbidden":
-          return { result, card: current ? triageCard(current, "Only SOC analysts can edit incidents.") : helpCardWith("Only SOC analysts can edit incidents.") };
+          return { result, card: triageCard(current, "Only SOC analysts can edit incidents.") };
       }
     } catch (error) {
       const banner = unavailableBanner(error);
       if (!banner) throw error;
       return {
         result: { kind: "not-found" },
-        card: await this.formCard(actor, form, undefined, banner, current ? editOf(current, revision) : {}),
+        card: await this.formCard(actor, form, undefined, banner, editOf(current, revision)),
       };
     }
   }
@@ -222,10 +224,6 @@ export function triageCard(incident: Incident, note?: string): AdaptiveCard {
     triageActions: true,
     ...(note && { note }),
   });
-}
-
-function helpCardWith(hint: string): AdaptiveCard {
-  return helpCard(hint);
 }
 
 /** Words for a person when a dependency is down; undefined for errors that are bugs. */
