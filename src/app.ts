@@ -1,7 +1,7 @@
 import { SqliteIncidentStore } from "./adapters/sqlite-store";
 import { createGraphDirectory } from "./adapters/graph-directory";
 import { LocalDirectory } from "./adapters/local-directory";
-import { botFrameworkSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
+import { botFrameworkSettings, cosmosSettings, graphSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
 import type { Directory, IncidentStore } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
@@ -22,7 +22,7 @@ function openStore(config: Config): Promise<IncidentStore> {
       return Promise.resolve(new SqliteIncidentStore(config.SQLITE_PATH, { busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS }));
     case "cosmos":
       // Loaded only when used: @azure/cosmos costs every start-up ~0.15 s and ~5 MB otherwise, STORE=sqlite included.
-      return import("./adapters/cosmos-store").then((cosmos) => cosmos.openCosmosStore(config));
+      return import("./adapters/cosmos-store").then((cosmos) => cosmos.openCosmosStore(cosmosSettings(config)));
   }
 }
 
@@ -32,7 +32,7 @@ function openDirectory(config: Config, logger: Logger): Directory {
       logger.info({ file: config.DIRECTORY_FILE }, "directory: local file (analysts are the users marked analyst: true)");
       return LocalDirectory.fromFile(config.DIRECTORY_FILE);
     case "graph": {
-      const directory = createGraphDirectory(config, { logger });
+      const directory = createGraphDirectory(graphSettings(config), { logger });
       if (directory.analystRule === "everyone") {
         logger.warn("directory: Microsoft Graph; ANALYST_GROUP_ID is not set, so EVERYONE is treated as a SOC analyst");
       } else {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { CosmosSettings } from "./adapters/cosmos-store";
+import type { GraphSettings } from "./adapters/graph-directory";
 
 /**
  * The only reader of process.env. Every setting is listed in .env.example with a comment.
@@ -283,5 +285,43 @@ export function trustSettings(config: Config) {
     },
     allowedTenantIds: config.ALLOWED_TENANT_IDS,
     rateLimits: { createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE, searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE },
+  };
+}
+
+/** The Cosmos DB store's settings (STORE=cosmos), from the COSMOS_* settings. */
+export function cosmosSettings(config: Config): CosmosSettings {
+  return {
+    endpoint: config.COSMOS_ENDPOINT ?? "",
+    auth: config.COSMOS_AUTH ?? (config.COSMOS_KEY ? "key" : "entra"),
+    ...(config.COSMOS_KEY && { key: config.COSMOS_KEY }),
+    ...(config.COSMOS_MANAGED_IDENTITY_CLIENT_ID && { managedIdentityClientId: config.COSMOS_MANAGED_IDENTITY_CLIENT_ID }),
+    database: config.COSMOS_DATABASE,
+    container: config.COSMOS_CONTAINER,
+    createIfMissing: config.COSMOS_CREATE_IF_MISSING,
+    retryBudgetMs: config.COSMOS_RETRY_BUDGET_MS,
+    requestTimeoutMs: config.COSMOS_REQUEST_TIMEOUT_MS,
+    endpointDiscovery: config.COSMOS_ENDPOINT_DISCOVERY,
+  };
+}
+
+/** The Microsoft Graph directory's settings (DIRECTORY=graph), from the GRAPH_* settings. */
+export function graphSettings(config: Config): GraphSettings {
+  const signIn: GraphSettings["signIn"] = config.GRAPH_MANAGED_IDENTITY
+    ? { kind: "managed-identity" }
+    : config.GRAPH_CERTIFICATE_PATH
+      ? { kind: "certificate", path: config.GRAPH_CERTIFICATE_PATH, password: config.GRAPH_CERTIFICATE_PASSWORD }
+      : config.GRAPH_CLIENT_SECRET
+        ? { kind: "secret", secret: config.GRAPH_CLIENT_SECRET }
+        : undefined;
+  return {
+    baseUrl: config.GRAPH_BASE_URL,
+    tenantId: config.GRAPH_TENANT_ID ?? "",
+    clientId: config.GRAPH_CLIENT_ID ?? "",
+    signIn,
+    authorityHost: config.GRAPH_AUTHORITY_HOST,
+    analystGroupId: config.ANALYST_GROUP_ID,
+    timeoutMs: config.GRAPH_TIMEOUT_MS,
+    cacheMs: config.GRAPH_CACHE_MS,
+    analystCacheMs: config.GRAPH_ANALYST_CACHE_MS,
   };
 }

@@ -1,6 +1,6 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { createGraphDirectory } from "../../src/adapters/graph-directory";
-import { loadConfig } from "../../src/config";
+import { graphSettings, loadConfig } from "../../src/config";
 import type { Directory } from "../../src/incidents/ports";
 
 /** Where the bench's fake Graph listens (in the load generator's process) and how to reach it. */
@@ -26,5 +26,5 @@ export function graphDirectory(env: Record<string, string>, target: GraphTarget)
     if (!url.startsWith(`${target.baseUrl}/`)) return Promise.reject(new Error(`the bench's fake Graph does not serve ${url}`));
     return fetch(target.origin + url.slice(target.baseUrl.length), init);
   };
-  return createGraphDirectory(loadConfig(env), { credential, fetch: fetchToFake });
+  return createGraphDirectory(graphSettings(loadConfig(env)), { credential, fetch: fetchToFake });
 }

@@ -1,5 +1,5 @@
 import { openCosmosStore } from "../../src/adapters/cosmos-store";
-import { loadConfig } from "../../src/config";
+import { cosmosSettings, loadConfig } from "../../src/config";
 import { startCosmosServer, TEST_COSMOS_KEY } from "../../test/support/cosmos-server";
 import { startChild, type Child } from "../lib/child";
 import { startBenchConnector } from "../lib/connector";
@@ -90,7 +90,7 @@ export async function benchCosmos(settings: CosmosSettings, log: (line: string) 
     await phase(`create, ${settings.burst} at once`, warm, settings.burst, settings.creates, creates);
 
     // History for the suggestions: tag-day documents over three weeks (a suggestion reads the last 14).
-    const store = await openCosmosStore(loadConfig(settingsEnv));
+    const store = await openCosmosStore(cosmosSettings(loadConfig(settingsEnv)));
     try {
       await seedIncidents(store, WORKSPACE_ID, settings.seeded, { seed: 9, spread: "year", days: 21 });
     } finally {

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from "../incidents/errors";
+import { backoffMs, sleep } from "./backoff";
 
 /**
  * Cosmos DB fault handling, kept apart from the store's logic: which answers are transient, how long
@@ -85,15 +86,6 @@ function retryAfterMs(error: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : DEFAULT_THROTTLE_WAIT_MS;
 }
 
-function backoffMs(attempt: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Runs one Cosmos request, retrying transient failures until `deadline` (epoch ms). Each attempt gets
  * its own abort signal and timer, so a stalled connection costs at most `requestTimeoutMs`; a 429 waits
@@ -130,7 +122,7 @@ export async function withRetries<T>(
     } catch (error) {
       lastError = error;
       if (!isTransient(error)) throw error;
-      const wait = retryAfterMs(error) ?? backoffMs(attempt);
+      const wait = retryAfterMs(error) ?? backoffMs(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
       if (Date.now() + wait >= deadline) throw gaveUp(what, policy, error);
       await sleep(wait);
     } finally {

@@ -60,12 +60,13 @@ import {
   type SqlParameter,
 } from "@azure/cosmos";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
-import type { Config } from "../config";
 import { StoreUnavailableError } from "../incidents/errors";
 import type { Incident, TriageNotice } from "../incidents/model";
 import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
+import { queryWords, searchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
-import { describeFailure, type RetryPolicy, sleep, statusOf, withRetries } from "./cosmos-retry";
+import { sleep } from "./backoff";
+import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
 
 export const PARTITION_KEY_PATH = "/workspaceId";
 const COUNTER_ID = "counter";
@@ -156,7 +157,7 @@ function incidentDoc(incident: Incident, createToken: string, writeToken?: strin
     createToken,
     ...(writeToken && { writeToken }),
     // As the SQLite store keeps them, so both search alike.
-    search: { title: incident.title.toLowerCase().replace(/\s+/g, " "), tags: incident.labels.map((l) => l.labelName.toLowerCase()) },
+    search: searchKeys(incident),
     incident,
   };
 }
@@ -316,7 +317,7 @@ export class CosmosIncidentStore implements IncidentStore {
       where.push("c.incident.incidentNumber = @number");
       parameters.push({ name: "@number", value: query.number });
     } else if (query.text) {
-      const words = query.text.split(" ").filter(Boolean);
+      const words = queryWords(query.text);
       const titleHasAll = words.map((_, i) => `CONTAINS(c.search.title, @word${i})`);
       where.push(`(${[...(titleHasAll.length ? [`(${titleHasAll.join(" AND ")})`] : []), "ARRAY_CONTAINS(c.search.tags, @text)"].join(" OR ")})`);
       parameters.push(...words.map((value, i) => ({ name: `@word${i}`, value })), { name: "@text", value: query.text });
@@ -562,6 +563,26 @@ function isCredentialError(error: unknown): boolean {
   return name === "CredentialUnavailableError" || name === "AuthenticationError" || name === "AggregateAuthenticationError";
 }
 
+/** What the Cosmos DB store needs; `cosmosSettings` in config.ts maps it from the COSMOS_* settings. */
+export interface CosmosSettings {
+  /** The account's URI. */
+  endpoint: string;
+  /** key: the account key; entra: Microsoft Entra ID (a managed identity, az login, ...). */
+  auth: "key" | "entra";
+  key?: string;
+  /** Client id of a user-assigned managed identity (entra only). Absent: DefaultAzureCredential. */
+  managedIdentityClientId?: string;
+  database: string;
+  container: string;
+  /** Create the database and container at start-up when missing. */
+  createIfMissing: boolean;
+  /** Total time one store operation may spend, retries included, and the longest wait for one request. */
+  retryBudgetMs: number;
+  requestTimeoutMs: number;
+  /** Discover the account's regions (true for Azure; false for emulators and the test server). */
+  endpointDiscovery: boolean;
+}
+
 /** Test hooks for `openCosmosStore`. */
 export interface CosmosStoreOptions {
   /** Merged into the CosmosClient options (connectionPolicy is merged field by field): tests pass an agent, endpoint discovery off. */
@@ -575,26 +596,25 @@ export interface CosmosStoreOptions {
  * them when COSMOS_CREATE_IF_MISSING=true). Fails with a StoreUnavailableError that says what is
  * missing and how to fix it.
  */
-export async function openCosmosStore(config: Config, options: CosmosStoreOptions = {}): Promise<CosmosIncidentStore> {
-  const endpoint = config.COSMOS_ENDPOINT;
+export async function openCosmosStore(settings: CosmosSettings, options: CosmosStoreOptions = {}): Promise<CosmosIncidentStore> {
+  const { endpoint, auth } = settings;
   if (!endpoint) throw new StoreUnavailableError("COSMOS_ENDPOINT is not set: set it to the Cosmos DB account's URI.");
-  const policy: RetryPolicy = { budgetMs: config.COSMOS_RETRY_BUDGET_MS, requestTimeoutMs: config.COSMOS_REQUEST_TIMEOUT_MS };
-  const auth = config.COSMOS_AUTH ?? (config.COSMOS_KEY ? "key" : "entra");
+  const policy: RetryPolicy = { budgetMs: settings.retryBudgetMs, requestTimeoutMs: settings.requestTimeoutMs };
   const client = new CosmosClient({
     endpoint,
-    ...(auth === "key" ? { key: config.COSMOS_KEY } : { aadCredentials: options.credential ?? entraCredential(config) }),
+    ...(auth === "key" ? { key: settings.key } : { aadCredentials: options.credential ?? entraCredential(settings) }),
     userAgentSuffix: "soc-incident-bot",
     ...options.clientOptions,
     connectionPolicy: {
-      requestTimeout: config.COSMOS_REQUEST_TIMEOUT_MS,
-      enableEndpointDiscovery: config.COSMOS_ENDPOINT_DISCOVERY,
+      requestTimeout: settings.requestTimeoutMs,
+      enableEndpointDiscovery: settings.endpointDiscovery,
       // Throttling is retried by this adapter, within its budget and after the server's retry-after.
       retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
       ...options.clientOptions?.connectionPolicy,
     },
   });
   try {
-    const container = await ensureContainer(client, config, auth, policy);
+    const container = await ensureContainer(client, settings, policy);
     return new CosmosIncidentStore(client, container, policy);
   } catch (error) {
     client.dispose();
@@ -602,16 +622,15 @@ export async function openCosmosStore(config: Config, options: CosmosStoreOption
   }
 }
 
-function entraCredential(config: Config): TokenCredential {
-  return config.COSMOS_MANAGED_IDENTITY_CLIENT_ID
-    ? new ManagedIdentityCredential({ clientId: config.COSMOS_MANAGED_IDENTITY_CLIENT_ID })
+function entraCredential(settings: CosmosSettings): TokenCredential {
+  return settings.managedIdentityClientId
+    ? new ManagedIdentityCredential({ clientId: settings.managedIdentityClientId })
     : new DefaultAzureCredential();
 }
 
-async function ensureContainer(client: CosmosClient, config: Config, auth: "key" | "entra", policy: RetryPolicy): Promise<Container> {
-  const databaseId = config.COSMOS_DATABASE;
-  const containerId = config.COSMOS_CONTAINER;
-  const where = `Cosmos DB at ${config.COSMOS_ENDPOINT}`;
+async function ensureContainer(client: CosmosClient, settings: CosmosSettings, policy: RetryPolicy): Promise<Container> {
+  const { auth, database: databaseId, container: containerId } = settings;
+  const where = `Cosmos DB at ${settings.endpoint}`;
   const deadline = Date.now() + policy.budgetMs;
   const howToCreate =
     `Create it (container "${containerId}" with partition key ${PARTITION_KEY_PATH} in database "${databaseId}"), for example with ` +
@@ -638,7 +657,7 @@ async function ensureContainer(client: CosmosClient, config: Config, auth: "key"
   const container = database.container(containerId);
 
   if (!(await exists("read the database", (abortSignal) => database.read({ abortSignal })))) {
-    if (!config.COSMOS_CREATE_IF_MISSING) {
+    if (!settings.createIfMissing) {
       throw new StoreUnavailableError(`${where} has no database "${databaseId}" (COSMOS_DATABASE). ${howToCreate}`);
     }
     try {
@@ -649,7 +668,7 @@ async function ensureContainer(client: CosmosClient, config: Config, auth: "key"
   }
 
   if (!(await exists("read the container", (abortSignal) => container.read({ abortSignal })))) {
-    if (!config.COSMOS_CREATE_IF_MISSING) {
+    if (!settings.createIfMissing) {
       throw new StoreUnavailableError(`${where} has no container "${containerId}" (COSMOS_CONTAINER) in database "${databaseId}". ${howToCreate}`);
     }
     try {

@@ -11,13 +11,13 @@ import {
 } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials";
 import { z } from "zod";
-import type { Config } from "../config";
 import { DirectoryUnavailableError } from "../incidents/errors";
 import type { Actor } from "../incidents/model";
 import type { Directory, DirectoryEntry } from "../incidents/ports";
 import { BoundedCache, InFlight } from "./graph-cache";
 import { BudgetedRetryHandler, Deadline, FetchHandler, GraphThrottledError, GraphTimeoutError, retryAfterMs, type FetchLike } from "./graph-middleware";
-import { matchRank, normaliseQuery, rank, searchParameter } from "./graph-search";
+import { foldOwnerQuery, matchRank, rankOwners } from "../incidents/owners";
+import { searchParameter } from "./graph-search";
 
 /** Who counts as a SOC analyst: everyone (no ANALYST_GROUP_ID), or the members of one Entra group. */
 export type AnalystRule = "everyone" | "group";
@@ -120,7 +120,7 @@ export class GraphDirectory implements Directory {
   }
 
   async search(query: string, limit: number): Promise<DirectoryEntry[]> {
-    const q = normaliseQuery(query);
+    const q = foldOwnerQuery(query);
     const max = Math.min(Math.floor(limit), SEARCH_LIMIT_MAX);
     if (!q || !(max > 0)) return [];
     const key = `${max}\u0000${q}`;
@@ -158,12 +158,12 @@ export class GraphDirectory implements Directory {
       for (const entry of found) this.known.set(entry.objectId, entry);
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (!failed) {
-        const result = rank(found, q, limit);
+        const result = rankOwners(found, q, limit, "last");
         this.searches.set(key, result);
         return result;
       }
       const earlier = [...this.known.values(FALLBACK_MAX_AGE_MS)].filter((e) => matchRank(e, q) !== undefined);
-      const offered = rank([...found, ...earlier], q, limit);
+      const offered = rankOwners([...found, ...earlier], q, limit, "last");
       const reason = describeFailure(failed.reason);
       if (offered.length === 0) throw new DirectoryUnavailableError(`Microsoft Graph could not search the directory: ${reason}`, { cause: failed.reason });
       this.logger?.warn({ directory: "graph", operation: "search", reason, offered: offered.length }, "owner search answered from earlier results: Microsoft Graph is failing");
@@ -330,14 +330,31 @@ export interface GraphDirectoryOptions extends GraphDirectoryHooks {
   fetch?: FetchLike;
 }
 
+/** How the bot signs in to Microsoft Graph: exactly one of a client secret, a certificate or a managed identity. */
+export type GraphSignIn =
+  | { kind: "secret"; secret: string }
+  | { kind: "certificate"; path: string; password?: string | undefined }
+  | { kind: "managed-identity" };
+
+/** What the Graph directory needs; `graphSettings` in config.ts maps it from the GRAPH_* settings. */
+export interface GraphSettings extends GraphDirectorySettings {
+  /** Service root without version, e.g. https://graph.microsoft.com. */
+  baseUrl: string;
+  tenantId: string;
+  clientId: string;
+  signIn: GraphSignIn | undefined;
+  /** Sign-in authority for national clouds; undefined: the public cloud's. */
+  authorityHost?: string | undefined;
+}
+
 /**
- * The Graph directory for these settings: credential from GRAPH_* (secret, certificate or managed
- * identity), the Graph client with the token provider for `<GRAPH_BASE_URL>/.default`, and a
- * middleware chain whose retries respect GRAPH_TIMEOUT_MS.
+ * The Graph directory for these settings: the credential they describe (secret, certificate or
+ * managed identity), the Graph client with the token provider for `<baseUrl>/.default`, and a
+ * middleware chain whose retries respect the call's time budget.
  */
-export function createGraphDirectory(config: Config, options: GraphDirectoryOptions = {}): GraphDirectory {
-  const base = new URL(config.GRAPH_BASE_URL);
-  const credential = options.credential ?? createGraphCredential(config);
+export function createGraphDirectory(settings: GraphSettings, options: GraphDirectoryOptions = {}): GraphDirectory {
+  const base = new URL(settings.baseUrl);
+  const credential = options.credential ?? createGraphCredential(settings);
   const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${base.origin}/.default`] });
   // The client's default chain, with BudgetedRetryHandler for its RetryHandler and a fetch of our
   // choosing as the last link. It attaches tokens only to https URLs on Graph's hosts or customHosts.
@@ -356,34 +373,38 @@ export function createGraphDirectory(config: Config, options: GraphDirectoryOpti
     client,
     base.origin,
     {
-      analystGroupId: config.ANALYST_GROUP_ID,
-      timeoutMs: config.GRAPH_TIMEOUT_MS,
-      cacheMs: config.GRAPH_CACHE_MS,
-      analystCacheMs: config.GRAPH_ANALYST_CACHE_MS,
+      analystGroupId: settings.analystGroupId,
+      timeoutMs: settings.timeoutMs,
+      cacheMs: settings.cacheMs,
+      analystCacheMs: settings.analystCacheMs,
     },
     { ...(options.now && { now: options.now }), ...(options.logger && { logger: options.logger }) },
   );
 }
 
-/** The @azure/identity credential the GRAPH_* settings describe. Errors name the setting to fix. */
-export function createGraphCredential(config: Config): TokenCredential {
-  const tenantId = config.GRAPH_TENANT_ID;
-  const clientId = config.GRAPH_CLIENT_ID;
+/** The @azure/identity credential the settings describe. Errors name the setting to fix. */
+export function createGraphCredential(settings: Pick<GraphSettings, "tenantId" | "clientId" | "signIn" | "authorityHost">): TokenCredential {
+  const { tenantId, clientId, signIn } = settings;
   if (!tenantId || !clientId) throw new Error("DIRECTORY=graph needs GRAPH_TENANT_ID and GRAPH_CLIENT_ID (see .env.example).");
-  const authority = config.GRAPH_AUTHORITY_HOST ? { authorityHost: config.GRAPH_AUTHORITY_HOST } : {};
-  if (config.GRAPH_MANAGED_IDENTITY) return new ManagedIdentityCredential({ clientId, ...authority });
-  if (config.GRAPH_CERTIFICATE_PATH) {
-    const certificatePath = config.GRAPH_CERTIFICATE_PATH;
-    if (!fs.existsSync(certificatePath)) {
-      throw new Error(`GRAPH_CERTIFICATE_PATH: there is no file at ${certificatePath}. Use the PEM file holding the certificate and its private key.`);
+  const authority = settings.authorityHost ? { authorityHost: settings.authorityHost } : {};
+  switch (signIn?.kind) {
+    case "managed-identity":
+      return new ManagedIdentityCredential({ clientId, ...authority });
+    case "certificate": {
+      const certificatePath = signIn.path;
+      if (!fs.existsSync(certificatePath)) {
+        throw new Error(
+          `GRAPH_CERTIFICATE_PATH: there is no file at ${certificatePath}. Use the PEM file holding the certificate and its private key.`,
+        );
+      }
+      const certificate = { certificatePath, ...(signIn.password && { certificatePassword: signIn.password }) };
+      return new ClientCertificateCredential(tenantId, clientId, certificate, authority);
     }
-    return new ClientCertificateCredential(
-      tenantId,
-      clientId,
-      { certificatePath, ...(config.GRAPH_CERTIFICATE_PASSWORD && { certificatePassword: config.GRAPH_CERTIFICATE_PASSWORD }) },
-      authority,
-    );
+    case "secret":
+      return new ClientSecretCredential(tenantId, clientId, signIn.secret, authority);
+    case undefined:
+      throw new Error(
+        "DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true (see .env.example).",
+      );
   }
-  if (config.GRAPH_CLIENT_SECRET) return new ClientSecretCredential(tenantId, clientId, config.GRAPH_CLIENT_SECRET, authority);
-  throw new Error("DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true (see .env.example).");
 }

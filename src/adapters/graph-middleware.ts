@@ -1,4 +1,5 @@
 import type { Context, Middleware, MiddlewareOptions } from "@microsoft/microsoft-graph-client";
+import { abortReason, backoffMs, sleep } from "./backoff";
 
 /** What the Graph client's last middleware calls; global fetch unless a test routes it elsewhere. */
 export type FetchLike = (input: RequestInfo, init?: RequestInit) => Promise<Response>;
@@ -58,12 +59,9 @@ export class Deadline implements MiddlewareOptions {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error("aborted");
-}
-
 const RETRYABLE = new Set([429, 503, 504]);
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 1000;
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
@@ -101,32 +99,12 @@ export class BudgetedRetryHandler implements Middleware {
       await this.next.execute(context);
       const response = context.response;
       if (!deadline || !response || !RETRYABLE.has(response.status) || attempt >= this.maxRetries) return;
-      const waitMs = retryAfterMs(response.headers.get("Retry-After")) ?? backoffMs(attempt);
+      const waitMs = retryAfterMs(response.headers.get("Retry-After")) ?? backoffMs(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
       if (waitMs + this.reserveMs > deadline.remainingMs()) return;
       await response.body?.cancel().catch(() => undefined);
       await sleep(waitMs, deadline.signal);
     }
   }
-}
-
-function backoffMs(attempt: number): number {
-  const base = 100 * 2 ** attempt;
-  return Math.round(base / 2 + Math.random() * base);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The chain's last link, as the client's HTTPMessageHandler, with the fetch it is given. */

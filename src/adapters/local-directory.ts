@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { z } from "zod";
 import type { Actor } from "../incidents/model";
+import { foldOwnerQuery, rankOwners } from "../incidents/owners";
 import type { Directory, DirectoryEntry } from "../incidents/ports";
 
 const entrySchema = z.object({
@@ -19,8 +20,6 @@ export type LocalDirectoryFile = z.input<typeof fileSchema>;
 interface Indexed {
   entry: DirectoryEntry;
   analyst: boolean;
-  words: string[];
-  addresses: string[];
 }
 
 /**
@@ -43,8 +42,6 @@ export class LocalDirectory implements Directory {
         ...(e.userPrincipalName && { userPrincipalName: e.userPrincipalName }),
       },
       analyst: e.analyst === true,
-      words: e.displayName.toLowerCase().split(/[\s\-_.()]+/).filter(Boolean),
-      addresses: [e.mail, e.userPrincipalName].filter((a): a is string => !!a).map((a) => a.toLowerCase()),
     });
     this.entries = [
       ...parsed.users.map((u) => index("User", u)),
@@ -70,16 +67,9 @@ export class LocalDirectory implements Directory {
   }
 
   search(query: string, limit: number): Promise<DirectoryEntry[]> {
-    const q = query.trim().toLowerCase();
+    const q = foldOwnerQuery(query);
     if (!q) return Promise.resolve([]);
-    const ranked: { e: Indexed; rank: number }[] = [];
-    for (const e of this.entries) {
-      const name = e.entry.displayName.toLowerCase();
-      const rank = name.startsWith(q) ? 0 : e.words.some((w) => w.startsWith(q)) ? 1 : e.addresses.some((a) => a.startsWith(q)) ? 2 : -1;
-      if (rank >= 0) ranked.push({ e, rank });
-    }
-    ranked.sort((a, b) => a.rank - b.rank || a.e.entry.displayName.localeCompare(b.e.entry.displayName));
-    return Promise.resolve(ranked.slice(0, limit).map((r) => r.e.entry));
+    return Promise.resolve(rankOwners(this.entries.map((e) => e.entry), q, limit, "drop"));
   }
 
   get(objectId: string): Promise<DirectoryEntry | undefined> {

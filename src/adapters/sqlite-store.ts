@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../incidents/errors";
 import type { Incident, TriageNotice } from "../incidents/model";
 import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
+import { queryWords, searchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 
 const SCHEMA_VERSION = 1;
@@ -24,14 +25,15 @@ interface IncidentRow {
 }
 
 function toRow(incident: Incident): IncidentRow {
+  const keys = searchKeys(incident);
   return {
     workspace_id: incident.workspaceId,
     id: incident.id,
     incident_number: incident.incidentNumber,
     created_utc: incident.createdTimeUtc,
     revision: incident.revision,
-    title_lower: incident.title.toLowerCase().replace(/\s+/g, " "),
-    tags_lower: `${SEP}${incident.labels.map((l) => l.labelName.toLowerCase()).join(SEP)}${SEP}`,
+    title_lower: keys.title,
+    tags_lower: `${SEP}${keys.tags.join(SEP)}${SEP}`,
     notice_state: incident.triage?.state ?? null,
     notice_updated: incident.triage?.updatedUtc ?? null,
     doc: JSON.stringify(incident),
@@ -213,7 +215,7 @@ export class SqliteIncidentStore implements IncidentStore {
         where.push("incident_number = ?");
         params.push(query.number);
       } else if (query.text) {
-        const words = query.text.split(" ").filter(Boolean);
+        const words = queryWords(query.text);
         const titleHasAll = words.map(() => "instr(title_lower, ?) > 0").join(" AND ");
         where.push(`((${titleHasAll}) OR instr(tags_lower, ?) > 0)`);
         params.push(...words, `${SEP}${query.text}${SEP}`);

@@ -27,6 +27,18 @@ export const CLOSING_CHOICES = [
   reason: ClassificationReason | undefined;
 }[];
 
+export type ClosingChoice = (typeof CLOSING_CHOICES)[number];
+
+/** The closing choice a form sends ("TruePositive.SuspiciousActivity"), or undefined. */
+export function closingChoice(value: string): ClosingChoice | undefined {
+  return CLOSING_CHOICES.find((c) => c.value === value);
+}
+
+/** The closing choice an incident was closed with, or undefined when it has no classification. */
+export function closingChoiceOf(incident: Pick<Incident, "classification" | "classificationReason">): ClosingChoice | undefined {
+  return CLOSING_CHOICES.find((c) => c.classification === incident.classification && c.reason === incident.classificationReason);
+}
+
 export type OwnerType = "User" | "Group";
 
 /** Sentinel's IncidentOwnerInfo; objectId is always one the directory resolved. */

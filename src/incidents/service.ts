@@ -1,6 +1,7 @@
 import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, TriageNotice } from "./model";
 import { PROVIDER_NAME } from "./model";
 import type { Clock, Directory, DirectoryEntry, IncidentStore } from "./ports";
+import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
@@ -51,7 +52,6 @@ export interface IncidentServiceOptions {
 /** Owner typeahead shows at most this many (Teams shows 15). */
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
-const SEARCH_TEXT_MAX = 100;
 
 /** The use cases: create (form, report, message), update with optimistic concurrency, search, suggest, triage. */
 export class IncidentService {
@@ -148,10 +148,7 @@ export class IncidentService {
 
   /** By number ("INC-42", "#42", "42"), by words of the title or by a tag, newest first; recent ones when empty. */
   async search(typed: string, limit: number): Promise<Incident[]> {
-    const text = typed.trim().replace(/\s+/g, " ").toLowerCase().slice(0, SEARCH_TEXT_MAX);
-    const number = /^(?:inc-?|#)?\s*(\d{1,9})$/.exec(text)?.[1];
-    if (number) return this.store.search(this.workspaceId, { number: Number(number) }, limit);
-    return this.store.search(this.workspaceId, text ? { text } : {}, limit);
+    return this.store.search(this.workspaceId, readQuery(typed), limit);
   }
 
   /** Tags for the typeahead: the workspace's last 14 days, ranked by use and recency, filtered by what was typed. */

@@ -1,5 +1,5 @@
 import {
-  CLOSING_CHOICES,
+  closingChoice,
   SEVERITIES,
   STATUSES,
   type Classification,
@@ -158,7 +158,7 @@ export function checkForm(form: IncidentForm): FormCheck {
   let classificationReason: ClassificationReason | undefined;
   let classificationComment: string | undefined;
   if (status === "Closed") {
-    const choice = CLOSING_CHOICES.find((c) => c.value === form.closing.trim());
+    const choice = closingChoice(form.closing.trim());
     if (!choice) errors.closing = "A closed incident needs a classification.";
     else {
       classification = choice.classification;

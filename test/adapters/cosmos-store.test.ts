@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { CosmosClient } from "@azure/cosmos";
 import { CredentialUnavailableError, type TokenCredential } from "@azure/identity";
 import { type CosmosIncidentStore, type CosmosStoreOptions, openCosmosStore } from "../../src/adapters/cosmos-store";
-import { loadConfig } from "../../src/config";
+import { cosmosSettings, loadConfig } from "../../src/config";
 import { StoreUnavailableError } from "../../src/incidents/errors";
 import type { Incident } from "../../src/incidents/model";
 import type { TagDayUsage } from "../../src/incidents/ports";
@@ -40,7 +40,7 @@ async function openStore(settings: Record<string, string> = {}, hooks: CosmosSto
     COSMOS_CREATE_IF_MISSING: "true",
     ...settings,
   });
-  const store = await openCosmosStore(config, {
+  const store = await openCosmosStore(cosmosSettings(config), {
     ...hooks,
     clientOptions: { ...hooks.clientOptions, connectionPolicy: { enableEndpointDiscovery: false, ...hooks.clientOptions?.connectionPolicy } },
   });

@@ -5,7 +5,7 @@ import { inspect } from "node:util";
 import { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, type AccessToken, type TokenCredential } from "@azure/identity";
 import { createGraphCredential, createGraphDirectory, type GraphDirectory } from "../../src/adapters/graph-directory";
 import { GraphTimeoutError, retryAfterMs } from "../../src/adapters/graph-middleware";
-import { ConfigError, loadConfig, type Config } from "../../src/config";
+import { ConfigError, graphSettings as settingsOf, loadConfig, type Config } from "../../src/config";
 import { DirectoryUnavailableError } from "../../src/incidents/errors";
 import { directoryData, ids } from "../support/directory-data";
 import { FakeGraph, type FakeGraphOptions } from "../support/fake-graph";
@@ -53,7 +53,7 @@ async function openGraph(
   const credential = new StaticCredential(options.token ?? fake.token);
   const warnings: Opened["warnings"] = [];
   let now = Date.now();
-  const directory = createGraphDirectory(graphSettings(fake.baseUrl, options.settings), {
+  const directory = createGraphDirectory(settingsOf(graphSettings(fake.baseUrl, options.settings)), {
     credential: options.credential ?? credential,
     fetch: fake.fetch,
     now: () => now,
@@ -393,14 +393,14 @@ describe("Graph settings and credentials", () => {
 
   it("builds the credential the settings ask for", () => {
     const base = { DIRECTORY: "graph", GRAPH_TENANT_ID: "contoso.onmicrosoft.com", GRAPH_CLIENT_ID: "0b5c9a4e-1111-4222-8333-444455556666" };
-    expect(createGraphCredential(loadConfig({ ...base, GRAPH_CLIENT_SECRET: "s" }))).toBeInstanceOf(ClientSecretCredential);
-    expect(createGraphCredential(loadConfig({ ...base, GRAPH_MANAGED_IDENTITY: "true" }))).toBeInstanceOf(ManagedIdentityCredential);
+    expect(createGraphCredential(settingsOf(loadConfig({ ...base, GRAPH_CLIENT_SECRET: "s" })))).toBeInstanceOf(ClientSecretCredential);
+    expect(createGraphCredential(settingsOf(loadConfig({ ...base, GRAPH_MANAGED_IDENTITY: "true" })))).toBeInstanceOf(ManagedIdentityCredential);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "graph-cert-"));
     try {
       const pem = path.join(dir, "app.pem");
       fs.writeFileSync(pem, "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
-      expect(createGraphCredential(loadConfig({ ...base, GRAPH_CERTIFICATE_PATH: pem }))).toBeInstanceOf(ClientCertificateCredential);
-      expect(() => createGraphCredential(loadConfig({ ...base, GRAPH_CERTIFICATE_PATH: path.join(dir, "missing.pem") }))).toThrow(/GRAPH_CERTIFICATE_PATH: there is no file/);
+      expect(createGraphCredential(settingsOf(loadConfig({ ...base, GRAPH_CERTIFICATE_PATH: pem })))).toBeInstanceOf(ClientCertificateCredential);
+      expect(() => createGraphCredential(settingsOf(loadConfig({ ...base, GRAPH_CERTIFICATE_PATH: path.join(dir, "missing.pem") })))).toThrow(/GRAPH_CERTIFICATE_PATH: there is no file/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@
  * dangling into a crash (exit code 1), which jest itself would not notice.
  */
 import { openCosmosStore } from "../../src/adapters/cosmos-store";
-import { loadConfig } from "../../src/config";
+import { cosmosSettings, loadConfig } from "../../src/config";
 import { aNewIncident, labels } from "./builders";
 import { startCosmosServer, TEST_COSMOS_KEY } from "./cosmos-server";
 import { type Fault, FaultProxy } from "./fault-proxy";
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     COSMOS_RETRY_BUDGET_MS: "400",
     COSMOS_REQUEST_TIMEOUT_MS: "100",
   });
-  const store = await openCosmosStore(config, { clientOptions: { connectionPolicy: { enableEndpointDiscovery: false } } });
+  const store = await openCosmosStore(cosmosSettings(config), { clientOptions: { connectionPolicy: { enableEndpointDiscovery: false } } });
   const ws = "ws-child";
   const failures: string[] = [];
   const faults: Fault[] = [{ kind: "stall" }, { kind: "drop" }, { kind: "lose-response" }, { kind: "status", status: 503 }, { kind: "status", status: 429, retryAfterMs: 20 }];

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import readline from "node:readline";
 import { openCosmosStore } from "../../src/adapters/cosmos-store";
-import { loadConfig } from "../../src/config";
+import { cosmosSettings, loadConfig } from "../../src/config";
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { cardOf, input, values, visibleText } from "../support/cards";
 import { startConnector, type FakeConnector } from "../support/connector";
@@ -104,7 +104,7 @@ describe("two bot processes on one Cosmos DB", () => {
     });
     expect(new Set(numberOf.values()).size).toBe(200);
 
-    const store = await openCosmosStore(loadConfig(env));
+    const store = await openCosmosStore(cosmosSettings(loadConfig(env)));
     try {
       const stored = await store.search("shared", {}, 1000);
       expect(stored).toHaveLength(200);

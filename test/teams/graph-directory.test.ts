@@ -1,6 +1,6 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { createGraphDirectory } from "../../src/adapters/graph-directory";
-import { loadConfig } from "../../src/config";
+import { graphSettings, loadConfig } from "../../src/config";
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, visibleText } from "../support/cards";
 import { directoryData, ids } from "../support/directory-data";
@@ -30,7 +30,7 @@ beforeEach(async () => {
     ANALYST_GROUP_ID: directoryData.analystGroupId,
     GRAPH_TIMEOUT_MS: "1000",
   });
-  bot = await startTestBot({}, { directory: createGraphDirectory(config, { credential, fetch: fake.fetch }) });
+  bot = await startTestBot({}, { directory: createGraphDirectory(graphSettings(config), { credential, fetch: fake.fetch }) });
 });
 
 afterEach(async () => {
