@@ -1,19 +1,43 @@
-import { SqliteIncidentStore } from "./adapters/sqlite-store";
 import { createGraphDirectory } from "./adapters/graph-directory";
 import { LocalDirectory } from "./adapters/local-directory";
-import { botFrameworkSettings, cosmosSettings, graphSettings, isLocalMode, loadConfig, trustSettings, type Config } from "./config";
+import { SqliteIncidentStore } from "./adapters/sqlite-store";
+import {
+  botFrameworkSettings,
+  cosmosSettings,
+  graphSettings,
+  isLocalMode,
+  loadConfig,
+  rateLimitSettings,
+  trustSettings,
+  type Config,
+} from "./config";
 import type { Directory, IncidentStore } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
+import { AfterAnswer } from "./teams/after-answer";
+import { IncidentBot } from "./teams/bot";
+import { FormFlow } from "./teams/form-flow";
+import { RateLimits, type RateLimitSettings } from "./teams/rate-limit";
 import { startServer } from "./teams/server";
+import { TriageNotifier } from "./teams/triage-notifier";
+
+/**
+ * The composition root: configuration in, a running bot out. The only place that builds objects
+ * and hands them to each other; no logic of its own.
+ */
 
 export interface App {
   url: string;
   port: number;
   config: Config;
   service: IncidentService;
-  /** Stops the server, lets requests in flight finish, then closes the store. */
+  /** Stops the server, lets requests in flight and the work after their answers finish, then closes the store. */
   close(): Promise<void>;
+}
+
+/** Parts a test may supply itself instead of building them from configuration. */
+export interface AppOverrides {
+  directory?: Directory;
 }
 
 function openStore(config: Config): Promise<IncidentStore> {
@@ -43,10 +67,17 @@ function openDirectory(config: Config, logger: Logger): Directory {
   }
 }
 
-/** The composition root: configuration in, a running bot out. No logic of its own. */
-/** Parts a test may supply itself instead of building them from configuration. */
-export interface AppOverrides {
-  directory?: Directory;
+/** The Teams side: the bot and everything its handlers use. No rate limits when none are given. */
+export function buildBot(service: IncidentService, log: Logger, rateLimits?: RateLimitSettings): IncidentBot {
+  const later = new AfterAnswer(log);
+  return new IncidentBot({
+    service,
+    log,
+    later,
+    flow: new FormFlow(service, log),
+    limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
+    triage: new TriageNotifier(service, log, later),
+  });
 }
 
 export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -54,7 +85,8 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   const logger = log ?? createLogger(config.LOG_LEVEL);
   if (isLocalMode(config)) {
     logger.warn(
-      "LOCAL MODE: MicrosoftAppId is not set, so requests are NOT authenticated. Use this only on a developer machine (Agents Playground, tests). Set MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId to run in Teams.",
+      "LOCAL MODE: MicrosoftAppId is not set, so requests are NOT authenticated. Use this only on a developer machine " +
+        "(Agents Playground, tests). Set MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId to run in Teams.",
     );
   }
   const store = await openStore(config);
@@ -66,11 +98,12 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     maxBodyBytes: config.MAX_BODY_BYTES,
     botFramework: botFrameworkSettings(config),
     ...trustSettings(config),
-    service,
+    bot: buildBot(service, logger, rateLimitSettings(config)),
     log: logger,
     describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },
   });
-  logger.info({ port: server.port, store: config.STORE, directory: config.DIRECTORY, workspace: config.WORKSPACE_ID }, "bot listening on /api/messages");
+  const where = { port: server.port, store: config.STORE, directory: config.DIRECTORY, workspace: config.WORKSPACE_ID };
+  logger.info(where, "bot listening on /api/messages");
   return {
     url: server.url,
     port: server.port,

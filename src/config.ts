@@ -275,7 +275,7 @@ export function botFrameworkSettings(config: Config): Record<string, string | un
   };
 }
 
-/** Which tokens are trusted, which tenants are served and how fast one person may go: for src/teams/server.ts. */
+/** Which tokens are trusted and which tenants are served: for src/teams/server.ts. */
 export function trustSettings(config: Config) {
   return {
     authOverrides: {
@@ -284,8 +284,12 @@ export function trustSettings(config: Config) {
       ...(config.BOT_TOKEN_ENDPOINT && { tokenEndpoint: config.BOT_TOKEN_ENDPOINT }),
     },
     allowedTenantIds: config.ALLOWED_TENANT_IDS,
-    rateLimits: { createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE, searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE },
   };
+}
+
+/** How fast one person may go, per bot instance: for src/teams/rate-limit.ts. */
+export function rateLimitSettings(config: Config) {
+  return { createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE, searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE };
 }
 
 /** The Cosmos DB store's settings (STORE=cosmos), from the COSMOS_* settings. */

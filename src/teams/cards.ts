@@ -1,9 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Template } from "adaptivecards-templating";
-import { CLOSING_CHOICES, incidentRef, type Incident } from "../incidents/model";
+import { randomUUID } from "node:crypto";
+import { closingChoiceOf, incidentRef, type Incident } from "../incidents/model";
+import type { DirectoryEntry } from "../incidents/ports";
 import type { ReportErrors, ReportForm } from "../incidents/report";
 import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type IncidentForm } from "../incidents/validation";
+import { CARD_NAMES, VERBS } from "./verbs";
 
 /** An Adaptive Card as sent to Teams. */
 export type AdaptiveCard = Record<string, unknown> & { type: "AdaptiveCard"; version: string };
@@ -23,8 +26,51 @@ function template(name: string): Template {
   return t;
 }
 
+/** Every template also gets the verbs and datasets (`${verbs.assign}`), so none is spelled in a card. */
 function expand(name: string, data: object): AdaptiveCard {
-  return template(name).expand({ $root: data }) as AdaptiveCard;
+  return template(name).expand({ $root: { ...CARD_NAMES, ...data } }) as AdaptiveCard;
+}
+
+/** "Megan Bowen · meganb@contoso.com" or "SOC Tier 1 · group": a person can tell a group from a user. */
+export function ownerLabel(entry: DirectoryEntry): string {
+  if (entry.kind === "Group") return `${entry.displayName} · group`;
+  const address = entry.email ?? entry.userPrincipalName;
+  return address ? `${entry.displayName} · ${address}` : entry.displayName;
+}
+
+/** A new, empty form with a fresh submission id. */
+export function emptyForm(): IncidentForm {
+  return {
+    submissionId: randomUUID(),
+    title: "",
+    description: "",
+    severity: "Medium",
+    status: "New",
+    closing: "",
+    closingComment: "",
+    owner: "",
+    tags: "",
+  };
+}
+
+/** A new employee report with a fresh submission id, prefilled with `prefill`. */
+export function emptyReport(prefill: Partial<ReportForm> = {}): ReportForm {
+  return { submissionId: randomUUID(), title: "", whatHappened: "", whenDate: "", whenTime: "", where: "", urgent: "false", ...prefill };
+}
+
+/** The form's values for an existing incident, so Edit opens with what is stored. */
+export function formOf(incident: Incident): IncidentForm {
+  return {
+    submissionId: incident.id,
+    title: incident.title,
+    description: incident.description,
+    severity: incident.severity,
+    status: incident.status,
+    closing: closingChoiceOf(incident)?.value ?? "",
+    closingComment: incident.classificationComment ?? "",
+    owner: incident.owner?.objectId ?? "",
+    tags: incident.labels.map((l) => l.labelName).join(","),
+  };
 }
 
 export interface Choice {
@@ -67,9 +113,9 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
       ? "Change what needs changing and save. If someone else saves first, you will be told."
       : "For the SOC's incident queue, as in Microsoft Sentinel. Title is required.",
     mode: view.mode ?? "card",
-    verb: edit ? "incident.update" : "incident.create",
+    verb: edit ? VERBS.update : VERBS.create,
     actionTitle: edit ? "Save changes" : "Create incident",
-    cancelVerb: edit ? "triage.view" : "",
+    cancelVerb: edit ? VERBS.view : "",
     incidentId: edit?.incident.id ?? "",
     revision: edit?.revision ?? "",
     evidenceData: view.evidenceData ?? "",
@@ -177,10 +223,7 @@ export interface IncidentCardOptions {
 
 /** An incident, read-only: the confirmation, the triage card, a search result. User text goes in TextRuns: never markdown. */
 export function incidentCard(incident: Incident, options: IncidentCardOptions): AdaptiveCard {
-  const closing = incident.classification
-    ? (CLOSING_CHOICES.find((c) => c.classification === incident.classification && c.reason === incident.classificationReason)?.label ??
-      incident.classification)
-    : "";
+  const closing = incident.classification ? (closingChoiceOf(incident)?.label ?? incident.classification) : "";
   const description =
     incident.description.length > DESCRIPTION_PREVIEW ? `${incident.description.slice(0, DESCRIPTION_PREVIEW)}…` : incident.description;
   const owner = incident.owner
@@ -205,6 +248,17 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     firstActivity: incident.firstActivityTimeUtc ? formatUtc(incident.firstActivityTimeUtc) : "",
     evidence: evidence ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}` : "",
     link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
+  });
+}
+
+/** The triage channel's card for an incident: its essentials with Assign to me and Edit. */
+export function triageCard(incident: Incident, note?: string): AdaptiveCard {
+  const severity = incident.severity === "High" ? "attention" : "accent";
+  return incidentCard(incident, {
+    heading: `${incidentRef(incident)}: new ${incident.severity.toLowerCase()} incident`,
+    headerStyle: incident.owner ? "emphasis" : severity,
+    triageActions: true,
+    ...(note && { note }),
   });
 }
 

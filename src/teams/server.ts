@@ -7,12 +7,10 @@ import {
 } from "botbuilder";
 import restify from "restify";
 import { z } from "zod";
-import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import { createAuthentication, type AuthOverrides } from "./auth";
-import { IncidentBot } from "./bot";
+import type { IncidentBot } from "./bot";
 import { describeProblem, errorResponse } from "./invoke";
-import { RateLimits, type RateLimitSettings } from "./rate-limit";
 import { TenantGuard } from "./tenant-guard";
 
 export interface ServerOptions {
@@ -24,9 +22,8 @@ export interface ServerOptions {
   authOverrides?: AuthOverrides;
   /** Tenants whose activities are processed; empty or absent: every tenant. */
   allowedTenantIds?: readonly string[];
-  /** Per-person limits, per bot instance; absent: none. */
-  rateLimits?: RateLimitSettings;
-  service: IncidentService;
+  /** The bot every authenticated activity goes to (built in src/app.ts). */
+  bot: Pick<IncidentBot, "run" | "settled">;
   log: Logger;
   /** Shown by /healthz. */
   describe: Record<string, string | boolean>;
@@ -60,7 +57,7 @@ const STOPPING = { code: "ServiceUnavailable", message: "The bot is restarting. 
 
 /** The HTTP side: restify for transport, CloudAdapter for Bot Framework auth and the wire protocol. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { log } = options;
+  const { log, bot } = options;
   const adapter = new CloudAdapter(createAuthentication(options.botFramework, options.authOverrides));
   const guard = new TenantGuard(options.allowedTenantIds ?? [], log);
   if (guard.allowsEveryTenant) log.info("ALLOWED_TENANT_IDS is empty: activities from every tenant are accepted");
@@ -68,7 +65,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Middleware runs after CloudAdapter has checked the request's token.
   adapter.use(guard);
   adapter.use({ onTurn: answerUnknownInvokes });
-  const bot = new IncidentBot(options.service, log, options.rateLimits ? new RateLimits(options.rateLimits) : RateLimits.none());
 
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error, activityId: context.activity.id }, "unhandled error in a turn");

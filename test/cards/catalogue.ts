@@ -13,7 +13,7 @@ import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type Fiel
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
 import { incidentFormCard, reportFormCard } from "../../src/teams/cards";
-import { unavailableBanner } from "../../src/teams/form-flow";
+import { unavailableBanner } from "../../src/teams/outage";
 import { errorAfter, input, values, visibleText } from "../support/cards";
 import { ALEX, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
 import { LONG_GROUP_IDS, LONG_PEOPLE, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";

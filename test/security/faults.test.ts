@@ -5,7 +5,7 @@ import { format } from "node:util";
 import Database from "better-sqlite3";
 import { LocalDirectory } from "../../src/adapters/local-directory";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
-import { startApp } from "../../src/app";
+import { buildBot, startApp } from "../../src/app";
 import { DirectoryUnavailableError } from "../../src/incidents/errors";
 import type { Directory } from "../../src/incidents/ports";
 import { IncidentService } from "../../src/incidents/service";
@@ -111,7 +111,8 @@ describe("the directory failing mid-request", () => {
     directory = switchable(LocalDirectory.fromFile(DIRECTORY_FILE));
     const service = new IncidentService({ store, directory: directory.directory, workspaceId: "test-workspace" });
     connector = await startConnector();
-    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, service, log: createLogger("silent"), describe: {} });
+    const log = createLogger("silent");
+    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot(service, log), log, describe: {} });
   });
   afterEach(async () => {
     await server.close();

@@ -2,8 +2,8 @@ import type { CloudAdapter, TurnContext } from "botbuilder";
 import type { Incident } from "../incidents/model";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
-import { cardAttachment } from "./cards";
-import { triageCard } from "./form-flow";
+import type { AfterAnswer } from "./after-answer";
+import { cardAttachment, triageCard } from "./cards";
 
 /** Notices not posted are retried once they have been idle this long. */
 const RETRY_IDLE_MS = 60_000;
@@ -21,10 +21,16 @@ export class TriageNotifier {
   constructor(
     private readonly service: IncidentService,
     private readonly log: Logger,
+    private readonly later: AfterAnswer,
   ) {}
 
+  /** After the answer: posts the card for a new incident in the triage channel. */
+  announce(context: TurnContext, incident: Incident): void {
+    this.later.start("triage post", () => this.notify(context, incident));
+  }
+
   /** Posts the card for `incident` in the triage channel and records the outcome. Never throws. */
-  async notify(context: TurnContext, incident: Incident): Promise<void> {
+  private async notify(context: TurnContext, incident: Incident): Promise<void> {
     if (!incident.triage || incident.triage.state === "posted") return;
     const attempts = incident.triage.attempts + 1;
     try {
@@ -53,8 +59,8 @@ export class TriageNotifier {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    void (async () => {
+    this.later.start("triage retry sweep", async () => {
       for (const incident of await this.service.unsentNotices(RETRY_IDLE_MS, SWEEP_BATCH)) await this.notify(context, incident);
-    })().catch((error: unknown) => this.log.warn({ err: error }, "triage retry sweep failed"));
+    });
   }
 }

@@ -1,0 +1,83 @@
+import type { InvokeResponse } from "botbuilder";
+import type { AdaptiveCard } from "../cards";
+import { cardResponse, describeProblem, errorResponse, executeValue } from "../invoke";
+import { sendCard, updateCardMessage } from "../replies";
+import type { Services, Turn } from "../turn";
+import { VERBS, type Verb } from "../verbs";
+import { submitForm, type FormVerb } from "./submit";
+import { assign, edit, update, view } from "./triage";
+
+/**
+ * A button's answer: the card the clicker sees next (`changed`: the incident changed or was
+ * created, so everyone's copy of the clicked card is updated too), or why the click can't be read.
+ */
+export type CardAnswer = { card: AdaptiveCard; changed?: boolean; opensNew?: boolean } | { problem: string };
+
+type CardHandler = (s: Services, turn: Turn, data: Record<string, unknown>) => Promise<CardAnswer>;
+
+/** A form was sent from a card: create the incident, or the form back with what to fix. */
+function submitted(verb: FormVerb): CardHandler {
+  return async (s, turn, data) => {
+    const outcome = await submitForm(s, turn, verb, data);
+    return "problem" in outcome ? outcome : { card: outcome.card, changed: outcome.kind === "created" };
+  };
+}
+
+/**
+ * Every card verb and what answers it: the one table for Action.Execute and for the Action.Submit
+ * fallback of older clients. `reads` says what a click that can't be read was, in the fallback's words.
+ */
+export const CARD_ACTIONS: Record<Verb, { handle: CardHandler; reads: "form" | "card action" }> = {
+  [VERBS.form]: {
+    reads: "card action",
+    handle: async (s, turn) => ({ card: await s.flow.formFor(await turn.role(), turn.actor), opensNew: true }),
+  },
+  [VERBS.create]: { reads: "form", handle: submitted(VERBS.create) },
+  [VERBS.report]: { reads: "form", handle: submitted(VERBS.report) },
+  [VERBS.view]: { reads: "card action", handle: view },
+  [VERBS.edit]: { reads: "card action", handle: edit },
+  [VERBS.assign]: { reads: "card action", handle: assign },
+  [VERBS.update]: { reads: "card action", handle: update },
+};
+
+function routeOf(verb: string): (typeof CARD_ACTIONS)[Verb] | undefined {
+  return Object.hasOwn(CARD_ACTIONS, verb) ? CARD_ACTIONS[verb as Verb] : undefined;
+}
+
+/** `adaptiveCard/action` (Action.Execute): the clicker gets the answer; everyone else the updated message. */
+export async function onCardAction(s: Services, turn: Turn): Promise<InvokeResponse> {
+  const parsed = executeValue.safeParse(turn.activity.value);
+  if (!parsed.success) return errorResponse(400, "BadRequest", `This card action can't be read: ${describeProblem(parsed.error)}.`);
+  const { verb, data = {} } = parsed.data.action;
+  const route = routeOf(verb);
+  if (!route) {
+    const known = Object.values(VERBS).join(", ");
+    return errorResponse(400, "BadRequest", `Unknown action "${verb.slice(0, 60)}". This bot knows ${known}.`);
+  }
+  const answer = await route.handle(s, turn, data);
+  if ("problem" in answer) return errorResponse(400, "BadRequest", answer.problem);
+  if (answer.changed) s.later.start("card update for everyone", () => updateCardMessage(turn.context, answer.card, s.log));
+  return cardResponse(answer.card);
+}
+
+/**
+ * Action.Submit from an older client: a message whose value holds the verb and the inputs. There is
+ * no private answer, so the clicked card's message is updated (or, failing that, a new one sent).
+ */
+export async function onSubmitFallback(s: Services, turn: Turn, value: Record<string, unknown>): Promise<void> {
+  const route = routeOf(typeof value.verb === "string" ? value.verb : "");
+  if (!route) {
+    await turn.context.sendActivity("That button is not one this bot knows. Say incident to open a new form.");
+    return;
+  }
+  const answer = await route.handle(s, turn, value);
+  if ("problem" in answer) {
+    const text =
+      route.reads === "form"
+        ? `That form could not be read: ${answer.problem} Say incident to open a new form.`
+        : `That card action could not be read: ${answer.problem}`;
+    await turn.context.sendActivity(text);
+    return;
+  }
+  if (answer.opensNew || !(await updateCardMessage(turn.context, answer.card, s.log))) await sendCard(turn.context, answer.card);
+}

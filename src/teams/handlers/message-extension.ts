@@ -1,0 +1,95 @@
+import type {
+  MessagingExtensionAction,
+  MessagingExtensionActionResponse,
+  MessagingExtensionQuery,
+  MessagingExtensionResponse,
+} from "botbuilder";
+import { incidentRef, type Incident } from "../../incidents/model";
+import { cardAttachment, emptyForm, emptyReport, incidentCard } from "../cards";
+import { evidenceData, messageIncidentId, messagePayload, readMessage } from "../message-source";
+import { whenDown } from "../outage";
+import { searchLimitMessage } from "../rate-limit";
+import { sendCard, taskCard, taskMessage, withTimeout } from "../replies";
+import type { Services, Turn } from "../turn";
+import { COMMANDS, VERBS } from "../verbs";
+import { submitForm } from "./submit";
+
+/** Find incident shows at most this many. */
+const SEARCH_RESULTS_MAX = 25;
+/** Teams gives message-extension invokes 5 s; posting a confirmation must leave room to answer. */
+const POST_BUDGET_MS = 2500;
+
+const unknownCommand = (id: unknown) => `Unknown command "${String(id).slice(0, 60)}".`;
+
+/** "Create incident" on a message: the form by role, prefilled from the message; or the incident it already made. */
+export async function openFromMessage(s: Services, turn: Turn, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+  if (action.commandId !== COMMANDS.fromMessage) return taskMessage(unknownCommand(action.commandId));
+  const payload = messagePayload.safeParse(action.messagePayload);
+  if (!payload.success) return taskMessage("Teams did not send the message to report. Try again from the message's menu.");
+  const source = readMessage(payload.data);
+  const id = messageIncidentId(s.service.workspaceId, turn.activity.conversation?.id ?? "", payload.data.id);
+  const [existing, role] = await Promise.all([s.service.get(id), turn.role()]);
+  if (existing) {
+    const heading = `This message was already reported as ${incidentRef(existing)}`;
+    return taskCard(`Already reported as ${incidentRef(existing)}`, incidentCard(existing, { heading, headerStyle: "accent" }));
+  }
+  const dialog = { dialog: { evidence: source.evidence } };
+  if (role === "analyst") {
+    const form = { ...emptyForm(), submissionId: id, title: source.title, description: source.text };
+    return taskCard("Create incident", await s.flow.formCard(turn.actor, form, dialog));
+  }
+  const report = emptyReport({ submissionId: id, title: source.title, whatHappened: source.text });
+  return taskCard("Report suspicious activity", s.flow.reportCard(report, dialog));
+}
+
+/** The dialog's submit: errors come back in the dialog; success closes it and posts the confirmation. */
+export async function submitFromMessage(s: Services, turn: Turn, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+  const data = (action.data ?? {}) as Record<string, unknown>;
+  const verb = data.verb === VERBS.report ? VERBS.report : VERBS.create;
+  const fromPayload = messagePayload.safeParse(action.messagePayload);
+  const carried = evidenceData.safeParse(data.evidence);
+  const evidence = fromPayload.success ? readMessage(fromPayload.data).evidence : carried.success ? carried.data : undefined;
+  if (!evidence) {
+    return taskMessage("This dialog lost track of the message it was opened on. Close it and use Create incident on the message again.");
+  }
+  const outcome = await submitForm(s, turn, verb, data, { evidence });
+  if ("problem" in outcome) return taskMessage(`That form could not be read: ${outcome.problem}`);
+  if (outcome.kind === "form") return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);
+  const ref = incidentRef(outcome.incident);
+  if (!outcome.isNew) return taskMessage(`This message was already reported as ${ref}.`);
+  try {
+    await withTimeout(sendCard(turn.context, outcome.card), POST_BUDGET_MS);
+    return {};
+  } catch (error) {
+    s.log.warn({ err: error, incidentId: outcome.incident.id }, "could not post the confirmation in the conversation");
+    return taskMessage(`${ref} was created. I could not post the confirmation in this conversation (the bot may not be added here).`);
+  }
+}
+
+/** "Find incident" in the compose box: by number, words of the title or a tag; recent ones on open. */
+export async function searchIncidents(s: Services, turn: Turn, query: MessagingExtensionQuery): Promise<MessagingExtensionResponse> {
+  const say = (text: string): MessagingExtensionResponse => ({ composeExtension: { type: "message", text } });
+  if (query.commandId !== COMMANDS.find) return say(unknownCommand(query.commandId));
+  const wait = s.limits.searches.take(turn.rateKey);
+  if (wait) return say(searchLimitMessage(wait));
+  const param = (query.parameters ?? []).find((p) => p.name !== "initialRun");
+  const text = typeof param?.value === "string" ? param.value : "";
+  const count = Math.min(Math.max(Number(query.queryOptions?.count) || SEARCH_RESULTS_MAX, 1), SEARCH_RESULTS_MAX);
+  const incidents = await whenDown(s.log, "find incident", () => s.service.search(text, count), () => undefined, "answered that the store is down");
+  if (!incidents) return say("The incident store is not answering. Try again in a moment.");
+  return { composeExtension: { type: "result", attachmentLayout: "list", attachments: incidents.map(searchResult) } };
+}
+
+/** A search result: the incident's card, with a one-line preview for the list. */
+function searchResult(incident: Incident) {
+  const ref = incidentRef(incident);
+  const tags = incident.labels.length ? ` · ${incident.labels.map((l) => l.labelName).join(", ")}` : "";
+  const text = `${incident.severity} · ${incident.status} · ${incident.owner?.assignedTo ?? "Unassigned"}${tags}`;
+  return {
+    ...cardAttachment(incidentCard(incident, { heading: `${ref} · ${incident.severity} · ${incident.status}`, headerStyle: "emphasis" })),
+    preview: {
+      contentType: "application/vnd.microsoft.card.thumbnail",
+      content: { title: `${ref}: ${incident.title}`.slice(0, 120), text: text.slice(0, 200) },
+    },
+  };
+}

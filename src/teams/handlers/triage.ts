@@ -1,0 +1,90 @@
+import { TurnContext } from "botbuilder";
+import { z } from "zod";
+import type { Incident } from "../../incidents/model";
+import { readForm } from "../../incidents/validation";
+import { formOf, helpCard, triageCard } from "../cards";
+import { describeProblem } from "../invoke";
+import type { Services, Turn } from "../turn";
+import { TEXT_COMMANDS } from "../verbs";
+import type { CardAnswer } from "./card-actions";
+
+/** What every triage button sends: the incident, and the revision the card showed. */
+const incidentRefData = z.object({
+  incidentId: z.string().min(1).max(100),
+  revision: z.coerce.number().int().min(1).optional(),
+});
+
+type TriageHandler = (s: Services, turn: Turn, incident: Incident, data: TriageData) => Promise<CardAnswer>;
+type TriageData = z.infer<typeof incidentRefData> & { raw: Record<string, unknown> };
+
+const gone: CardAnswer = { card: helpCard("That incident no longer exists.") };
+
+/** Reads the incident a triage button names, then hands it to `handle`. */
+function onIncident(handle: TriageHandler) {
+  return async (s: Services, turn: Turn, data: Record<string, unknown>): Promise<CardAnswer> => {
+    const ref = incidentRefData.safeParse(data);
+    if (!ref.success) return { problem: `This card action can't be read: ${describeProblem(ref.error)}.` };
+    const incident = await s.service.get(ref.data.incidentId);
+    if (!incident) return gone;
+    return handle(s, turn, incident, { ...ref.data, raw: data });
+  };
+}
+
+/** Cancel on the edit form: the triage card again. */
+export const view = onIncident((_s, _turn, incident) => Promise.resolve({ card: triageCard(incident) }));
+
+/** Edit: the full form on the incident, for analysts. */
+export const edit = onIncident(async (s, turn, incident) => {
+  if ((await turn.role()) !== "analyst") return { card: triageCard(incident, "Only SOC analysts can edit incidents.") };
+  return { card: await s.flow.formCard(turn.actor, formOf(incident), { edit: { incident, revision: incident.revision } }) };
+});
+
+/** Assign to me: the analyst becomes the owner, unless someone changed the incident since the card was drawn. */
+export const assign = onIncident(async (s, turn, incident, { revision }) => {
+  const { actor } = turn;
+  const result = await s.service.assignToMe(incident.id, revision ?? incident.revision, actor);
+  switch (result.kind) {
+    case "updated": {
+      const note = `Assigned to ${result.incident.owner?.assignedTo ?? actor.name} by ${actor.name}.`;
+      return { card: triageCard(result.incident, note), changed: true };
+    }
+    case "conflict": {
+      const owner = result.current.owner;
+      const note =
+        `This incident changed before your click${owner ? `: it is now assigned to ${owner.assignedTo}` : ""}. ` +
+        "Nothing was overwritten; click again if you still want it.";
+      return { card: triageCard(result.current, note) };
+    }
+    case "forbidden":
+      return { card: triageCard(incident, "Only SOC analysts can take incidents.") };
+    case "invalid":
+      return { card: triageCard(incident, result.errors.owner ?? "Could not assign this incident.") };
+    case "not-found":
+      return gone;
+  }
+});
+
+/** Save changes on the edit form. */
+export const update = onIncident(async (s, turn, incident, { revision, raw }) => {
+  const form = readForm({ ...raw, submissionId: incident.id });
+  if (!form.ok) return { problem: form.problem };
+  if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
+  const { updated, card } = await s.flow.submitUpdate(incident, revision, form.form, turn.actor);
+  return { card, changed: updated };
+});
+
+/** "triage here" in a team channel: every new incident is posted there. Analysts only. */
+export async function registerTriage(s: Services, turn: Turn): Promise<string> {
+  const activity = turn.activity;
+  const channelId = (activity.channelData as { channel?: { id?: unknown } } | undefined)?.channel?.id;
+  if (activity.conversation?.conversationType !== "channel" || typeof channelId !== "string") {
+    return `Say "${TEXT_COMMANDS.triage[0]}" in the team channel where the SOC should see new incidents.`;
+  }
+  const reference = TurnContext.getConversationReference(activity);
+  // A new post in the channel for each incident: the channel itself, not this message's thread.
+  reference.conversation = { ...reference.conversation!, id: channelId };
+  delete reference.activityId;
+  const channel = { conversationId: channelId, setBy: turn.actor, setUtc: new Date().toISOString(), reference };
+  const ok = await s.service.setTriageChannel(channel, turn.actor);
+  return ok ? "Done: every new incident will be posted in this channel, with Assign to me and Edit." : "Only SOC analysts can choose the triage channel.";
+}

@@ -1,0 +1,37 @@
+import type { InvokeResponse } from "botbuilder";
+import { ownerLabel } from "../cards";
+import { describeProblem, errorResponse, searchResponse, searchValue } from "../invoke";
+import { whenDown } from "../outage";
+import { searchLimitMessage } from "../rate-limit";
+import type { Services, Turn } from "../turn";
+import { DATASETS, type Dataset } from "../verbs";
+
+/** Teams shows at most 15 typeahead results. */
+const TYPEAHEAD_MAX = 15;
+
+type Result = { title: string; value: string };
+
+/** Every Data.Query dataset a card names and what answers it. */
+export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top: number) => Promise<Result[]>> = {
+  [DATASETS.owners]: async (s, typed, top) => (await s.service.findOwners(typed, top)).map((e) => ({ title: ownerLabel(e), value: e.objectId })),
+  [DATASETS.tags]: async (s, typed, top) => (await s.service.suggestTags(typed, top)).map((t) => ({ title: t, value: t })),
+};
+
+/**
+ * `application/search`: typeahead for the form's owner and tags. A dependency that is down gives an
+ * empty list, never an error, so the form stays usable.
+ */
+export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeResponse> {
+  const parsed = searchValue.safeParse(turn.activity.value);
+  if (!parsed.success) return errorResponse(400, "BadRequest", `This search can't be read: ${describeProblem(parsed.error)}.`);
+  const wait = s.limits.searches.take(turn.rateKey);
+  if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
+  const { dataset, queryText, queryOptions } = parsed.data;
+  if (!Object.hasOwn(DATASET_HANDLERS, dataset)) {
+    return errorResponse(400, "BadRequest", `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`);
+  }
+  const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
+  const answer = () => DATASET_HANDLERS[dataset as Dataset](s, queryText, top);
+  const results = await whenDown(s.log, `${dataset} typeahead`, answer, () => [], "answered with no results");
+  return searchResponse(results);
+}

@@ -1,0 +1,35 @@
+import { DirectoryUnavailableError, StoreUnavailableError } from "../incidents/errors";
+import type { Logger } from "../log";
+
+/** Words for a person when a dependency is down; undefined for errors that are bugs. */
+export function unavailableBanner(error: unknown): string | undefined {
+  if (error instanceof StoreUnavailableError) {
+    return "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create incident again in a moment.";
+  }
+  if (error instanceof DirectoryUnavailableError) {
+    return "The directory is not answering, so nothing was saved. Everything you typed is still here: try again in a moment.";
+  }
+  return undefined;
+}
+
+/**
+ * The one answer to "a dependency is down": runs `work`; when the store or the directory does not
+ * answer, logs it and returns `instead(banner)`: the form back as typed with the banner (the
+ * default `answered`), or an empty answer for a search. Any other error is a bug and goes on up.
+ */
+export async function whenDown<T>(
+  log: Logger,
+  during: string,
+  work: () => Promise<T>,
+  instead: (banner: string) => T | Promise<T>,
+  answered = "form returned with values kept",
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const banner = unavailableBanner(error);
+    if (!banner) throw error;
+    log.warn({ err: error }, `dependency unavailable during ${during}; ${answered}`);
+    return instead(banner);
+  }
+}

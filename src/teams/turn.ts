@@ -1,0 +1,64 @@
+import { TurnContext, type Activity } from "botbuilder";
+import type { Actor } from "../incidents/model";
+import type { IncidentService, Role } from "../incidents/service";
+import type { Logger } from "../log";
+import type { AfterAnswer } from "./after-answer";
+import type { FormFlow } from "./form-flow";
+import { rateKey, type RateLimits } from "./rate-limit";
+import type { TriageNotifier } from "./triage-notifier";
+
+/** What every handler may use; built once, in src/app.ts. */
+export interface Services {
+  service: IncidentService;
+  flow: FormFlow;
+  limits: RateLimits;
+  log: Logger;
+  /** Work that goes on after the answer (card updates, triage posts); shutdown waits for it. */
+  later: AfterAnswer;
+  triage: TriageNotifier;
+}
+
+/** One activity, with what handlers ask of it: who is acting, their role (asked once), where. */
+export class Turn {
+  readonly activity: Activity;
+  readonly actor: Actor;
+  private role$: Promise<Role> | undefined;
+
+  constructor(
+    readonly context: TurnContext,
+    private readonly service: IncidentService,
+  ) {
+    this.activity = context.activity;
+    this.actor = actorOf(this.activity);
+  }
+
+  /** Analyst or employee, asked of the directory at most once per activity. */
+  role(): Promise<Role> {
+    return (this.role$ ??= this.service.roleOf(this.actor));
+  }
+
+  /** Whom rate limits count this request against. */
+  get rateKey(): string {
+    return rateKey(this.activity);
+  }
+
+  /** The person's IANA time zone, when Teams said it. */
+  get timeZone(): string | undefined {
+    const fromEntity = (this.activity.entities ?? []).find((e) => e.type === "clientInfo") as { timezone?: unknown } | undefined;
+    const tz = (this.activity as { localTimezone?: unknown }).localTimezone ?? fromEntity?.timezone;
+    return typeof tz === "string" && tz.length < 64 ? tz : undefined;
+  }
+
+  /** What the person typed, without the bot's @mention. */
+  get text(): string {
+    return TurnContext.removeRecipientMention(this.activity) ?? this.activity.text ?? "";
+  }
+}
+
+export function actorOf(activity: Activity): Actor {
+  return {
+    ...(activity.from?.aadObjectId && { objectId: activity.from.aadObjectId }),
+    name: activity.from?.name || "Someone",
+    ...(activity.from?.id && { teamsId: activity.from.id }),
+  };
+}
