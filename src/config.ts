@@ -20,7 +20,9 @@ const endpointUrl = z
       .url({ message: "use a URL, e.g. https://login.example.com/..." })
       .refine((v) => {
         const url = new URL(v);
-        return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
+        return (
+          url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))
+        );
       }, "use https (plain http only for localhost, in tests)")
       .optional(),
   );
@@ -51,27 +53,42 @@ const schema = z
     MicrosoftAppType: z.enum(["MultiTenant", "SingleTenant", "UserAssignedMSI"]).optional(),
     MicrosoftAppTenantId: optionalText,
 
-    STORE: z.enum(["sqlite", "cosmos"], { message: "use sqlite (embedded, one machine) or cosmos (Azure Cosmos DB)" }).default("sqlite"),
+    STORE: z
+      .enum(["sqlite", "cosmos"], { message: "use sqlite (embedded, one machine) or cosmos (Azure Cosmos DB)" })
+      .default("sqlite"),
     SQLITE_PATH: z.string().min(1).default("./data/incidents.db"),
 
     // --- Azure Cosmos DB store (STORE=cosmos); see src/adapters/cosmos-store.ts ---
     /** Account endpoint, e.g. https://contoso-soc.documents.azure.com:443/ */
-    COSMOS_ENDPOINT: optionalText.pipe(z.string().url({ message: "use the account's URI, e.g. https://<account>.documents.azure.com:443/" }).optional()),
+    COSMOS_ENDPOINT: optionalText.pipe(
+      z.string().url({ message: "use the account's URI, e.g. https://<account>.documents.azure.com:443/" }).optional(),
+    ),
     /** Account key. Absent: Microsoft Entra ID (managed identity, az login, ...). */
     COSMOS_KEY: optionalText,
     /** key | entra. Default: key when COSMOS_KEY is set, else entra. */
     COSMOS_AUTH: z.enum(["key", "entra"], { message: "use key (COSMOS_KEY) or entra (Microsoft Entra ID)" }).optional(),
     /** Client id of a user-assigned managed identity (entra only). Absent: DefaultAzureCredential. */
     COSMOS_MANAGED_IDENTITY_CLIENT_ID: optionalText,
-    COSMOS_DATABASE: z.string().regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #").default("soc-incident-bot"),
+    COSMOS_DATABASE: z
+      .string()
+      .regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #")
+      .default("soc-incident-bot"),
     /** Partition key must be /workspaceId. */
-    COSMOS_CONTAINER: z.string().regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #").default("incidents"),
+    COSMOS_CONTAINER: z
+      .string()
+      .regex(/^[^/\\?#]{1,255}$/, "use 1-255 characters without / \\ ? #")
+      .default("incidents"),
     /** Create the database and container at start-up when missing (needs key auth or a control-plane role). */
     COSMOS_CREATE_IF_MISSING: bool.default("false"),
     /** Total time one store operation may spend retrying throttling, 503s, timeouts and lost connections. */
     COSMOS_RETRY_BUDGET_MS: z.coerce.number({ message: "use milliseconds, e.g. 5000" }).int().min(100).max(120_000).default(5000),
     /** Longest wait for one HTTP request before it is retried (within the budget). */
-    COSMOS_REQUEST_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 2000" }).int().min(50).max(60_000).default(2000),
+    COSMOS_REQUEST_TIMEOUT_MS: z.coerce
+      .number({ message: "use milliseconds, e.g. 2000" })
+      .int()
+      .min(50)
+      .max(60_000)
+      .default(2000),
     /** Discover the account's regions from its endpoint (true for Azure; false for emulators and the test server). */
     COSMOS_ENDPOINT_DISCOVERY: bool.default("true"),
     // --- end of Cosmos DB settings ---
@@ -83,7 +100,12 @@ const schema = z
     // An app registration (or user-assigned managed identity) with the application permissions
     // User.Read.All and GroupMember.Read.All, admin-consented.
     /** Directory (tenant) id of the organisation, a GUID or its domain (contoso.onmicrosoft.com). */
-    GRAPH_TENANT_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9.-]{1,256}$/, "use the tenant's GUID or its domain, e.g. contoso.onmicrosoft.com").optional()),
+    GRAPH_TENANT_ID: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.-]{1,256}$/, "use the tenant's GUID or its domain, e.g. contoso.onmicrosoft.com")
+        .optional(),
+    ),
     /** Application (client) id of the app registration; with GRAPH_MANAGED_IDENTITY, the managed identity's client id. */
     GRAPH_CLIENT_ID: optionalText,
     /** Exactly one way to sign in: a client secret, a PEM certificate with its private key, or a managed identity. */
@@ -96,51 +118,98 @@ const schema = z
     GRAPH_BASE_URL: z
       .string()
       .url({ message: "use the Graph service root, e.g. https://graph.microsoft.com" })
-      .refine((v) => /^https:\/\/[^/?#]+\/?$/i.test(v), "use https and no path, e.g. https://graph.microsoft.com (the client sends tokens only over https)")
+      .refine(
+        (v) => /^https:\/\/[^/?#]+\/?$/i.test(v),
+        "use https and no path, e.g. https://graph.microsoft.com (the client sends tokens only over https)",
+      )
       .default("https://graph.microsoft.com"),
     /** Sign-in authority for national clouds, e.g. https://login.microsoftonline.us. Absent: the public cloud's. */
     GRAPH_AUTHORITY_HOST: optionalText.pipe(z.string().url({ message: "use e.g. https://login.microsoftonline.us" }).optional()),
-    /** Most one directory call (owner typeahead, owner check, analyst check) may take, retries included. Teams gives up at 5 s. */
+    /**
+     * Most one directory call (owner typeahead, owner check, analyst check) may take, retries included. Teams gives up at 5 s.
+     */
     GRAPH_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 2000" }).int().min(100).max(4500).default(2000),
-    /** How long users and groups read from Graph are reused (0: always ask; up to an hour old ones are still offered when Graph fails). */
+    /**
+     * How long users and groups read from Graph are reused (0: always ask; up to an hour old ones are still offered when Graph
+     * fails).
+     */
     GRAPH_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 60000" }).int().min(0).max(3_600_000).default(60_000),
     /** How long an analyst-group membership answer is reused (0: not at all). */
-    GRAPH_ANALYST_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 300000" }).int().min(0).max(86_400_000).default(300_000),
+    GRAPH_ANALYST_CACHE_MS: z.coerce
+      .number({ message: "use milliseconds, e.g. 300000" })
+      .int()
+      .min(0)
+      .max(86_400_000)
+      .default(300_000),
     /** Object id of the Entra group whose members (also through nested groups) are SOC analysts. Absent: everyone is. */
     ANALYST_GROUP_ID: optionalText.pipe(
-      z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)").optional(),
+      z
+        .string()
+        .regex(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+          "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)",
+        )
+        .optional(),
     ),
     // --- end of Microsoft Graph settings ---
 
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
-    /** How long tag usage (and the triage channel) read from the store are reused, in ms (0: read every time). bench/ measures both. */
+    /**
+     * How long tag usage (and the triage channel) read from the store are reused, in ms (0: read every time). bench/ measures
+     * both.
+     */
     TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
 
     // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
     // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID
     // server) and private or sovereign clouds. Only with MicrosoftAppId. Absent: the public cloud's.
-    /** OpenID metadata of the keys that sign the channel's tokens. Absent: https://login.botframework.com/v1/.well-known/openidconfiguration */
+    /**
+     * OpenID metadata of the keys that sign the channel's tokens. Absent:
+     * https://login.botframework.com/v1/.well-known/openidconfiguration
+     */
     BOT_OPENID_METADATA_URL: endpointUrl,
     /** The issuer (iss) the channel's tokens must carry. Absent: https://api.botframework.com */
     BOT_TOKEN_ISSUER: optionalText,
-    /** OAuth 2.0 token endpoint for the bot's own token (client credentials with MicrosoftAppPassword). Absent: Microsoft Entra ID via MSAL. */
+    /**
+     * OAuth 2.0 token endpoint for the bot's own token (client credentials with MicrosoftAppPassword). Absent: Microsoft Entra ID
+     * via MSAL.
+     */
     BOT_TOKEN_ENDPOINT: endpointUrl,
     /** Microsoft Entra tenant ids whose activities are processed, comma separated. Empty: every tenant (logged at start-up). */
     ALLOWED_TENANT_IDS: z
       .string()
       .default("")
       .transform((v, ctx) => {
-        const ids = v.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+        const ids = v
+          .split(",")
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean);
         const bad = ids.filter((id) => !GUID.test(id));
         if (bad.length) {
-          ctx.addIssue({ code: "custom", message: `use tenant ids (GUIDs, Entra admin center > Overview > Tenant ID), comma separated; these are not: ${bad.map((b) => b.slice(0, 40)).join(", ")}` });
+          ctx.addIssue({
+            code: "custom",
+            message:
+              "use tenant ids (GUIDs, Entra admin center > Overview > Tenant ID), comma separated; these are not: " +
+              `${bad.map((b) => b.slice(0, 40)).join(", ")}`,
+          });
         }
         return ids;
       }),
-    // Per person, counted in this process's memory: with several bot instances (Cosmos DB), a person gets up to this much from each.
-    RATE_LIMIT_CREATES_PER_MINUTE: z.coerce.number({ message: "use a whole number, e.g. 20" }).int().min(1).max(10_000).default(20),
-    RATE_LIMIT_SEARCHES_PER_MINUTE: z.coerce.number({ message: "use a whole number, e.g. 120" }).int().min(1).max(100_000).default(120),
+    // Per person, counted in this process's memory: with several bot instances (Cosmos DB), a person gets up to this much from
+    // each.
+    RATE_LIMIT_CREATES_PER_MINUTE: z.coerce
+      .number({ message: "use a whole number, e.g. 20" })
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(20),
+    RATE_LIMIT_SEARCHES_PER_MINUTE: z.coerce
+      .number({ message: "use a whole number, e.g. 120" })
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(120),
     /** How long a write waits for another connection's lock on the SQLite file before the store counts as unavailable. */
     SQLITE_BUSY_TIMEOUT_MS: z.coerce.number({ message: "use milliseconds, e.g. 5000" }).int().min(0).max(60_000).default(5000),
     /** On SIGTERM/SIGINT, how long requests in flight may take to finish before the bot exits anyway. */
@@ -151,17 +220,29 @@ const schema = z
     // Trust and limits cross-field checks.
     for (const key of ["BOT_OPENID_METADATA_URL", "BOT_TOKEN_ISSUER", "BOT_TOKEN_ENDPOINT"] as const) {
       if (c[key] && !c.MicrosoftAppId) {
-        ctx.addIssue({ code: "custom", path: [key], message: "is set but MicrosoftAppId is not: without it requests are not authenticated at all. Set MicrosoftAppId or remove this" });
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message:
+            "is set but MicrosoftAppId is not: without it requests are not authenticated at all. Set MicrosoftAppId or " +
+            "remove this",
+        });
       }
     }
     if (c.BOT_TOKEN_ENDPOINT && c.MicrosoftAppId && !c.MicrosoftAppPassword) {
-      ctx.addIssue({ code: "custom", path: ["BOT_TOKEN_ENDPOINT"], message: "needs MicrosoftAppPassword: the bot asks this endpoint for its token with its client secret" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["BOT_TOKEN_ENDPOINT"],
+        message: "needs MicrosoftAppPassword: the bot asks this endpoint for its token with its client secret",
+      });
     }
     if (c.MicrosoftAppId && c.MicrosoftAppType !== "UserAssignedMSI" && !c.MicrosoftAppPassword) {
       ctx.addIssue({
         code: "custom",
         path: ["MicrosoftAppPassword"],
-        message: "is required with MicrosoftAppId (the bot's client secret from its Azure Bot registration), unless MicrosoftAppType=UserAssignedMSI",
+        message:
+          "is required with MicrosoftAppId (the bot's client secret from its Azure Bot registration), unless " +
+          "MicrosoftAppType=UserAssignedMSI",
       });
     }
     if (c.MicrosoftAppId && c.MicrosoftAppType && c.MicrosoftAppType !== "MultiTenant" && !c.MicrosoftAppTenantId) {
@@ -183,14 +264,24 @@ const schema = z
       ctx.addIssue({
         code: "custom",
         path: ["COSMOS_ENDPOINT"],
-        message: "is required when STORE=cosmos: set it to the account's URI (Azure portal > Cosmos DB account > Keys, or `az cosmosdb show --query documentEndpoint`)",
+        message:
+          "is required when STORE=cosmos: set it to the account's URI (Azure portal > Cosmos DB account > Keys, or `az " +
+          "cosmosdb show --query documentEndpoint`)",
       });
     }
     if (c.COSMOS_AUTH === "key" && !c.COSMOS_KEY) {
-      ctx.addIssue({ code: "custom", path: ["COSMOS_KEY"], message: "is required when COSMOS_AUTH=key: set the account key, or use COSMOS_AUTH=entra" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["COSMOS_KEY"],
+        message: "is required when COSMOS_AUTH=key: set the account key, or use COSMOS_AUTH=entra",
+      });
     }
     if (c.COSMOS_AUTH === "entra" && c.COSMOS_KEY) {
-      ctx.addIssue({ code: "custom", path: ["COSMOS_KEY"], message: "is set but COSMOS_AUTH=entra ignores it: remove the key (recommended) or use COSMOS_AUTH=key" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["COSMOS_KEY"],
+        message: "is set but COSMOS_AUTH=entra ignores it: remove the key (recommended) or use COSMOS_AUTH=key",
+      });
     }
     if (c.COSMOS_MANAGED_IDENTITY_CLIENT_ID && c.COSMOS_KEY && c.COSMOS_AUTH !== "entra") {
       ctx.addIssue({
@@ -200,33 +291,58 @@ const schema = z
       });
     }
     if (c.COSMOS_REQUEST_TIMEOUT_MS > c.COSMOS_RETRY_BUDGET_MS) {
-      ctx.addIssue({ code: "custom", path: ["COSMOS_REQUEST_TIMEOUT_MS"], message: "must not exceed COSMOS_RETRY_BUDGET_MS (one request can't outlast the whole budget)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["COSMOS_REQUEST_TIMEOUT_MS"],
+        message: "must not exceed COSMOS_RETRY_BUDGET_MS (one request can't outlast the whole budget)",
+      });
     }
     // Microsoft Graph cross-field checks.
     if (c.DIRECTORY === "graph") {
       if (!c.GRAPH_TENANT_ID) {
-        ctx.addIssue({ code: "custom", path: ["GRAPH_TENANT_ID"], message: "is required when DIRECTORY=graph: set your Microsoft Entra tenant id (Entra admin center > Overview > Tenant ID)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["GRAPH_TENANT_ID"],
+          message:
+            "is required when DIRECTORY=graph: set your Microsoft Entra tenant id (Entra admin center > Overview > Tenant ID)",
+        });
       }
       if (!c.GRAPH_CLIENT_ID) {
         ctx.addIssue({
           code: "custom",
           path: ["GRAPH_CLIENT_ID"],
-          message: "is required when DIRECTORY=graph: set the Application (client) ID of the app registration that reads the directory (or of the managed identity with GRAPH_MANAGED_IDENTITY=true)",
+          message:
+            "is required when DIRECTORY=graph: set the Application (client) ID of the app registration that reads the " +
+            "directory (or of the managed identity with GRAPH_MANAGED_IDENTITY=true)",
         });
       }
-      const signIns = [c.GRAPH_CLIENT_SECRET && "GRAPH_CLIENT_SECRET", c.GRAPH_CERTIFICATE_PATH && "GRAPH_CERTIFICATE_PATH", c.GRAPH_MANAGED_IDENTITY && "GRAPH_MANAGED_IDENTITY"].filter(Boolean);
+      const signIns = [
+        c.GRAPH_CLIENT_SECRET && "GRAPH_CLIENT_SECRET",
+        c.GRAPH_CERTIFICATE_PATH && "GRAPH_CERTIFICATE_PATH",
+        c.GRAPH_MANAGED_IDENTITY && "GRAPH_MANAGED_IDENTITY",
+      ].filter(Boolean);
       if (signIns.length === 0) {
         ctx.addIssue({
           code: "custom",
           path: ["GRAPH_CLIENT_SECRET"],
-          message: "DIRECTORY=graph needs a way to sign in: set GRAPH_CLIENT_SECRET, or GRAPH_CERTIFICATE_PATH (PEM with private key), or GRAPH_MANAGED_IDENTITY=true",
+          message:
+            "DIRECTORY=graph needs a way to sign in: set GRAPH_CLIENT_SECRET, or GRAPH_CERTIFICATE_PATH (PEM with private " +
+            "key), or GRAPH_MANAGED_IDENTITY=true",
         });
       } else if (signIns.length > 1) {
-        ctx.addIssue({ code: "custom", path: ["GRAPH_CLIENT_SECRET"], message: `set only one way to sign in to Graph, not ${signIns.join(" and ")}` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["GRAPH_CLIENT_SECRET"],
+          message: `set only one way to sign in to Graph, not ${signIns.join(" and ")}`,
+        });
       }
     }
     if (c.GRAPH_CERTIFICATE_PASSWORD && !c.GRAPH_CERTIFICATE_PATH) {
-      ctx.addIssue({ code: "custom", path: ["GRAPH_CERTIFICATE_PASSWORD"], message: "is set but GRAPH_CERTIFICATE_PATH is not: set the PEM file's path too, or remove the password" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["GRAPH_CERTIFICATE_PASSWORD"],
+        message: "is set but GRAPH_CERTIFICATE_PATH is not: set the PEM file's path too, or remove the password",
+      });
     }
   });
 
@@ -235,7 +351,11 @@ export type Config = z.infer<typeof schema>;
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
   constructor(readonly problems: string[]) {
-    super(`The configuration has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}\nSee .env.example for every setting.`);
+    const list = problems.map((p) => `  - ${p}`).join("\n");
+    super(
+      `The configuration has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${list}\n` +
+        "See .env.example for every setting.",
+    );
   }
 }
 

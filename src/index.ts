@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     const deadlineMs = app.config.SHUTDOWN_TIMEOUT_MS;
     // Stops listening before it returns, so this line means new connections are refused.
     const closing = app.close();
-    process.stderr.write(`${signal}: no longer accepting requests; finishing those in flight (at most ${deadlineMs} ms), then closing the store\n`);
+    process.stderr.write(
+      `${signal}: no longer accepting requests; finishing those in flight (at most ${deadlineMs} ms), then closing the store\n`,
+    );
     setTimeout(() => {
       process.stderr.write(`requests still in flight after ${deadlineMs} ms: exiting anyway\n`);
       process.exit(1);
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-  else process.stderr.write(`The bot could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  else
+    process.stderr.write(`The bot could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

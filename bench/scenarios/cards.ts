@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { PROVIDER_NAME, type Incident } from "../../src/incidents/model";
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { checkForm, COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type IncidentForm } from "../../src/incidents/validation";
-import { cardAttachment, incidentCreatedCard, incidentFormCard, type AdaptiveCard } from "../../src/teams/cards";
+import { cardAttachment, incidentCreatedCard, type AdaptiveCard } from "../../src/teams/cards";
+import { incidentFormCard } from "../../src/teams/form-cards";
 import { cardResponse } from "../../src/teams/invoke";
 
 /** Teams' documented limit for a bot message (UTF-16, so about 2 bytes per character), with the size it recommends staying under. */

@@ -221,7 +221,10 @@ export class CosmosIncidentStore implements IncidentStore {
         // Same id stored meanwhile: by another submission (it won; our number becomes a gap), or by
         // this one, when an earlier attempt's answer was lost.
         const winner = await this.readIncident(incident.workspaceId, incident.id, deadline);
-        if (!winner) throw new StoreUnavailableError(`Cosmos DB reported incident ${incident.id} as existing but could not read it.`, { cause: error });
+        if (!winner)
+          throw new StoreUnavailableError(`Cosmos DB reported incident ${incident.id} as existing but could not read it.`, {
+            cause: error,
+          });
         const outcome = { incident: winner.incident, created: winner.createToken === doc.createToken };
         await this.countTagUse(outcome.incident, deadline);
         return outcome;
@@ -250,7 +253,9 @@ export class CosmosIncidentStore implements IncidentStore {
         ],
       };
       const { resources } = await this.call("read tag usage", deadline, (abortSignal) =>
-        this.container.items.query<Pick<TagDayDoc, "day" | "uses">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal }).fetchAll(),
+        this.container.items
+          .query<Pick<TagDayDoc, "day" | "uses">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal })
+          .fetchAll(),
       );
       return resources.flatMap((d) => usageOfDay(d.day, d.uses));
     });
@@ -269,13 +274,19 @@ export class CosmosIncidentStore implements IncidentStore {
         if (current.writeToken === writeToken) return { ok: true, incident: current.incident };
         if (current.incident.revision !== expectedRevision) return { ok: false, current: current.incident };
         // The number is the store's, and the triage notice is `setNotice`'s: an edit changes neither.
-        const next = plain<Incident>({ ...incident, incidentNumber: current.incident.incidentNumber, revision: expectedRevision + 1 });
+        const next = plain<Incident>({
+          ...incident,
+          incidentNumber: current.incident.incidentNumber,
+          revision: expectedRevision + 1,
+        });
         if (current.incident.triage) next.triage = current.incident.triage;
         else delete next.triage;
         const doc = incidentDoc(next, current.createToken, writeToken);
         try {
           await this.call("update the incident", deadline, (abortSignal) =>
-            this.container.item(id, workspaceId).replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
+            this.container
+              .item(id, workspaceId)
+              .replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
           );
           return { ok: true, incident: next };
         } catch (error) {
@@ -299,7 +310,9 @@ export class CosmosIncidentStore implements IncidentStore {
         const doc = incidentDoc(next, current.createToken, current.writeToken);
         try {
           await this.call("record the triage notice", deadline, (abortSignal) =>
-            this.container.item(id, workspaceId).replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
+            this.container
+              .item(id, workspaceId)
+              .replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
           );
           return next;
         } catch (error) {
@@ -319,7 +332,8 @@ export class CosmosIncidentStore implements IncidentStore {
     } else if (query.text) {
       const words = queryWords(query.text);
       const titleHasAll = words.map((_, i) => `CONTAINS(c.search.title, @word${i})`);
-      where.push(`(${[...(titleHasAll.length ? [`(${titleHasAll.join(" AND ")})`] : []), "ARRAY_CONTAINS(c.search.tags, @text)"].join(" OR ")})`);
+      const matches = [...(titleHasAll.length ? [`(${titleHasAll.join(" AND ")})`] : []), "ARRAY_CONTAINS(c.search.tags, @text)"];
+      where.push(`(${matches.join(" OR ")})`);
       parameters.push(...words.map((value, i) => ({ name: `@word${i}`, value })), { name: "@text", value: query.text });
     }
     return this.incidents("search incidents", workspaceId, where, "c.incident.incidentNumber DESC", parameters, limit);
@@ -337,7 +351,14 @@ export class CosmosIncidentStore implements IncidentStore {
       { name: "@failed", value: "failed" },
       { name: "@beforeUtc", value: beforeUtc },
     ];
-    return this.incidents("list unsent triage notices", workspaceId, where, "c.incident.triage.updatedUtc ASC", parameters, limit);
+    return this.incidents(
+      "list unsent triage notices",
+      workspaceId,
+      where,
+      "c.incident.triage.updatedUtc ASC",
+      parameters,
+      limit,
+    );
   }
 
   async getSetting(workspaceId: string, key: string): Promise<unknown> {
@@ -385,7 +406,12 @@ export class CosmosIncidentStore implements IncidentStore {
     const deadline = this.deadline();
     const query = {
       query: `SELECT TOP @limit VALUE c.incident FROM c WHERE ${where.join(" AND ")} ORDER BY ${orderBy}`,
-      parameters: [{ name: "@workspaceId", value: workspaceId }, { name: "@type", value: "incident" }, { name: "@limit", value: top }, ...parameters],
+      parameters: [
+        { name: "@workspaceId", value: workspaceId },
+        { name: "@type", value: "incident" },
+        { name: "@limit", value: top },
+        ...parameters,
+      ],
     };
     return this.translate(what, async () => {
       const { resources } = await this.call(what, deadline, (abortSignal) =>
@@ -406,7 +432,9 @@ export class CosmosIncidentStore implements IncidentStore {
   private async nextNumber(workspaceId: string, deadline: number): Promise<number> {
     const increment = async (): Promise<number> => {
       const { resource } = await this.call("reserve an incident number", deadline, (abortSignal) =>
-        this.container.item(COUNTER_ID, workspaceId).patch<CounterDoc>([{ op: "incr", path: "/lastNumber", value: 1 }], { abortSignal }),
+        this.container
+          .item(COUNTER_ID, workspaceId)
+          .patch<CounterDoc>([{ op: "incr", path: "/lastNumber", value: 1 }], { abortSignal }),
       );
       if (typeof resource?.lastNumber !== "number") throw new Error(`The counter of workspace ${workspaceId} has no lastNumber.`);
       return resource.lastNumber;
@@ -418,7 +446,9 @@ export class CosmosIncidentStore implements IncidentStore {
     }
     const counter: CounterDoc = { id: COUNTER_ID, workspaceId, type: "counter", lastNumber: 0 };
     try {
-      await this.call("create the incident counter", deadline, (abortSignal) => this.container.items.create(counter, { abortSignal }));
+      await this.call("create the incident counter", deadline, (abortSignal) =>
+        this.container.items.create(counter, { abortSignal }),
+      );
     } catch (error) {
       if (statusOf(error) !== 409) throw error; // another instance created it first: fine
     }
@@ -435,7 +465,11 @@ export class CosmosIncidentStore implements IncidentStore {
    * (Only repeats use a condition also because @vercel/cosmosdb-server compiles each distinct
    * condition as a query, which is too slow for every create of a burst.)
    */
-  private async countTagUse(incident: Incident, deadline: number, source: "as created" | "as stored" = "as stored"): Promise<void> {
+  private async countTagUse(
+    incident: Incident,
+    deadline: number,
+    source: "as created" | "as stored" = "as stored",
+  ): Promise<void> {
     if (incident.labels.length === 0) return;
     const { workspaceId } = incident;
     const day = utcDay(new Date(incident.createdTimeUtc));
@@ -471,7 +505,8 @@ export class CosmosIncidentStore implements IncidentStore {
       // Created meanwhile by another writer, or by our own attempt whose answer was lost: patch it.
       if (statusOf(error) !== 409) throw error;
     }
-    if (!(await patch())) throw new StoreUnavailableError(`Cosmos DB reported the tag usage of ${day} as existing but could not update it.`);
+    if (!(await patch()))
+      throw new StoreUnavailableError(`Cosmos DB reported the tag usage of ${day} as existing but could not update it.`);
   }
 
   /** Runs one store operation; vendor errors the callers did not handle become domain errors here. */
@@ -538,18 +573,24 @@ function domainError(what: string, error: unknown): Error {
   const status = statusOf(error);
   if (status === 401 || status === 403) {
     return new StoreUnavailableError(
-      `Cosmos DB refused to ${what} (HTTP ${status}): check COSMOS_KEY, or that the bot's identity has the "Cosmos DB Built-in Data Contributor" role on the account.`,
+      `Cosmos DB refused to ${what} (HTTP ${status}): check COSMOS_KEY, or that the bot's identity has the "Cosmos DB ` +
+        'Built-in Data Contributor" role on the account.',
       { cause: error },
     );
   }
   if (status === 404) {
-    return new StoreUnavailableError(`Cosmos DB could not ${what}: the database or container was not found (HTTP 404). Was it deleted?`, { cause: error });
+    return new StoreUnavailableError(
+      `Cosmos DB could not ${what}: the database or container was not found (HTTP 404). Was it deleted?`,
+      { cause: error },
+    );
   }
   if (status !== undefined && status >= 500) {
     return new StoreUnavailableError(`Cosmos DB failed to ${what} (HTTP ${status}).`, { cause: error });
   }
   if (isCredentialError(error)) {
-    return new StoreUnavailableError(`Could not get a Microsoft Entra ID token for Cosmos DB (${describeFailure(error)}).`, { cause: error });
+    return new StoreUnavailableError(`Could not get a Microsoft Entra ID token for Cosmos DB (${describeFailure(error)}).`, {
+      cause: error,
+    });
   }
   if (status !== undefined) {
     // 400, 413, ...: a bug on our side, not an outage.
@@ -585,7 +626,10 @@ export interface CosmosSettings {
 
 /** Test hooks for `openCosmosStore`. */
 export interface CosmosStoreOptions {
-  /** Merged into the CosmosClient options (connectionPolicy is merged field by field): tests pass an agent, endpoint discovery off. */
+  /**
+   * Merged into the CosmosClient options (connectionPolicy is merged field by field): tests pass an agent, endpoint discovery
+   * off.
+   */
   clientOptions?: Partial<CosmosClientOptions>;
   /** Used instead of the Entra ID credential built from the configuration. */
   credential?: TokenCredential;
@@ -628,19 +672,25 @@ function entraCredential(settings: CosmosSettings): TokenCredential {
     : new DefaultAzureCredential();
 }
 
+const ENTRA_CANT_CREATE = " (this needs key auth: Entra ID data-plane roles can't create databases or containers)";
+
 async function ensureContainer(client: CosmosClient, settings: CosmosSettings, policy: RetryPolicy): Promise<Container> {
   const { auth, database: databaseId, container: containerId } = settings;
   const where = `Cosmos DB at ${settings.endpoint}`;
   const deadline = Date.now() + policy.budgetMs;
   const howToCreate =
-    `Create it (container "${containerId}" with partition key ${PARTITION_KEY_PATH} in database "${databaseId}"), for example with ` +
-    `\`az cosmosdb sql container create --account-name <account> --resource-group <group> --database-name ${databaseId} --name ${containerId} --partition-key-path ${PARTITION_KEY_PATH}\`, ` +
-    `or set COSMOS_CREATE_IF_MISSING=true to let the bot create it at start-up${auth === "entra" ? " (this needs key auth: Entra ID data-plane roles can't create databases or containers)" : ""}.`;
+    `Create it (container "${containerId}" with partition key ${PARTITION_KEY_PATH} in database "${databaseId}"), for ` +
+    "example with " +
+    `\`az cosmosdb sql container create --account-name <account> --resource-group <group> --database-name ${databaseId} ` +
+    `--name ${containerId} --partition-key-path ${PARTITION_KEY_PATH}\`, ` +
+    "or set COSMOS_CREATE_IF_MISSING=true to let the bot create it at " +
+    `start-up${auth === "entra" ? ENTRA_CANT_CREATE : ""}.`;
   const step = async <T>(what: string, request: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
       return await withRetries(what, deadline, policy, request);
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(`Can't reach ${where}: ${error.message}`, { cause: error.cause });
+      if (error instanceof StoreUnavailableError)
+        throw new StoreUnavailableError(`Can't reach ${where}: ${error.message}`, { cause: error.cause });
       throw error;
     }
   };
@@ -669,7 +719,9 @@ async function ensureContainer(client: CosmosClient, settings: CosmosSettings, p
 
   if (!(await exists("read the container", (abortSignal) => container.read({ abortSignal })))) {
     if (!settings.createIfMissing) {
-      throw new StoreUnavailableError(`${where} has no container "${containerId}" (COSMOS_CONTAINER) in database "${databaseId}". ${howToCreate}`);
+      throw new StoreUnavailableError(
+        `${where} has no container "${containerId}" (COSMOS_CONTAINER) in database "${databaseId}". ${howToCreate}`,
+      );
     }
     try {
       await step("create the container", (abortSignal) =>
@@ -687,8 +739,10 @@ async function ensureContainer(client: CosmosClient, settings: CosmosSettings, p
   const paths = resource?.partitionKey?.paths ?? [];
   if (paths.length !== 1 || paths[0] !== PARTITION_KEY_PATH) {
     throw new StoreUnavailableError(
-      `The container "${containerId}" in database "${databaseId}" is partitioned on ${paths.join(", ") || "nothing"}, but this bot needs ${PARTITION_KEY_PATH}. ` +
-        `A partition key can't be changed: create a new container with partition key ${PARTITION_KEY_PATH} and set COSMOS_CONTAINER to it.`,
+      `The container "${containerId}" in database "${databaseId}" is partitioned on ${paths.join(", ") || "nothing"}, but ` +
+        `this bot needs ${PARTITION_KEY_PATH}. ` +
+        `A partition key can't be changed: create a new container with partition key ${PARTITION_KEY_PATH} and set ` +
+        "COSMOS_CONTAINER to it.",
     );
   }
   return container;
@@ -699,8 +753,10 @@ function startupError(what: string, where: string, error: unknown): Error {
   const status = statusOf(error);
   if (status === 401 || status === 403) {
     return new StoreUnavailableError(
-      `${where} refused to ${what} (HTTP ${status}). With key auth, check COSMOS_KEY. With Entra ID, give the bot's identity the ` +
-        `"Cosmos DB Built-in Data Contributor" role on the account, and create the database and container beforehand (data-plane roles can't create them).`,
+      `${where} refused to ${what} (HTTP ${status}). With key auth, check COSMOS_KEY. With Entra ID, give the bot's identity ` +
+        "the " +
+        '"Cosmos DB Built-in Data Contributor" role on the account, and create the database and container beforehand ' +
+        "(data-plane roles can't create them).",
       { cause: error },
     );
   }

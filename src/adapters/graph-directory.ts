@@ -1,5 +1,10 @@
 import fs from "node:fs";
-import { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from "@azure/identity";
 import {
   AuthenticationHandler,
   Client,
@@ -15,7 +20,15 @@ import { DirectoryUnavailableError } from "../incidents/errors";
 import type { Actor } from "../incidents/model";
 import type { Directory, DirectoryEntry } from "../incidents/ports";
 import { BoundedCache, InFlight } from "./graph-cache";
-import { BudgetedRetryHandler, Deadline, FetchHandler, GraphThrottledError, GraphTimeoutError, retryAfterMs, type FetchLike } from "./graph-middleware";
+import {
+  BudgetedRetryHandler,
+  Deadline,
+  FetchHandler,
+  GraphThrottledError,
+  GraphTimeoutError,
+  retryAfterMs,
+  type FetchLike,
+} from "./graph-middleware";
 import { foldOwnerQuery, matchRank, rankOwners } from "../incidents/owners";
 import { searchParameter } from "./graph-search";
 
@@ -165,8 +178,14 @@ export class GraphDirectory implements Directory {
       const earlier = [...this.known.values(FALLBACK_MAX_AGE_MS)].filter((e) => matchRank(e, q) !== undefined);
       const offered = rankOwners([...found, ...earlier], q, limit, "last");
       const reason = describeFailure(failed.reason);
-      if (offered.length === 0) throw new DirectoryUnavailableError(`Microsoft Graph could not search the directory: ${reason}`, { cause: failed.reason });
-      this.logger?.warn({ directory: "graph", operation: "search", reason, offered: offered.length }, "owner search answered from earlier results: Microsoft Graph is failing");
+      if (offered.length === 0)
+        throw new DirectoryUnavailableError(`Microsoft Graph could not search the directory: ${reason}`, {
+          cause: failed.reason,
+        });
+      this.logger?.warn(
+        { directory: "graph", operation: "search", reason, offered: offered.length },
+        "owner search answered from earlier results: Microsoft Graph is failing",
+      );
       return offered;
     } finally {
       deadline.dispose();
@@ -176,7 +195,11 @@ export class GraphDirectory implements Directory {
   /** One kind's matches, following `@odata.nextLink` only until `limit` are in hand. */
   private async searchKind(kind: Kind, text: string, limit: number, deadline: Deadline): Promise<DirectoryEntry[]> {
     const entries: DirectoryEntry[] = [];
-    let request: GraphRequest = this.client.api(`/${kind}`).search(searchParameter(text, SEARCHED[kind])).select(SELECT[kind]).top(limit);
+    let request: GraphRequest = this.client
+      .api(`/${kind}`)
+      .search(searchParameter(text, SEARCHED[kind]))
+      .select(SELECT[kind])
+      .top(limit);
     for (;;) {
       const page = pageSchema.parse(await this.send(request.header("ConsistencyLevel", "eventual"), deadline));
       for (const item of page.value) entries.push(toEntry(kind, item));
@@ -194,7 +217,9 @@ export class GraphDirectory implements Directory {
       if (entry) this.known.set(entry.objectId, entry);
       return entry;
     } catch (error) {
-      throw new DirectoryUnavailableError(`Microsoft Graph could not look up a directory object: ${describeFailure(error)}`, { cause: error });
+      throw new DirectoryUnavailableError(`Microsoft Graph could not look up a directory object: ${describeFailure(error)}`, {
+        cause: error,
+      });
     } finally {
       deadline.dispose();
     }
@@ -215,7 +240,9 @@ export class GraphDirectory implements Directory {
       let member: boolean;
       try {
         // Transitive: members of nested groups count. Answers only with the ids it was given.
-        const body = await deadline.race(this.send(this.client.api(`/users/${userId}/checkMemberGroups`), deadline, { groupIds: [groupId] }));
+        const body = await deadline.race(
+          this.send(this.client.api(`/users/${userId}/checkMemberGroups`), deadline, { groupIds: [groupId] }),
+        );
         member = memberGroupsSchema.parse(body).value.some((g) => g.toLowerCase() === groupId);
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -224,7 +251,10 @@ export class GraphDirectory implements Directory {
       this.analysts.set(userId, member);
       return member;
     } catch (error) {
-      throw new DirectoryUnavailableError(`Microsoft Graph could not check membership of the analysts' group: ${describeFailure(error)}`, { cause: error });
+      throw new DirectoryUnavailableError(
+        `Microsoft Graph could not check membership of the analysts' group: ${describeFailure(error)}`,
+        { cause: error },
+      );
     } finally {
       deadline.dispose();
     }
@@ -308,13 +338,17 @@ export function describeFailure(error: unknown): string {
       const code = error.code ? ` ${error.code}` : "";
       const hint =
         error.statusCode === 401 || error.statusCode === 403
-          ? " (check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and the credential, and that User.Read.All and GroupMember.Read.All are granted with admin consent)"
+          ? " (check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and the credential, and that User.Read.All and GroupMember.Read.All " +
+            "are granted with admin consent)"
           : "";
       return `HTTP ${error.statusCode}${code}${hint}`;
     }
     // Failures before any answer: signing in (the credential's error names) or the network.
     if (error.code && /Authentication|Credential/.test(error.code)) {
-      return `signing in to Microsoft Entra ID failed (${error.code}): check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and the secret, certificate or managed identity`;
+      return (
+        `signing in to Microsoft Entra ID failed (${error.code}): check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and the ` +
+        "secret, certificate or managed identity"
+      );
     }
     return `request failed (${error.code ?? "network error"})`;
   }
@@ -383,7 +417,9 @@ export function createGraphDirectory(settings: GraphSettings, options: GraphDire
 }
 
 /** The @azure/identity credential the settings describe. Errors name the setting to fix. */
-export function createGraphCredential(settings: Pick<GraphSettings, "tenantId" | "clientId" | "signIn" | "authorityHost">): TokenCredential {
+export function createGraphCredential(
+  settings: Pick<GraphSettings, "tenantId" | "clientId" | "signIn" | "authorityHost">,
+): TokenCredential {
   const { tenantId, clientId, signIn } = settings;
   if (!tenantId || !clientId) throw new Error("DIRECTORY=graph needs GRAPH_TENANT_ID and GRAPH_CLIENT_ID (see .env.example).");
   const authority = settings.authorityHost ? { authorityHost: settings.authorityHost } : {};
@@ -394,7 +430,8 @@ export function createGraphCredential(settings: Pick<GraphSettings, "tenantId" |
       const certificatePath = signIn.path;
       if (!fs.existsSync(certificatePath)) {
         throw new Error(
-          `GRAPH_CERTIFICATE_PATH: there is no file at ${certificatePath}. Use the PEM file holding the certificate and its private key.`,
+          `GRAPH_CERTIFICATE_PATH: there is no file at ${certificatePath}. Use the PEM file holding the certificate and its ` +
+            "private key.",
         );
       }
       const certificate = { certificatePath, ...(signIn.password && { certificatePassword: signIn.password }) };
@@ -404,7 +441,8 @@ export function createGraphCredential(settings: Pick<GraphSettings, "tenantId" |
       return new ClientSecretCredential(tenantId, clientId, signIn.secret, authority);
     case undefined:
       throw new Error(
-        "DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true (see .env.example).",
+        "DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true " +
+          "(see .env.example).",
       );
   }
 }

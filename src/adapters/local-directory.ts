@@ -43,10 +43,7 @@ export class LocalDirectory implements Directory {
       },
       analyst: e.analyst === true,
     });
-    this.entries = [
-      ...parsed.users.map((u) => index("User", u)),
-      ...parsed.groups.map((g) => index("Group", g)),
-    ];
+    this.entries = [...parsed.users.map((u) => index("User", u)), ...parsed.groups.map((g) => index("Group", g))];
     this.byId = new Map(this.entries.map((e) => [e.entry.objectId, e]));
   }
 
@@ -69,7 +66,14 @@ export class LocalDirectory implements Directory {
   search(query: string, limit: number): Promise<DirectoryEntry[]> {
     const q = foldOwnerQuery(query);
     if (!q) return Promise.resolve([]);
-    return Promise.resolve(rankOwners(this.entries.map((e) => e.entry), q, limit, "drop"));
+    return Promise.resolve(
+      rankOwners(
+        this.entries.map((e) => e.entry),
+        q,
+        limit,
+        "drop",
+      ),
+    );
   }
 
   get(objectId: string): Promise<DirectoryEntry | undefined> {

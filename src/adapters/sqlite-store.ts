@@ -94,7 +94,9 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
   private readonly replaceTx: Database.Transaction<(incident: Incident, expectedRevision: number) => ReplaceOutcome>;
-  private readonly setNoticeTx: Database.Transaction<(workspaceId: string, id: string, notice: TriageNotice) => Incident | undefined>;
+  private readonly setNoticeTx: Database.Transaction<
+    (workspaceId: string, id: string, notice: TriageNotice) => Incident | undefined
+  >;
 
   /** `busyTimeoutMs`: how long a write waits for another connection's lock before failing as unavailable (default 5 s). */
   constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
@@ -117,8 +119,10 @@ export class SqliteIncidentStore implements IncidentStore {
          RETURNING last_number`,
       ),
       insert: db.prepare<[IncidentRow]>(
-        `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower, notice_state, notice_updated, doc)
-         VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower, @notice_state, @notice_updated, @doc)`,
+        `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower,
+           notice_state, notice_updated, doc)
+         VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower,
+           @notice_state, @notice_updated, @doc)`,
       ),
       replace: db.prepare<[IncidentRow & { expected: number }]>(
         `UPDATE incidents SET revision = @revision, title_lower = @title_lower, tags_lower = @tags_lower,
@@ -129,9 +133,12 @@ export class SqliteIncidentStore implements IncidentStore {
         `SELECT doc FROM incidents WHERE workspace_id = ? AND notice_state IN ('pending', 'failed') AND notice_updated < ?
          ORDER BY notice_updated LIMIT ?`,
       ),
-      getSetting: db.prepare<[string, string], { value: string }>("SELECT value FROM settings WHERE workspace_id = ? AND key = ?"),
+      getSetting: db.prepare<[string, string], { value: string }>(
+        "SELECT value FROM settings WHERE workspace_id = ? AND key = ?",
+      ),
       putSetting: db.prepare<[string, string, string]>(
-        "INSERT INTO settings (workspace_id, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE SET value = excluded.value",
+        "INSERT INTO settings (workspace_id, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE SET " +
+          "value = excluded.value",
       ),
       useTag: db.prepare<[string, string, string, string, string]>(
         `INSERT INTO tag_usage (workspace_id, day, tag_key, tag, count, last_used_utc) VALUES (?, ?, ?, ?, 1, ?)
@@ -253,13 +260,17 @@ export class SqliteIncidentStore implements IncidentStore {
   private migrate(): void {
     const current = this.db.pragma("user_version", { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
-      throw new Error(`the database was written by a newer version of this bot (schema ${current}, this one knows ${SCHEMA_VERSION})`);
+      throw new Error(
+        `the database was written by a newer version of this bot (schema ${current}, this one knows ${SCHEMA_VERSION})`,
+      );
     }
     for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[v]!);
+          this.db.pragma(`user_version = ${v}`);
+        })
+        .immediate();
     }
   }
 

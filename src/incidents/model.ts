@@ -7,18 +7,34 @@ export const STATUSES = ["New", "Active", "Closed"] as const;
 export type Status = (typeof STATUSES)[number];
 
 export type Classification = "Undetermined" | "TruePositive" | "BenignPositive" | "FalsePositive";
-export type ClassificationReason =
-  | "SuspiciousActivity"
-  | "SuspiciousButExpected"
-  | "IncorrectAlertLogic"
-  | "InaccurateData";
+export type ClassificationReason = "SuspiciousActivity" | "SuspiciousButExpected" | "IncorrectAlertLogic" | "InaccurateData";
 
 /** The five closing choices Sentinel offers, in its order, with its labels. */
 export const CLOSING_CHOICES = [
-  { value: "TruePositive.SuspiciousActivity", label: "True Positive - suspicious activity", classification: "TruePositive", reason: "SuspiciousActivity" },
-  { value: "BenignPositive.SuspiciousButExpected", label: "Benign Positive - suspicious but expected", classification: "BenignPositive", reason: "SuspiciousButExpected" },
-  { value: "FalsePositive.IncorrectAlertLogic", label: "False Positive - incorrect alert logic", classification: "FalsePositive", reason: "IncorrectAlertLogic" },
-  { value: "FalsePositive.InaccurateData", label: "False Positive - inaccurate data", classification: "FalsePositive", reason: "InaccurateData" },
+  {
+    value: "TruePositive.SuspiciousActivity",
+    label: "True Positive - suspicious activity",
+    classification: "TruePositive",
+    reason: "SuspiciousActivity",
+  },
+  {
+    value: "BenignPositive.SuspiciousButExpected",
+    label: "Benign Positive - suspicious but expected",
+    classification: "BenignPositive",
+    reason: "SuspiciousButExpected",
+  },
+  {
+    value: "FalsePositive.IncorrectAlertLogic",
+    label: "False Positive - incorrect alert logic",
+    classification: "FalsePositive",
+    reason: "IncorrectAlertLogic",
+  },
+  {
+    value: "FalsePositive.InaccurateData",
+    label: "False Positive - inaccurate data",
+    classification: "FalsePositive",
+    reason: "InaccurateData",
+  },
   { value: "Undetermined", label: "Undetermined", classification: "Undetermined", reason: undefined },
 ] as const satisfies readonly {
   value: string;

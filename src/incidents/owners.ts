@@ -15,7 +15,10 @@ export function foldOwnerQuery(query: string): string {
 
 /** Words of a display name: split at spaces, dashes, underscores, dots and brackets. */
 export function nameWords(displayName: string): string[] {
-  return displayName.toLowerCase().split(/[\s\-_.()]+/).filter(Boolean);
+  return displayName
+    .toLowerCase()
+    .split(/[\s\-_.()]+/)
+    .filter(Boolean);
 }
 
 /**

@@ -3,7 +3,10 @@ import type { Actor, Incident, OwnerType, TriageNotice } from "./model";
 /** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
 export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
 
-/** What to look for, newest first: a number; or text, matching incidents whose title holds every word of it or that have it as a tag. */
+/**
+ * What to look for, newest first: a number; or text, matching incidents whose title holds every word of it or that have it as a
+ * tag.
+ */
 export interface IncidentQuery {
   number?: number;
   /** Lower-case, single-spaced. */

@@ -14,7 +14,15 @@ export interface ReportForm {
   urgent: string;
 }
 
-export const REPORT_FIELDS = ["submissionId", "title", "whatHappened", "whenDate", "whenTime", "where", "urgent"] as const satisfies readonly (keyof ReportForm)[];
+export const REPORT_FIELDS = [
+  "submissionId",
+  "title",
+  "whatHappened",
+  "whenDate",
+  "whenTime",
+  "where",
+  "urgent",
+] as const satisfies readonly (keyof ReportForm)[];
 
 export type ReportField = Exclude<keyof ReportForm, "submissionId" | "whenDate" | "whenTime" | "urgent"> | "when";
 export type ReportErrors = Partial<Record<ReportField, string>>;
@@ -24,15 +32,17 @@ const TITLE_SUGGESTION_MAX = 80;
 /** Clocks differ a little; a report "from the future" within this is accepted. */
 const FUTURE_SKEW_MS = 10 * 60_000;
 
-export type ReportCheck =
-  | { ok: true; form: IncidentForm; firstActivityTimeUtc?: string }
-  | { ok: false; errors: ReportErrors };
+export type ReportCheck = { ok: true; form: IncidentForm; firstActivityTimeUtc?: string } | { ok: false; errors: ReportErrors };
 
 /** A title from the first sentence or line of what someone wrote: "Someone followed me through the badge door". */
 export function suggestTitle(text: string): string {
   const firstLine = text.trim().split(/\r?\n/)[0] ?? "";
-  const sentence = (firstLine.match(/^(.+?[.!?])(\s|$)/)?.[1] ?? firstLine).replace(/[.!?]+$/, "").replace(/\s+/g, " ").trim();
-  const capped = sentence.length > TITLE_SUGGESTION_MAX ? `${sentence.slice(0, TITLE_SUGGESTION_MAX - 1).replace(/\s+\S*$/, "")}…` : sentence;
+  const sentence = (firstLine.match(/^(.+?[.!?])(\s|$)/)?.[1] ?? firstLine)
+    .replace(/[.!?]+$/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  const capped =
+    sentence.length > TITLE_SUGGESTION_MAX ? `${sentence.slice(0, TITLE_SUGGESTION_MAX - 1).replace(/\s+\S*$/, "")}…` : sentence;
   return capped.charAt(0).toUpperCase() + capped.slice(1);
 }
 
@@ -61,7 +71,8 @@ export function localToUtc(date: string, time: string, timeZone: string | undefi
   const [y, mo, da, h, mi] = [Number(d[1]), Number(d[2]), Number(d[3]), Number(t[1]), Number(t[2])];
   const wall = Date.UTC(y, mo - 1, da, h, mi);
   const check = new Date(wall);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da || h > 23 || mi > 59) return undefined;
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da || h > 23 || mi > 59)
+    return undefined;
   let zone = "UTC";
   try {
     if (timeZone) {
@@ -85,7 +96,8 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
   const what = report.whatHappened.trim();
   const where = report.where.trim().replace(/\s+/g, " ");
   if (!title) errors.title = "Give your report a short title.";
-  else if (title.length > TITLE_MAX_LENGTH) errors.title = `Keep the title to ${TITLE_MAX_LENGTH} characters (it has ${title.length}).`;
+  else if (title.length > TITLE_MAX_LENGTH)
+    errors.title = `Keep the title to ${TITLE_MAX_LENGTH} characters (it has ${title.length}).`;
   if (!what) errors.whatHappened = "Tell us what happened.";
   if (where.length > WHERE_MAX_LENGTH) errors.where = `Keep the place to ${WHERE_MAX_LENGTH} characters.`;
 
@@ -100,7 +112,8 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
 
   const description = where ? `${what}\n\nWhere: ${where}` : what;
   if (!errors.whatHappened && description.length > DESCRIPTION_MAX_LENGTH) {
-    errors.whatHappened = `Keep it to ${DESCRIPTION_MAX_LENGTH - (description.length - what.length)} characters (it has ${what.length}).`;
+    errors.whatHappened =
+      `Keep it to ${DESCRIPTION_MAX_LENGTH - (description.length - what.length)} characters (it has ` + `${what.length}).`;
   }
   if (Object.keys(errors).length) return { ok: false, errors };
   return {

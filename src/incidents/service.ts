@@ -13,9 +13,7 @@ export type CreateResult =
   | { kind: "created"; incident: Incident; /** false: this submission had already created it */ isNew: boolean }
   | { kind: "invalid"; errors: FieldErrors };
 
-export type ReportResult =
-  | { kind: "created"; incident: Incident; isNew: boolean }
-  | { kind: "invalid"; errors: ReportErrors };
+export type ReportResult = { kind: "created"; incident: Incident; isNew: boolean } | { kind: "invalid"; errors: ReportErrors };
 
 export type UpdateResult =
   | { kind: "updated"; incident: Incident }
@@ -87,7 +85,9 @@ export class IncidentService {
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const { value: v, owner } = checked;
     const now = this.clock().toISOString();
-    const triage: TriageNotice | undefined = (await this.triageChannel()) ? { state: "pending", attempts: 0, updatedUtc: now } : undefined;
+    const triage: TriageNotice | undefined = (await this.triageChannel())
+      ? { state: "pending", attempts: 0, updatedUtc: now }
+      : undefined;
     const outcome = await this.store.create({
       id: v.id,
       workspaceId: this.workspaceId,
@@ -106,7 +106,12 @@ export class IncidentService {
   }
 
   /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */
-  async report(report: ReportForm, actor: Actor, timeZone: string | undefined, evidence?: MessageEvidence): Promise<ReportResult> {
+  async report(
+    report: ReportForm,
+    actor: Actor,
+    timeZone: string | undefined,
+    evidence?: MessageEvidence,
+  ): Promise<ReportResult> {
     const checked = checkReport(report, timeZone, this.clock());
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const result = await this.create(checked.form, actor, evidence ? "message-extension" : "chat-report", {
@@ -116,7 +121,13 @@ export class IncidentService {
     });
     if (result.kind === "created") return result;
     // Only title and description can fail here; they are the report's title and what happened.
-    return { kind: "invalid", errors: { ...(result.errors.title && { title: result.errors.title }), ...(result.errors.description && { whatHappened: result.errors.description }) } };
+    return {
+      kind: "invalid",
+      errors: {
+        ...(result.errors.title && { title: result.errors.title }),
+        ...(result.errors.description && { whatHappened: result.errors.description }),
+      },
+    };
   }
 
   /** Saves an analyst's edit made from `revision`; a concurrent change is reported, never overwritten. */
@@ -249,7 +260,7 @@ export class IncidentService {
     if (!ref) return undefined;
     const objectId = ref === ASSIGN_TO_ME ? actor.objectId : ref;
     if (!objectId) {
-      errors.owner = "Teams did not tell us who you are, so \"Assign to me\" can't be used here. Search for yourself instead.";
+      errors.owner = 'Teams did not tell us who you are, so "Assign to me" can\'t be used here. Search for yourself instead.';
       return undefined;
     }
     const entry = await this.directory.get(objectId.toLowerCase());

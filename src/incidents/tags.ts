@@ -91,7 +91,10 @@ export function rankTags(usage: readonly TagDayUsage[], now: Date): RankedTag[] 
   );
 }
 
-/** Lower-cased text and words of each ranked tag, made once per ranked list (the service caches the list; suggestions run per keystroke). */
+/**
+ * Lower-cased text and words of each ranked tag, made once per ranked list (the service caches the list; suggestions run per
+ * keystroke).
+ */
 const SEARCHABLE = new WeakMap<readonly RankedTag[], { tag: string; lower: string; words: string[] }[]>();
 
 function searchable(ranked: readonly RankedTag[]): { tag: string; lower: string; words: string[] }[] {

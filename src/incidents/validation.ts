@@ -134,7 +134,8 @@ export function checkForm(form: IncidentForm): FormCheck {
 
   const title = form.title.trim();
   if (!title) errors.title ??= "Enter a title.";
-  else if (title.length > TITLE_MAX_LENGTH) errors.title ??= `Keep the title to ${TITLE_MAX_LENGTH} characters (it has ${title.length}).`;
+  else if (title.length > TITLE_MAX_LENGTH)
+    errors.title ??= `Keep the title to ${TITLE_MAX_LENGTH} characters (it has ${title.length}).`;
   else if (CONTROL_ANY.test(title)) errors.title ??= "The title can't contain control characters or line breaks.";
 
   const description = form.description;
@@ -166,8 +167,10 @@ export function checkForm(form: IncidentForm): FormCheck {
     }
     const comment = form.closingComment.trim();
     if (!comment) errors.closingComment = "A closed incident needs a closing comment.";
-    else if (comment.length > COMMENT_MAX_LENGTH) errors.closingComment = `Keep the closing comment to ${COMMENT_MAX_LENGTH} characters (it has ${comment.length}).`;
-    else if (CONTROL_EXCEPT_WHITESPACE.test(comment)) errors.closingComment = "The closing comment can't contain control characters.";
+    else if (comment.length > COMMENT_MAX_LENGTH)
+      errors.closingComment = `Keep the closing comment to ${COMMENT_MAX_LENGTH} characters (it has ${comment.length}).`;
+    else if (CONTROL_EXCEPT_WHITESPACE.test(comment))
+      errors.closingComment = "The closing comment can't contain control characters.";
     else classificationComment = comment;
   }
 

@@ -5,19 +5,8 @@ import type { IncidentService, Role } from "../incidents/service";
 import { parseTags } from "../incidents/tags";
 import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
-import {
-  emptyForm,
-  emptyReport,
-  helpCard,
-  incidentCreatedCard,
-  incidentFormCard,
-  ownerLabel,
-  reportFormCard,
-  reportReceivedCard,
-  triageCard,
-  type AdaptiveCard,
-  type Choice,
-} from "./cards";
+import { helpCard, incidentCreatedCard, reportReceivedCard, triageCard, type AdaptiveCard } from "./cards";
+import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
 import { whenDown } from "./outage";
 
 /** How many recent tags a new form offers without typing. */
@@ -54,8 +43,7 @@ export interface ReportInput {
 }
 
 export type SubmitOutcome =
-  | { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard }
-  | { kind: "form"; card: AdaptiveCard };
+  { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard } | { kind: "form"; card: AdaptiveCard };
 
 /**
  * The one path every entry point uses to show the form and to submit it. Each submission carries
@@ -137,7 +125,12 @@ export class FormFlow {
    * Saves an edit from the triage card; a concurrent change brings the form back with a banner,
    * nothing overwritten. `current` is the incident as the caller just read it.
    */
-  async submitUpdate(current: Incident, revision: number, form: IncidentForm, actor: Actor): Promise<{ updated: boolean; card: AdaptiveCard }> {
+  async submitUpdate(
+    current: Incident,
+    revision: number,
+    form: IncidentForm,
+    actor: Actor,
+  ): Promise<{ updated: boolean; card: AdaptiveCard }> {
     const back = async (render: FormRender) => ({ updated: false, card: await this.formCard(actor, form, render) });
     return whenDown(
       this.log,
@@ -151,7 +144,9 @@ export class FormFlow {
             return back({ errors: result.errors, edit: { incident: current, revision } });
           case "conflict": {
             const now = result.current;
-            const by = now.owner ? ` It is now assigned to ${now.owner.assignedTo}, status ${now.status}.` : ` Its status is now ${now.status}.`;
+            const by = now.owner
+              ? ` It is now assigned to ${now.owner.assignedTo}, status ${now.status}.`
+              : ` Its status is now ${now.status}.`;
             const banner =
               `Someone changed ${incidentRef(now)} while you were editing, so your changes were not saved.${by} ` +
               "Your values are below: save again to apply them over the new version.";

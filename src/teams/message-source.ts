@@ -37,6 +37,9 @@ export interface SourceMessage {
   title: string;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 /** Teams message HTML as plain text a person would read; nothing of it can run or link. */
 export function messageText(html: string, contentType: string | null | undefined): string {
   const text =
@@ -52,8 +55,10 @@ export function messageText(html: string, contentType: string | null | undefined
             { selector: "at", format: "inline" },
           ],
         });
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/\n{3,}/g, "\n\n").trim();
+  return text
+    .replace(CONTROL_CHARACTERS, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
 }
 
 /** What a message tells us: its text, a title from its first line, and the evidence to record. */
@@ -62,10 +67,14 @@ export function readMessage(payload: MessagePayload): SourceMessage {
   const text = messageText(body, payload.body?.contentType).slice(0, DESCRIPTION_MAX_LENGTH);
   const user = payload.from?.user;
   const app = payload.from?.application;
-  const author: MessageEvidence["author"] = app && !user
-    ? { kind: "application", ...(app.id && { id: app.id }), name: app.displayName || "An app" }
-    : { kind: "user", ...(user?.id && { id: user.id }), name: user?.displayName || "Someone" };
-  const sent = payload.createdDateTime && !Number.isNaN(Date.parse(payload.createdDateTime)) ? new Date(payload.createdDateTime).toISOString() : undefined;
+  const author: MessageEvidence["author"] =
+    app && !user
+      ? { kind: "application", ...(app.id && { id: app.id }), name: app.displayName || "An app" }
+      : { kind: "user", ...(user?.id && { id: user.id }), name: user?.displayName || "Someone" };
+  const sent =
+    payload.createdDateTime && !Number.isNaN(Date.parse(payload.createdDateTime))
+      ? new Date(payload.createdDateTime).toISOString()
+      : undefined;
   return {
     text,
     title: suggestTitle(text) || "Reported Teams message",
@@ -88,5 +97,6 @@ export function messageIncidentId(workspaceId: string, conversationId: string, m
   const thread = conversationId.split(";")[0] ?? conversationId;
   const h = createHash("sha256").update(`${workspaceId}\n${thread}\n${messageId}`).digest("hex");
   // Shaped as a UUID (version 8, "custom") so it passes as a submission id.
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const variant = ((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

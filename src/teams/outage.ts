@@ -4,7 +4,10 @@ import type { Logger } from "../log";
 /** Words for a person when a dependency is down; undefined for errors that are bugs. */
 export function unavailableBanner(error: unknown): string | undefined {
   if (error instanceof StoreUnavailableError) {
-    return "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create incident again in a moment.";
+    return (
+      "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create " +
+      "incident again in a moment."
+    );
   }
   if (error instanceof DirectoryUnavailableError) {
     return "The directory is not answering, so nothing was saved. Everything you typed is still here: try again in a moment.";

@@ -85,7 +85,10 @@ function seconds(ms: number): string {
 
 /** The banner on a form that was not submitted because of the limit. */
 export function createLimitBanner(perMinute: number, retryMs: number): string {
-  return `You have reached the limit of ${perMinute} new incidents a minute, so nothing was saved. Everything you typed is still here: try Create incident again in ${seconds(retryMs)}.`;
+  return (
+    `You have reached the limit of ${perMinute} new incidents a minute, so nothing was saved. Everything you typed is ` +
+    `still here: try Create incident again in ${seconds(retryMs)}.`
+  );
 }
 
 /** The message of a typeahead refused because of the limit. */

@@ -47,7 +47,10 @@ const activityShape = z.object({
     .max(2048, "serviceUrl is too long")
     .url("serviceUrl is not a URL")
     .refine((u) => /^https?:\/\//i.test(u), "serviceUrl must be an http or https URL"),
-  conversation: z.object({ id: z.string({ message: "conversation.id is missing" }).min(1).max(1024) }, { message: "conversation is missing" }),
+  conversation: z.object(
+    { id: z.string({ message: "conversation.id is missing" }).min(1).max(1024) },
+    { message: "conversation is missing" },
+  ),
   name: z.string().max(256, "name is longer than 256 characters").optional(),
 });
 
@@ -113,7 +116,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     const activity = req.body as { id?: unknown; type?: unknown; name?: unknown } | undefined;
-    if (typeof activity !== "object" || activity === null || Array.isArray(activity) || typeof activity.type !== "string" || !activity.type) {
+    if (
+      typeof activity !== "object" ||
+      activity === null ||
+      Array.isArray(activity) ||
+      typeof activity.type !== "string" ||
+      !activity.type
+    ) {
       res.send(400, { code: "BadRequest", message: "The body must be a Bot Framework activity: a JSON object with a type." });
       return;
     }
@@ -123,7 +132,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     inFlight++;
-    const turnLog = log.child({ activityId: String(activity.id).slice(0, 100), activityType: shape.data.type, invoke: shape.data.name });
+    const turnLog = log.child({
+      activityId: String(activity.id).slice(0, 100),
+      activityType: shape.data.type,
+      invoke: shape.data.name,
+    });
     const started = process.hrtime.bigint();
     try {
       await adapter.process(req, res, (context) => bot.run(context));
@@ -146,7 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
   });
-  const port = (server.address()).port;
+  const port = server.address().port;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -175,7 +188,8 @@ async function answerUnknownInvokes(context: TurnContext, next: () => Promise<vo
   if (context.activity.type !== "invoke") return;
   const answer = context.turnState.get<{ value?: { status?: number } } | undefined>(INVOKE_RESPONSE_KEY);
   if (answer?.value?.status !== undefined && answer.value.status !== 501) return;
-  const name = typeof context.activity.name === "string" && context.activity.name ? `"${context.activity.name.slice(0, 60)}"` : "unnamed";
+  const name =
+    typeof context.activity.name === "string" && context.activity.name ? `"${context.activity.name.slice(0, 60)}"` : "unnamed";
   context.turnState.set(INVOKE_RESPONSE_KEY, {
     type: ActivityTypes.InvokeResponse,
     value: errorResponse(400, "BadRequest", `This bot does not handle ${name} invokes.`),

@@ -13,7 +13,8 @@ export function tenantOf(activity: Partial<Pick<Activity, "channelData" | "conve
     .filter((v): v is string => typeof v === "string" && v.trim() !== "")
     .map((v) => v.trim().toLowerCase());
   if (found.length === 0) return { ok: false, reason: "the activity names no tenant" };
-  if (found.some((t) => t !== found[0])) return { ok: false, reason: "channelData and conversation name different tenants", tenantId: found[0] };
+  if (found.some((t) => t !== found[0]))
+    return { ok: false, reason: "channelData and conversation name different tenants", tenantId: found[0] };
   return { ok: true, tenantId: found[0]! };
 }
 

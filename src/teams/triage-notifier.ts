@@ -47,7 +47,11 @@ export class TriageNotifier {
     } catch (error) {
       this.log.warn({ err: error, incidentId: incident.id, attempts }, "could not post to the triage channel; will retry");
       try {
-        await this.service.recordNotice(incident.id, { state: "failed", attempts, lastError: String((error as Error)?.message ?? error).slice(0, 300) });
+        await this.service.recordNotice(incident.id, {
+          state: "failed",
+          attempts,
+          lastError: String((error as Error)?.message ?? error).slice(0, 300),
+        });
       } catch (recordError) {
         this.log.warn({ err: recordError, incidentId: incident.id }, "could not record the failed notice; it stays pending");
       }

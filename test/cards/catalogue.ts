@@ -12,7 +12,7 @@ import { StoreUnavailableError, DirectoryUnavailableError } from "../../src/inci
 import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
-import { incidentFormCard, reportFormCard } from "../../src/teams/cards";
+import { incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { unavailableBanner } from "../../src/teams/outage";
 import { errorAfter, input, values, visibleText } from "../support/cards";
 import { ALEX, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";

@@ -1,18 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Incident } from "../../src/incidents/model";
-import {
-  CARDS_DIR,
-  emptyForm,
-  emptyReport,
-  helpCard,
-  incidentCreatedCard,
-  incidentFormCard,
-  reportFormCard,
-  reportReceivedCard,
-  triageCard,
-  type AdaptiveCard,
-} from "../../src/teams/cards";
+import { CARDS_DIR, helpCard, incidentCreatedCard, reportReceivedCard, triageCard, type AdaptiveCard } from "../../src/teams/cards";
+import { emptyForm, emptyReport, incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { CARD_ACTIONS } from "../../src/teams/handlers/card-actions";
 import { DATASET_HANDLERS } from "../../src/teams/handlers/typeahead";
 import { COMMANDS, DATASETS, VERBS } from "../../src/teams/verbs";

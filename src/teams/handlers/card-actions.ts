@@ -47,7 +47,8 @@ function routeOf(verb: string): (typeof CARD_ACTIONS)[Verb] | undefined {
 /** `adaptiveCard/action` (Action.Execute): the clicker gets the answer; everyone else the updated message. */
 export async function onCardAction(s: Services, turn: Turn): Promise<InvokeResponse> {
   const parsed = executeValue.safeParse(turn.activity.value);
-  if (!parsed.success) return errorResponse(400, "BadRequest", `This card action can't be read: ${describeProblem(parsed.error)}.`);
+  if (!parsed.success)
+    return errorResponse(400, "BadRequest", `This card action can't be read: ${describeProblem(parsed.error)}.`);
   const { verb, data = {} } = parsed.data.action;
   const route = routeOf(verb);
   if (!route) {

@@ -1,6 +1,7 @@
 import { suggestTitle } from "../../incidents/report";
 import { DESCRIPTION_MAX_LENGTH } from "../../incidents/validation";
-import { emptyReport, helpCard } from "../cards";
+import { helpCard } from "../cards";
+import { emptyReport } from "../form-cards";
 import { sendCard } from "../replies";
 import type { Services, Turn } from "../turn";
 import { TEXT_COMMANDS } from "../verbs";

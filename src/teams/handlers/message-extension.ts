@@ -5,7 +5,8 @@ import type {
   MessagingExtensionResponse,
 } from "botbuilder";
 import { incidentRef, type Incident } from "../../incidents/model";
-import { cardAttachment, emptyForm, emptyReport, incidentCard } from "../cards";
+import { cardAttachment, incidentCard } from "../cards";
+import { emptyForm, emptyReport } from "../form-cards";
 import { evidenceData, messageIncidentId, messagePayload, readMessage } from "../message-source";
 import { whenDown } from "../outage";
 import { searchLimitMessage } from "../rate-limit";
@@ -22,7 +23,11 @@ const POST_BUDGET_MS = 2500;
 const unknownCommand = (id: unknown) => `Unknown command "${String(id).slice(0, 60)}".`;
 
 /** "Create incident" on a message: the form by role, prefilled from the message; or the incident it already made. */
-export async function openFromMessage(s: Services, turn: Turn, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+export async function openFromMessage(
+  s: Services,
+  turn: Turn,
+  action: MessagingExtensionAction,
+): Promise<MessagingExtensionActionResponse> {
   if (action.commandId !== COMMANDS.fromMessage) return taskMessage(unknownCommand(action.commandId));
   const payload = messagePayload.safeParse(action.messagePayload);
   if (!payload.success) return taskMessage("Teams did not send the message to report. Try again from the message's menu.");
@@ -43,18 +48,25 @@ export async function openFromMessage(s: Services, turn: Turn, action: Messaging
 }
 
 /** The dialog's submit: errors come back in the dialog; success closes it and posts the confirmation. */
-export async function submitFromMessage(s: Services, turn: Turn, action: MessagingExtensionAction): Promise<MessagingExtensionActionResponse> {
+export async function submitFromMessage(
+  s: Services,
+  turn: Turn,
+  action: MessagingExtensionAction,
+): Promise<MessagingExtensionActionResponse> {
   const data = (action.data ?? {}) as Record<string, unknown>;
   const verb = data.verb === VERBS.report ? VERBS.report : VERBS.create;
   const fromPayload = messagePayload.safeParse(action.messagePayload);
   const carried = evidenceData.safeParse(data.evidence);
   const evidence = fromPayload.success ? readMessage(fromPayload.data).evidence : carried.success ? carried.data : undefined;
   if (!evidence) {
-    return taskMessage("This dialog lost track of the message it was opened on. Close it and use Create incident on the message again.");
+    return taskMessage(
+      "This dialog lost track of the message it was opened on. Close it and use Create incident on the message again.",
+    );
   }
   const outcome = await submitForm(s, turn, verb, data, { evidence });
   if ("problem" in outcome) return taskMessage(`That form could not be read: ${outcome.problem}`);
-  if (outcome.kind === "form") return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);
+  if (outcome.kind === "form")
+    return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);
   const ref = incidentRef(outcome.incident);
   if (!outcome.isNew) return taskMessage(`This message was already reported as ${ref}.`);
   try {
@@ -62,12 +74,18 @@ export async function submitFromMessage(s: Services, turn: Turn, action: Messagi
     return {};
   } catch (error) {
     s.log.warn({ err: error, incidentId: outcome.incident.id }, "could not post the confirmation in the conversation");
-    return taskMessage(`${ref} was created. I could not post the confirmation in this conversation (the bot may not be added here).`);
+    return taskMessage(
+      `${ref} was created. I could not post the confirmation in this conversation (the bot may not be added here).`,
+    );
   }
 }
 
 /** "Find incident" in the compose box: by number, words of the title or a tag; recent ones on open. */
-export async function searchIncidents(s: Services, turn: Turn, query: MessagingExtensionQuery): Promise<MessagingExtensionResponse> {
+export async function searchIncidents(
+  s: Services,
+  turn: Turn,
+  query: MessagingExtensionQuery,
+): Promise<MessagingExtensionResponse> {
   const say = (text: string): MessagingExtensionResponse => ({ composeExtension: { type: "message", text } });
   if (query.commandId !== COMMANDS.find) return say(unknownCommand(query.commandId));
   const wait = s.limits.searches.take(turn.rateKey);
@@ -75,7 +93,13 @@ export async function searchIncidents(s: Services, turn: Turn, query: MessagingE
   const param = (query.parameters ?? []).find((p) => p.name !== "initialRun");
   const text = typeof param?.value === "string" ? param.value : "";
   const count = Math.min(Math.max(Number(query.queryOptions?.count) || SEARCH_RESULTS_MAX, 1), SEARCH_RESULTS_MAX);
-  const incidents = await whenDown(s.log, "find incident", () => s.service.search(text, count), () => undefined, "answered that the store is down");
+  const incidents = await whenDown(
+    s.log,
+    "find incident",
+    () => s.service.search(text, count),
+    () => undefined,
+    "answered that the store is down",
+  );
   if (!incidents) return say("The incident store is not answering. Try again in a moment.");
   return { composeExtension: { type: "result", attachmentLayout: "list", attachments: incidents.map(searchResult) } };
 }
@@ -86,7 +110,9 @@ function searchResult(incident: Incident) {
   const tags = incident.labels.length ? ` · ${incident.labels.map((l) => l.labelName).join(", ")}` : "";
   const text = `${incident.severity} · ${incident.status} · ${incident.owner?.assignedTo ?? "Unassigned"}${tags}`;
   return {
-    ...cardAttachment(incidentCard(incident, { heading: `${ref} · ${incident.severity} · ${incident.status}`, headerStyle: "emphasis" })),
+    ...cardAttachment(
+      incidentCard(incident, { heading: `${ref} · ${incident.severity} · ${incident.status}`, headerStyle: "emphasis" }),
+    ),
     preview: {
       contentType: "application/vnd.microsoft.card.thumbnail",
       content: { title: `${ref}: ${incident.title}`.slice(0, 120), text: text.slice(0, 200) },

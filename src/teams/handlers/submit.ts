@@ -45,7 +45,8 @@ export async function submitForm(
       async () => ({ role: await turn.role() }),
       (banner) => ({ banner }),
     );
-    if ("banner" in asked) return { kind: "form", card: await s.flow.formCard(turn.actor, form, { ...render, banner: asked.banner }) };
+    if ("banner" in asked)
+      return { kind: "form", card: await s.flow.formCard(turn.actor, form, { ...render, banner: asked.banner }) };
     const role = asked.role;
     const entryPoint = dialog ? "message-extension" : "form";
     outcome = await s.flow.submit({ form, actor: turn.actor, role, entryPoint, ...evidence }, render);

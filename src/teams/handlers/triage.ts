@@ -2,7 +2,8 @@ import { TurnContext } from "botbuilder";
 import { z } from "zod";
 import type { Incident } from "../../incidents/model";
 import { readForm } from "../../incidents/validation";
-import { formOf, helpCard, triageCard } from "../cards";
+import { helpCard, triageCard } from "../cards";
+import { formOf } from "../form-cards";
 import { describeProblem } from "../invoke";
 import type { Services, Turn } from "../turn";
 import { TEXT_COMMANDS } from "../verbs";
@@ -86,5 +87,7 @@ export async function registerTriage(s: Services, turn: Turn): Promise<string> {
   delete reference.activityId;
   const channel = { conversationId: channelId, setBy: turn.actor, setUtc: new Date().toISOString(), reference };
   const ok = await s.service.setTriageChannel(channel, turn.actor);
-  return ok ? "Done: every new incident will be posted in this channel, with Assign to me and Edit." : "Only SOC analysts can choose the triage channel.";
+  return ok
+    ? "Done: every new incident will be posted in this channel, with Assign to me and Edit."
+    : "Only SOC analysts can choose the triage channel.";
 }

@@ -1,5 +1,5 @@
 import type { InvokeResponse } from "botbuilder";
-import { ownerLabel } from "../cards";
+import { ownerLabel } from "../form-cards";
 import { describeProblem, errorResponse, searchResponse, searchValue } from "../invoke";
 import { whenDown } from "../outage";
 import { searchLimitMessage } from "../rate-limit";
@@ -13,7 +13,8 @@ type Result = { title: string; value: string };
 
 /** Every Data.Query dataset a card names and what answers it. */
 export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top: number) => Promise<Result[]>> = {
-  [DATASETS.owners]: async (s, typed, top) => (await s.service.findOwners(typed, top)).map((e) => ({ title: ownerLabel(e), value: e.objectId })),
+  [DATASETS.owners]: async (s, typed, top) =>
+    (await s.service.findOwners(typed, top)).map((e) => ({ title: ownerLabel(e), value: e.objectId })),
   [DATASETS.tags]: async (s, typed, top) => (await s.service.suggestTags(typed, top)).map((t) => ({ title: t, value: t })),
 };
 
@@ -28,7 +29,11 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
   if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
   const { dataset, queryText, queryOptions } = parsed.data;
   if (!Object.hasOwn(DATASET_HANDLERS, dataset)) {
-    return errorResponse(400, "BadRequest", `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`);
+    return errorResponse(
+      400,
+      "BadRequest",
+      `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`,
+    );
   }
   const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
   const answer = () => DATASET_HANDLERS[dataset as Dataset](s, queryText, top);
