@@ -7,6 +7,8 @@ export interface ConnectorCall {
   body: any;
   /** The request's headers (authorization: the bot's own token when it is not in local mode). */
   headers: http.IncomingHttpHeaders;
+  /** Whether the connector has answered it yet. */
+  answered: boolean;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface FakeConnector {
   waitForCalls(count: number): Promise<void>;
   /** Makes the next calls fail with this HTTP status. */
   failNext(times: number, status: number): void;
+  /** Answers every call from now on only after `ms` (a slow connector). */
+  answerAfter(ms: number): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -33,22 +37,29 @@ export async function startConnector(): Promise<FakeConnector> {
   let failures = 0;
   let failStatus = 500;
   let counter = 0;
+  let delayMs = 0;
   const waiters: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      calls.push({ method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined, headers: req.headers });
+      const call: ConnectorCall = { method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined, headers: req.headers, answered: false };
+      calls.push(call);
       waiters.splice(0).forEach((w) => w());
       res.setHeader("content-type", "application/json");
-      if (failures > 0) {
-        failures--;
-        res.statusCode = failStatus;
-        res.end(JSON.stringify({ error: { code: "ServiceError", message: "injected failure" } }));
-        return;
-      }
-      res.end(JSON.stringify({ id: `activity-${++counter}` }));
+      const answer = () => {
+        call.answered = true;
+        if (failures > 0) {
+          failures--;
+          res.statusCode = failStatus;
+          res.end(JSON.stringify({ error: { code: "ServiceError", message: "injected failure" } }));
+          return;
+        }
+        res.end(JSON.stringify({ id: `activity-${++counter}` }));
+      };
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -61,6 +72,9 @@ export async function startConnector(): Promise<FakeConnector> {
       calls.filter((c) => c.method === "PUT").map((c) => ({ id: c.path.split("/").pop() ?? "", activity: c.body })),
     waitForCalls: async (count) => {
       while (calls.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    answerAfter: (ms) => {
+      delayMs = ms;
     },
     failNext: (times, status) => {
       failures = times;
