@@ -112,8 +112,8 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
 
   const description = where ? `${what}\n\nWhere: ${where}` : what;
   if (!errors.whatHappened && description.length > DESCRIPTION_MAX_LENGTH) {
-    errors.whatHappened =
-      `Keep it to ${DESCRIPTION_MAX_LENGTH - (description.length - what.length)} characters (it has ` + `${what.length}).`;
+    const room = DESCRIPTION_MAX_LENGTH - (description.length - what.length);
+    errors.whatHappened = `Keep it to ${room} characters (it has ${what.length}).`;
   }
   if (Object.keys(errors).length) return { ok: false, errors };
   return {
