@@ -151,6 +151,10 @@ const schema = z
         )
         .optional(),
     ),
+    /** Object id of the Entra group of the SOC's restricted-cases team (sees restricted incidents). Absent: the analysts are. */
+    RESTRICTED_GROUP_ID: optionalText.pipe(
+      z.string().regex(GUID, "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)").optional(),
+    ),
     // --- end of Microsoft Graph settings ---
 
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
@@ -444,6 +448,7 @@ export function graphSettings(config: Config): GraphSettings {
     signIn,
     authorityHost: config.GRAPH_AUTHORITY_HOST,
     analystGroupId: config.ANALYST_GROUP_ID,
+    restrictedGroupId: config.RESTRICTED_GROUP_ID,
     timeoutMs: config.GRAPH_TIMEOUT_MS,
     cacheMs: config.GRAPH_CACHE_MS,
     analystCacheMs: config.GRAPH_ANALYST_CACHE_MS,

@@ -43,6 +43,8 @@ export interface GraphDirectoryLogger {
 export interface GraphDirectorySettings {
   /** Object id of the analysts' group; undefined: everyone is an analyst. */
   analystGroupId?: string | undefined;
+  /** Object id of the restricted-cases team's group; undefined: the analysts are that team. */
+  restrictedGroupId?: string | undefined;
   /** Most one call (search, get, isAnalyst) may take, retries included. */
   timeoutMs: number;
   /** How long search results and looked-up entries are reused. */
@@ -105,14 +107,16 @@ const memberGroupsSchema = z.object({ value: z.array(z.string()) });
 export class GraphDirectory implements Directory {
   readonly analystRule: AnalystRule;
   private readonly analystGroupId: string | undefined;
+  private readonly restrictedGroupId: string | undefined;
   private readonly now: () => number;
   private readonly logger: GraphDirectoryLogger | undefined;
   private readonly searches: BoundedCache<string, DirectoryEntry[]>;
   private readonly known: BoundedCache<string, DirectoryEntry>;
-  private readonly analysts: BoundedCache<string, boolean>;
+  /** Per user: which of the analysts' and restricted-cases groups they belong to. */
+  private readonly memberships: BoundedCache<string, string[]>;
   private readonly searchesInFlight = new InFlight<DirectoryEntry[]>();
   private readonly getsInFlight = new InFlight<DirectoryEntry | undefined>();
-  private readonly analystsInFlight = new InFlight<boolean>();
+  private readonly membershipsInFlight = new InFlight<string[]>();
   /** Until when (real time) Graph asked us not to call, after a 429 that didn't fit in a budget. */
   private throttledUntil = 0;
 
@@ -124,12 +128,13 @@ export class GraphDirectory implements Directory {
     hooks: GraphDirectoryHooks = {},
   ) {
     this.analystGroupId = settings.analystGroupId?.toLowerCase();
+    this.restrictedGroupId = settings.restrictedGroupId?.toLowerCase();
     this.analystRule = this.analystGroupId ? "group" : "everyone";
     this.now = hooks.now ?? Date.now;
     this.logger = hooks.logger;
     this.searches = new BoundedCache(500, this.now);
     this.known = new BoundedCache(5000, this.now);
-    this.analysts = new BoundedCache(5000, this.now);
+    this.memberships = new BoundedCache(5000, this.now);
   }
 
   async search(query: string, limit: number): Promise<DirectoryEntry[]> {
@@ -156,11 +161,23 @@ export class GraphDirectory implements Directory {
   async isAnalyst(actor: Actor): Promise<boolean> {
     const groupId = this.analystGroupId;
     if (!groupId) return true;
+    return (await this.groupsOf(actor)).includes(groupId);
+  }
+
+  async isRestrictedTeam(actor: Actor): Promise<boolean> {
+    const groupId = this.restrictedGroupId;
+    if (!groupId) return this.isAnalyst(actor);
+    return (await this.groupsOf(actor)).includes(groupId);
+  }
+
+  /** Which of the analysts' and restricted-cases groups the person belongs to (one Graph call, cached). */
+  private async groupsOf(actor: Actor): Promise<string[]> {
     const id = actor.objectId?.trim().toLowerCase();
-    if (!id || !GUID.test(id)) return false;
-    const cached = this.analysts.get(id, this.settings.analystCacheMs);
+    const groupIds = [this.analystGroupId, this.restrictedGroupId].filter((g): g is string => g !== undefined);
+    if (!id || !GUID.test(id) || groupIds.length === 0) return [];
+    const cached = this.memberships.get(id, this.settings.analystCacheMs);
     if (cached !== undefined) return cached;
-    return this.analystsInFlight.run(id, () => this.checkAnalyst(id, groupId));
+    return this.membershipsInFlight.run(id, () => this.checkGroups(id, groupIds));
   }
 
   private async searchGraph(q: string, limit: number, key: string): Promise<DirectoryEntry[]> {
@@ -234,21 +251,22 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  private async checkAnalyst(userId: string, groupId: string): Promise<boolean> {
+  private async checkGroups(userId: string, groupIds: string[]): Promise<string[]> {
     const deadline = new Deadline(this.settings.timeoutMs);
     try {
-      let member: boolean;
+      let member: string[];
       try {
         // Transitive: members of nested groups count. Answers only with the ids it was given.
         const body = await deadline.race(
-          this.send(this.client.api(`/users/${userId}/checkMemberGroups`), deadline, { groupIds: [groupId] }),
+          this.send(this.client.api(`/users/${userId}/checkMemberGroups`), deadline, { groupIds }),
         );
-        member = memberGroupsSchema.parse(body).value.some((g) => g.toLowerCase() === groupId);
+        const found = memberGroupsSchema.parse(body).value.map((g) => g.toLowerCase());
+        member = groupIds.filter((g) => found.includes(g));
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        member = false; // not a user of this tenant
+        member = []; // not a user of this tenant
       }
-      this.analysts.set(userId, member);
+      this.memberships.set(userId, member);
       return member;
     } catch (error) {
       throw new DirectoryUnavailableError(
@@ -408,6 +426,7 @@ export function createGraphDirectory(settings: GraphSettings, options: GraphDire
     base.origin,
     {
       analystGroupId: settings.analystGroupId,
+      restrictedGroupId: settings.restrictedGroupId,
       timeoutMs: settings.timeoutMs,
       cacheMs: settings.cacheMs,
       analystCacheMs: settings.analystCacheMs,

@@ -10,16 +10,19 @@ const entrySchema = z.object({
   mail: z.string().optional(),
   userPrincipalName: z.string().optional(),
   analyst: z.boolean().optional(),
+  /** On the SOC's restricted-cases team. When nobody is, the analysts are that team. */
+  restricted: z.boolean().optional(),
 });
 const fileSchema = z.object({
   users: z.array(entrySchema).default([]),
-  groups: z.array(entrySchema.omit({ analyst: true })).default([]),
+  groups: z.array(entrySchema.omit({ analyst: true, restricted: true })).default([]),
 });
 export type LocalDirectoryFile = z.input<typeof fileSchema>;
 
 interface Indexed {
   entry: DirectoryEntry;
   analyst: boolean;
+  restricted: boolean;
 }
 
 /**
@@ -30,6 +33,8 @@ interface Indexed {
 export class LocalDirectory implements Directory {
   private readonly entries: Indexed[];
   private readonly byId: Map<string, Indexed>;
+  /** Whether the file names a restricted-cases team at all. */
+  private readonly anyRestricted: boolean;
 
   constructor(data: LocalDirectoryFile) {
     const parsed = fileSchema.parse(data);
@@ -42,9 +47,11 @@ export class LocalDirectory implements Directory {
         ...(e.userPrincipalName && { userPrincipalName: e.userPrincipalName }),
       },
       analyst: e.analyst === true,
+      restricted: e.restricted === true,
     });
     this.entries = [...parsed.users.map((u) => index("User", u)), ...parsed.groups.map((g) => index("Group", g))];
     this.byId = new Map(this.entries.map((e) => [e.entry.objectId, e]));
+    this.anyRestricted = this.entries.some((e) => e.restricted);
   }
 
   /** Reads and checks the file; a clear error names the file and what is wrong in it. */
@@ -81,6 +88,15 @@ export class LocalDirectory implements Directory {
   }
 
   isAnalyst(actor: Actor): Promise<boolean> {
-    return Promise.resolve(!!actor.objectId && this.byId.get(actor.objectId.toLowerCase())?.analyst === true);
+    return Promise.resolve(this.find(actor)?.analyst === true);
+  }
+
+  isRestrictedTeam(actor: Actor): Promise<boolean> {
+    const person = this.find(actor);
+    return Promise.resolve(this.anyRestricted ? person?.restricted === true : person?.analyst === true);
+  }
+
+  private find(actor: Actor): Indexed | undefined {
+    return actor.objectId ? this.byId.get(actor.objectId.toLowerCase()) : undefined;
   }
 }

@@ -93,6 +93,20 @@ export interface MessageEvidence {
   bodySha256: string;
 }
 
+/**
+ * One person's account of an incident: what they said and when. The first reporter's account is the
+ * incident's own title and description; each later report of the same Teams message adds one of these,
+ * so nothing anyone typed is dropped.
+ */
+export interface ReportAccount {
+  reporter: Actor;
+  timeUtc: string;
+  entryPoint: EntryPoint;
+  title: string;
+  words: string;
+  evidence?: MessageEvidence;
+}
+
 /** Where the new-incident card was posted in the triage channel, and how that went. */
 export interface TriageNotice {
   state: "pending" | "posted" | "failed";
@@ -127,9 +141,32 @@ export interface Incident {
   revision: number;
   evidence?: MessageEvidence[];
   triage?: TriageNotice;
+  /**
+   * Need-to-know (HR, insider, legal): seen only by the SOC's restricted-cases team and the
+   * incident's reporters, never posted in full to the triage channel.
+   */
+  restricted?: boolean;
+  /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
+  reports?: ReportAccount[];
 }
 
 export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";
+
+/**
+ * Who a person is, for deciding what they may see: their directory object id when Teams gave one,
+ * else their Teams user id; undefined when neither is known (such a person reported nothing).
+ */
+export function personKey(actor: Pick<Actor, "objectId" | "teamsId">): string | undefined {
+  if (actor.objectId) return `aad:${actor.objectId.toLowerCase()}`;
+  if (actor.teamsId) return `teams:${actor.teamsId}`;
+  return undefined;
+}
+
+/** The people who reported an incident: its creator and everyone whose report was added to it. */
+export function reporterKeys(incident: Pick<Incident, "createdBy" | "reports">): string[] {
+  const keys = [incident.createdBy, ...(incident.reports ?? []).map((r) => r.reporter)].map(personKey);
+  return [...new Set(keys.filter((k): k is string => k !== undefined))];
+}
 
 /** "INC-42": how people refer to an incident. */
 export function incidentRef(incident: Pick<Incident, "incidentNumber">): string {

@@ -96,6 +96,11 @@ export interface Directory {
   get(objectId: string): Promise<DirectoryEntry | undefined>;
   /** Whether this person works in the SOC (gets the full form and may assign, close, triage). */
   isAnalyst(actor: Actor): Promise<boolean>;
+  /**
+   * Whether this person is on the SOC's restricted-cases team (sees restricted incidents). Where no
+   * such team is set up, the analysts are that team.
+   */
+  isRestrictedTeam(actor: Actor): Promise<boolean>;
 }
 
 /** The clock, so that tests and benchmarks can place incidents in time. */

@@ -139,5 +139,18 @@ export function describeDirectoryContract(name: string, open: (data: DirectoryDa
         expect(await directory.isAnalyst({ name: "No id" })).toBe(false);
       });
     });
+
+    describe("isRestrictedTeam", () => {
+      it("is true for a member of the restricted-cases team, also through a nested group", async () => {
+        expect(await directory.isRestrictedTeam({ objectId: ids.alex, name: "Alex Wilber" })).toBe(true);
+      });
+
+      it("is false for an analyst who is not on it, and for everyone else", async () => {
+        expect(await directory.isRestrictedTeam({ objectId: ids.megan, name: "Megan Bowen" })).toBe(false);
+        expect(await directory.isRestrictedTeam({ objectId: ids.adele, name: "Adele Vance" })).toBe(false);
+        expect(await directory.isRestrictedTeam({ objectId: ids.nobody, name: "Nobody" })).toBe(false);
+        expect(await directory.isRestrictedTeam({ name: "No id" })).toBe(false);
+      });
+    });
   });
 }

@@ -71,13 +71,15 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error("expected the call to fail");
 }
 
+const RESTRICTED = { RESTRICTED_GROUP_ID: directoryData.restrictedGroupId };
+
 describeDirectoryContract("GraphDirectory on the fake Graph", async () => {
-  const opened = await openGraph();
+  const opened = await openGraph({ settings: RESTRICTED });
   return { directory: opened.directory, dispose: () => opened.dispose() };
 });
 
 describeDirectoryContract("GraphDirectory on the fake Graph, paging one entry at a time", async () => {
-  const opened = await openGraph({ fake: { maxPageSize: 1 } });
+  const opened = await openGraph({ fake: { maxPageSize: 1 }, settings: RESTRICTED });
   return { directory: opened.directory, dispose: () => opened.dispose() };
 });
 
@@ -286,6 +288,23 @@ describe("GraphDirectory", () => {
     it("with ANALYST_GROUP_ID, analysts are the group's members", async () => {
       sut = await openGraph();
       expect(sut.directory.analystRule).toBe("group");
+    });
+
+    it("asks about both groups in one call when RESTRICTED_GROUP_ID is set, and caches the answer for both", async () => {
+      sut = await openGraph({ settings: RESTRICTED });
+      const alex = { objectId: ids.alex, name: "Alex Wilber" };
+      expect(await sut.directory.isAnalyst(alex)).toBe(true);
+      expect(await sut.directory.isRestrictedTeam(alex)).toBe(true);
+      expect(sut.fake.count(`/users/${ids.alex}/checkMemberGroups`, "POST")).toBe(1);
+      expect(sut.fake.requests.find((r) => r.method === "POST")!.body).toEqual({
+        groupIds: [directoryData.analystGroupId, directoryData.restrictedGroupId],
+      });
+    });
+
+    it("without RESTRICTED_GROUP_ID, the analysts are the restricted-cases team", async () => {
+      sut = await openGraph();
+      expect(await sut.directory.isRestrictedTeam({ objectId: ids.megan, name: "Megan Bowen" })).toBe(true);
+      expect(await sut.directory.isRestrictedTeam({ objectId: ids.adele, name: "Adele Vance" })).toBe(false);
     });
 
     it("without ANALYST_GROUP_ID, everyone is an analyst and Graph is not asked", async () => {

@@ -19,6 +19,8 @@ export interface DirectoryDataSet {
   members: Record<string, string[]>;
   /** The SOC analysts' group: its members, also through nested groups, are analysts. */
   analystGroupId: string;
+  /** The restricted-cases team's group. */
+  restrictedGroupId: string;
 }
 
 const u = (n: number) => `5a1e0000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -76,6 +78,8 @@ export const directoryData: DirectoryDataSet = {
     [ids.physical]: [ids.diego, ids.nestor],
   },
   analystGroupId: ids.socAnalysts,
+  // SOC Tier 1 handles restricted cases: Alex is on it, Megan (an analyst directly) is not.
+  restrictedGroupId: ids.socTier1,
 };
 
 /** Ids of everything in `groupId`, directly or through nested groups. */
@@ -95,6 +99,7 @@ export function transitiveMembers(data: DirectoryDataSet, groupId: string): Set<
 /** The same data set as the local directory's JSON file: analyst flags from group membership. */
 export function asLocalDirectoryFile(data: DirectoryDataSet): LocalDirectoryFile {
   const analysts = transitiveMembers(data, data.analystGroupId);
+  const restricted = transitiveMembers(data, data.restrictedGroupId);
   return {
     users: data.users.map((user) => ({
       id: user.id,
@@ -102,6 +107,7 @@ export function asLocalDirectoryFile(data: DirectoryDataSet): LocalDirectoryFile
       ...(user.mail && { mail: user.mail }),
       userPrincipalName: user.userPrincipalName,
       analyst: analysts.has(user.id),
+      restricted: restricted.has(user.id),
     })),
     groups: data.groups.map((group) => ({ id: group.id, displayName: group.displayName, ...(group.mail && { mail: group.mail }) })),
   };
