@@ -153,7 +153,10 @@ const schema = z
     ),
     /** Object id of the Entra group of the SOC's restricted-cases team (sees restricted incidents). Absent: the analysts are. */
     RESTRICTED_GROUP_ID: optionalText.pipe(
-      z.string().regex(GUID, "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)").optional(),
+      z
+        .string()
+        .regex(GUID, "use the group's object id, a GUID (Entra admin center > Groups > the group > Object ID)")
+        .optional(),
     ),
     // --- end of Microsoft Graph settings ---
 

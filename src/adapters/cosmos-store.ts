@@ -63,7 +63,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential
 import { StoreUnavailableError } from "../incidents/errors";
 import type { Incident, TriageNotice } from "../incidents/model";
 import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
-import { queryWords, searchKeys } from "../incidents/search";
+import { queryWords, searchKeys, type SearchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
@@ -102,7 +102,7 @@ interface IncidentDoc extends ItemDefinition {
   /** Random per replace attempt, for the same reason after a 412. */
   writeToken?: string;
   /** Lower-case, single-spaced title and lower-case tags, for `search`. */
-  search: { title: string; tags: string[] };
+  search: SearchKeys;
   incident: Incident;
 }
 
@@ -326,6 +326,10 @@ export class CosmosIncidentStore implements IncidentStore {
   async search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {
     const where = ["c.workspaceId = @workspaceId", "c.type = @type"];
     const parameters: SqlParameter[] = [];
+    if (query.reporter !== undefined) {
+      where.push("ARRAY_CONTAINS(c.search.reporters, @reporter)");
+      parameters.push({ name: "@reporter", value: query.reporter });
+    }
     if (query.number !== undefined) {
       where.push("c.incident.incidentNumber = @number");
       parameters.push({ name: "@number", value: query.number });

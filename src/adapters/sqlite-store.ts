@@ -7,7 +7,7 @@ import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceO
 import { queryWords, searchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -19,6 +19,7 @@ interface IncidentRow {
   revision: number;
   title_lower: string;
   tags_lower: string;
+  reporters: string;
   notice_state: string | null;
   notice_updated: string | null;
   doc: string;
@@ -34,6 +35,7 @@ function toRow(incident: Incident): IncidentRow {
     revision: incident.revision,
     title_lower: keys.title,
     tags_lower: `${SEP}${keys.tags.join(SEP)}${SEP}`,
+    reporters: `${SEP}${keys.reporters.join(SEP)}${SEP}`,
     notice_state: incident.triage?.state ?? null,
     notice_updated: incident.triage?.updatedUtc ?? null,
     doc: JSON.stringify(incident),
@@ -82,6 +84,15 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (workspace_id, day, tag_key)
     );
   `,
+  // Who reported each incident (personKey between unit separators), so a reporter finds their own.
+  // Incidents stored before had their creator as the only reporter.
+  2: `
+    ALTER TABLE incidents ADD COLUMN reporters TEXT NOT NULL DEFAULT '';
+    UPDATE incidents SET reporters = char(31) || CASE
+        WHEN json_extract(doc, '$.createdBy.objectId') IS NOT NULL THEN 'aad:' || lower(json_extract(doc, '$.createdBy.objectId'))
+        WHEN json_extract(doc, '$.createdBy.teamsId') IS NOT NULL THEN 'teams:' || json_extract(doc, '$.createdBy.teamsId')
+        ELSE '' END || char(31);
+  `,
 };
 
 /**
@@ -120,13 +131,13 @@ export class SqliteIncidentStore implements IncidentStore {
       ),
       insert: db.prepare<[IncidentRow]>(
         `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower,
-           notice_state, notice_updated, doc)
+           reporters, notice_state, notice_updated, doc)
          VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower,
-           @notice_state, @notice_updated, @doc)`,
+           @reporters, @notice_state, @notice_updated, @doc)`,
       ),
       replace: db.prepare<[IncidentRow & { expected: number }]>(
         `UPDATE incidents SET revision = @revision, title_lower = @title_lower, tags_lower = @tags_lower,
-           notice_state = @notice_state, notice_updated = @notice_updated, doc = @doc
+           reporters = @reporters, notice_state = @notice_state, notice_updated = @notice_updated, doc = @doc
          WHERE workspace_id = @workspace_id AND id = @id AND revision = @expected`,
       ),
       unsent: db.prepare<[string, string, number], { doc: string }>(
@@ -218,6 +229,10 @@ export class SqliteIncidentStore implements IncidentStore {
     return this.run(() => {
       const where = ["workspace_id = ?"];
       const params: (string | number)[] = [workspaceId];
+      if (query.reporter !== undefined) {
+        where.push("instr(reporters, ?) > 0");
+        params.push(`${SEP}${query.reporter}${SEP}`);
+      }
       if (query.number !== undefined) {
         where.push("incident_number = ?");
         params.push(query.number);

@@ -11,6 +11,8 @@ export interface IncidentQuery {
   number?: number;
   /** Lower-case, single-spaced. */
   text?: string;
+  /** Only incidents this person reported (a `personKey`), as the creator or with a later report. */
+  reporter?: string;
 }
 
 export type ReplaceOutcome =

@@ -1,4 +1,4 @@
-import type { Incident } from "./model";
+import { reporterKeys, type Incident } from "./model";
 import type { IncidentQuery } from "./ports";
 
 /**
@@ -15,14 +15,19 @@ export function foldText(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ");
 }
 
-/** What a store keeps to find an incident: its folded title and its folded tags. */
+/** What a store keeps to find an incident: its folded title and tags, and who reported it (`personKey`s). */
 export interface SearchKeys {
   title: string;
   tags: string[];
+  reporters: string[];
 }
 
-export function searchKeys(incident: Pick<Incident, "title" | "labels">): SearchKeys {
-  return { title: foldText(incident.title), tags: incident.labels.map((l) => foldText(l.labelName)) };
+export function searchKeys(incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports">): SearchKeys {
+  return {
+    title: foldText(incident.title),
+    tags: incident.labels.map((l) => foldText(l.labelName)),
+    reporters: reporterKeys(incident),
+  };
 }
 
 /** "INC-42", "#42" or "42" as a number; anything else as folded text; nothing typed as the newest. */

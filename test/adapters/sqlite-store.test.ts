@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { StoreUnavailableError } from "../../src/incidents/errors";
 import { aNewIncident } from "../support/builders";
@@ -24,6 +25,27 @@ describeStoreContract("SQLite", () => {
 });
 
 describe("SQLite store specifics", () => {
+  it("upgrades a file written before reporters were kept: each incident's creator finds it", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
+    const a = await store.create(aNewIncident({ createdBy: megan, title: "Before the upgrade" }));
+    const b = await store.create(aNewIncident({ createdBy: { teamsId: "29:guest", name: "Guest" }, title: "A guest's" }));
+    await store.close();
+    // As schema 1 left it: no reporters column.
+    const db = new Database(file);
+    db.exec("ALTER TABLE incidents DROP COLUMN reporters");
+    db.pragma("user_version = 1");
+    db.close();
+
+    const upgraded = new SqliteIncidentStore(file);
+    const ws = a.incident.workspaceId;
+    expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
+    expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("keeps incidents and numbering across a reopen of the file", async () => {
     const { dir, file } = tempFile();
     const first = new SqliteIncidentStore(file);

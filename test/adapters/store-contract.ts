@@ -168,6 +168,31 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await titles({ text: "100% o'brien \\ _%" })).toEqual([]);
     });
 
+    it("finds only what a person reported when asked by reporter, also after their report was added to another's", async () => {
+      const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
+      const guest = { teamsId: "29:guest-mri", name: "A guest" };
+      const mine = await store.create(aNewIncident({ workspaceId: ws, title: "Mine: badge door", createdBy: megan }));
+      const theirs = await store.create(aNewIncident({ workspaceId: ws, title: "Theirs: badge alarm", createdBy: guest }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "Nobody's: badge lost" }));
+      const titles = async (query: Parameters<IncidentStore["search"]>[1]) => (await store.search(ws, query, 10)).map((i) => i.title);
+      const meganKey = "aad:6f1c2d3e-0000-4000-8000-000000000031";
+
+      expect(await titles({ reporter: meganKey })).toEqual(["Mine: badge door"]);
+      expect(await titles({ reporter: "teams:29:guest-mri" })).toEqual(["Theirs: badge alarm"]);
+      expect(await titles({ reporter: meganKey, number: theirs.incident.incidentNumber })).toEqual([]);
+      expect(await titles({ reporter: meganKey, number: mine.incident.incidentNumber })).toEqual(["Mine: badge door"]);
+      expect(await titles({ reporter: meganKey, text: "alarm" })).toEqual([]);
+      expect(await titles({ reporter: "aad:6f1c2d3e" })).toEqual([]);
+
+      const added = {
+        ...theirs.incident,
+        reports: [{ reporter: megan, timeUtc: "2026-11-20T11:00:00.000Z", entryPoint: "message-extension" as const, title: "Same", words: "Me too" }],
+      };
+      expect((await store.replace(added, theirs.incident.revision)).ok).toBe(true);
+      expect(await titles({ reporter: meganKey })).toEqual(["Theirs: badge alarm", "Mine: badge door"]);
+      expect(await titles({ reporter: meganKey, text: "alarm" })).toEqual(["Theirs: badge alarm"]);
+    });
+
     it("lists incidents whose triage notice is not yet posted, oldest first", async () => {
       const notice = (state: "pending" | "posted" | "failed", updatedUtc: string) => ({ state, attempts: 1, updatedUtc });
       const a = await store.create(aNewIncident({ workspaceId: ws, title: "a", triage: notice("pending", "2026-11-20T10:00:02.000Z") }));

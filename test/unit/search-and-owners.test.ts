@@ -21,8 +21,17 @@ describe("what a person types in Find incident", () => {
   });
 
   it("is compared with keys folded the same way as the stored title and tags", () => {
-    const keys = searchKeys({ title: "Odd  Payment\nRequest", labels: [{ labelName: "Finance Team", labelType: "User" }] });
-    expect(keys).toEqual({ title: "odd payment request", tags: ["finance team"] });
+    const keys = searchKeys({
+      title: "Odd  Payment\nRequest",
+      labels: [{ labelName: "Finance Team", labelType: "User" }],
+      createdBy: { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan" },
+      reports: [{ reporter: { teamsId: "29:abc", name: "Guest" }, timeUtc: "", entryPoint: "message-extension", title: "", words: "" }],
+    });
+    expect(keys).toEqual({
+      title: "odd payment request",
+      tags: ["finance team"],
+      reporters: ["aad:6f1c2d3e-0000-4000-8000-000000000031", "teams:29:abc"],
+    });
     expect(queryWords(readQuery("payment ODD").text!).every((w) => keys.title.includes(w))).toBe(true);
   });
 });
