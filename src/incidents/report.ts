@@ -12,6 +12,8 @@ export interface ReportForm {
   where: string;
   /** "true" when urgent (Input.Toggle). */
   urgent: string;
+  /** "true": only the SOC's restricted-cases team may see it (Input.Toggle). */
+  restricted?: string;
 }
 
 export const REPORT_FIELDS = [
@@ -22,9 +24,10 @@ export const REPORT_FIELDS = [
   "whenTime",
   "where",
   "urgent",
+  "restricted",
 ] as const satisfies readonly (keyof ReportForm)[];
 
-export type ReportField = Exclude<keyof ReportForm, "submissionId" | "whenDate" | "whenTime" | "urgent"> | "when";
+export type ReportField = Exclude<keyof ReportForm, "submissionId" | "whenDate" | "whenTime" | "urgent" | "restricted"> | "when";
 export type ReportErrors = Partial<Record<ReportField, string>>;
 
 export const WHERE_MAX_LENGTH = 200;
@@ -128,6 +131,7 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
       closingComment: "",
       owner: "",
       tags: "",
+      restricted: report.restricted === "true" ? "true" : "false",
     },
     ...(firstActivityTimeUtc && { firstActivityTimeUtc }),
   };
@@ -136,7 +140,7 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
 /** Reads a report card's data: every field text when present ("urgent" may also be a boolean). */
 export function readReport(data: unknown): { ok: true; report: ReportForm } | { ok: false; problem: string } {
   const read = readTextFields(data, REPORT_FIELDS, "report", (field, value) =>
-    field === "urgent" && typeof value === "boolean" ? String(value) : undefined,
+    (field === "urgent" || field === "restricted") && typeof value === "boolean" ? String(value) : undefined,
   );
   return read.ok ? { ok: true, report: read.values } : read;
 }

@@ -1,19 +1,31 @@
-import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, TriageNotice } from "./model";
-import { PROVIDER_NAME } from "./model";
-import type { Clock, Directory, DirectoryEntry, IncidentStore } from "./ports";
+import { StoreUnavailableError } from "./errors";
+import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, ReportAccount, TriageNotice } from "./model";
+import { personKey, PROVIDER_NAME } from "./model";
+import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident } from "./ports";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
+import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
 /** Analysts triage and own incidents; employees report what they saw. */
 export type Role = "analyst" | "employee";
 
 export type CreateResult =
   | { kind: "created"; incident: Incident; /** false: this submission had already created it */ isNew: boolean }
+  /** Someone else had already reported this message: this person's account was added to their incident. */
+  | { kind: "added"; incident: Incident }
+  /** The id is someone else's incident (not a shared message): nothing written, nothing shown. */
+  | { kind: "taken" }
   | { kind: "invalid"; errors: FieldErrors };
 
-export type ReportResult = { kind: "created"; incident: Incident; isNew: boolean } | { kind: "invalid"; errors: ReportErrors };
+export type ReportResult = Exclude<CreateResult, { kind: "invalid" }> | { kind: "invalid"; errors: ReportErrors };
+
+/** An incident with what the person asking may see of it. */
+export interface Seen {
+  incident: Incident;
+  access: Exclude<Access, "none">;
+}
 
 export type UpdateResult =
   | { kind: "updated"; incident: Incident }
@@ -50,6 +62,8 @@ export interface IncidentServiceOptions {
 /** Owner typeahead shows at most this many (Teams shows 15). */
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
+/** How often adding a report to an incident is tried while others change it at the same moment. */
+const ADD_REPORT_ATTEMPTS = 5;
 
 /** The use cases: create (form, report, message), update with optimistic concurrency, search, suggest, triage. */
 export class IncidentService {
@@ -74,6 +88,21 @@ export class IncidentService {
     return (await this.directory.isAnalyst(actor)) ? "analyst" : "employee";
   }
 
+  /** Who is looking, for the visibility rule (src/incidents/visibility.ts). */
+  async viewerOf(actor: Actor): Promise<Viewer> {
+    const [analyst, restrictedTeam] = await Promise.all([
+      this.directory.isAnalyst(actor),
+      this.directory.isRestrictedTeam(actor),
+    ]);
+    return { actor, analyst, restrictedTeam };
+  }
+
+  /** The incident with this id if `viewer` may see it; undefined when it does not exist or they may not (the same answer). */
+  async find(id: string, viewer: Viewer): Promise<Seen | undefined> {
+    const incident = await this.get(id);
+    return incident && seen(incident, viewer);
+  }
+
   /**
    * Validates the whole form (owner resolved in the directory, never taken from the card), then
    * stores it once: the same submission id always yields the same incident. An employee's form
@@ -88,7 +117,7 @@ export class IncidentService {
     const triage: TriageNotice | undefined = (await this.triageChannel())
       ? { state: "pending", attempts: 0, updatedUtc: now }
       : undefined;
-    const outcome = await this.store.create({
+    const created: NewIncident = {
       id: v.id,
       workspaceId: this.workspaceId,
       ...fieldsOf(v, owner),
@@ -100,9 +129,38 @@ export class IncidentService {
       createdBy: actor,
       entryPoint,
       providerName: PROVIDER_NAME,
-    });
-    if (outcome.created && v.tags.length) this.tagCache = undefined;
-    return { kind: "created", incident: outcome.incident, isNew: outcome.created };
+    };
+    const outcome = await this.store.create(created);
+    if (outcome.created) {
+      if (v.tags.length) this.tagCache = undefined;
+      return { kind: "created", incident: outcome.incident, isNew: true };
+    }
+    // The id was used before: by this person (a double click, a retry), or, for a reported message,
+    // by someone else who reported it first.
+    if (isReporter(outcome.incident, actor)) return { kind: "created", incident: outcome.incident, isNew: false };
+    if (!options.evidence) return { kind: "taken" };
+    const account: ReportAccount = {
+      reporter: actor,
+      timeUtc: now,
+      entryPoint,
+      title: v.title,
+      words: v.description,
+      evidence: options.evidence,
+    };
+    return this.addReport(outcome.incident, account);
+  }
+
+  /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
+  private async addReport(first: Incident, account: ReportAccount): Promise<CreateResult> {
+    let current: Incident | undefined = first;
+    for (let attempt = 0; current && attempt < ADD_REPORT_ATTEMPTS; attempt++) {
+      if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
+      const next = { ...current, reports: [...(current.reports ?? []), account], lastModifiedTimeUtc: account.timeUtc };
+      const outcome = await this.store.replace(next, current.revision);
+      if (outcome.ok) return { kind: "added", incident: outcome.incident };
+      current = outcome.current;
+    }
+    throw new StoreUnavailableError("The incident kept changing while a report was being added to it; try again.");
   }
 
   /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */
@@ -119,7 +177,7 @@ export class IncidentService {
       ...(checked.firstActivityTimeUtc && { firstActivityTimeUtc: checked.firstActivityTimeUtc }),
       ...(evidence && { evidence }),
     });
-    if (result.kind === "created") return result;
+    if (result.kind !== "invalid") return result;
     // Only title and description can fail here; they are the report's title and what happened.
     return {
       kind: "invalid",
@@ -132,8 +190,9 @@ export class IncidentService {
 
   /** Saves an analyst's edit made from `revision`; a concurrent change is reported, never overwritten. */
   async update(id: string, revision: number, form: IncidentForm, actor: Actor): Promise<UpdateResult> {
-    if ((await this.roleOf(actor)) !== "analyst") return { kind: "forbidden" };
-    const current = await this.get(id);
+    const viewer = await this.viewerOf(actor);
+    if (!viewer.analyst) return { kind: "forbidden" };
+    const current = (await this.find(id, viewer))?.incident;
     if (!current) return { kind: "not-found" };
     const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor);
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
@@ -143,13 +202,15 @@ export class IncidentService {
       lastModifiedTimeUtc: this.clock().toISOString(),
     };
     if (!checked.owner) delete next.owner;
+    if (!checked.value.restricted) delete next.restricted;
     return this.replaceFrom(next, revision);
   }
 
   /** "Assign to me" from the triage card: the analyst becomes the owner if nobody changed it since `revision`. */
   async assignToMe(id: string, revision: number, actor: Actor): Promise<UpdateResult> {
-    if ((await this.roleOf(actor)) !== "analyst") return { kind: "forbidden" };
-    const current = await this.get(id);
+    const viewer = await this.viewerOf(actor);
+    if (!viewer.analyst) return { kind: "forbidden" };
+    const current = (await this.find(id, viewer))?.incident;
     if (!current) return { kind: "not-found" };
     const errors: FieldErrors = {};
     const owner = await this.resolveOwner(ASSIGN_TO_ME, actor, errors);
@@ -157,9 +218,20 @@ export class IncidentService {
     return this.replaceFrom({ ...current, owner, lastModifiedTimeUtc: this.clock().toISOString() }, revision);
   }
 
-  /** By number ("INC-42", "#42", "42"), by words of the title or by a tag, newest first; recent ones when empty. */
-  async search(typed: string, limit: number): Promise<Incident[]> {
-    return this.store.search(this.workspaceId, readQuery(typed), limit);
+  /**
+   * By number ("INC-42", "#42", "42"), by words of the title or by a tag, newest first; recent ones
+   * when empty. Only what `viewer` may see: the SOC every incident but restricted ones (unless on the
+   * restricted-cases team), anyone else the incidents they reported.
+   */
+  async search(typed: string, limit: number, viewer: Viewer): Promise<Seen[]> {
+    const query = readQuery(typed);
+    if (!viewer.analyst) {
+      const reporter = personKey(viewer.actor);
+      if (reporter === undefined) return [];
+      query.reporter = reporter;
+    }
+    const found = await this.store.search(this.workspaceId, query, limit);
+    return found.map((incident) => seen(incident, viewer)).filter((s): s is Seen => s !== undefined);
   }
 
   /** Tags for the typeahead: the workspace's last 14 days, ranked by use and recency, filtered by what was typed. */
@@ -281,7 +353,12 @@ export class IncidentService {
   }
 }
 
-/** What an employee may decide: title, description and how urgent (High or Medium). Nothing else. */
+function seen(incident: Incident, viewer: Viewer): Seen | undefined {
+  const access = accessTo(incident, viewer);
+  return access === "none" ? undefined : { incident, access };
+}
+
+/** What an employee may decide: title, description, how urgent (High or Medium), and need-to-know. Nothing else. */
 function employeeForm(form: IncidentForm): IncidentForm {
   return {
     ...form,
@@ -290,6 +367,8 @@ function employeeForm(form: IncidentForm): IncidentForm {
     closing: "",
     closingComment: "",
     owner: "",
+    // Their tags would lead the analysts' suggestions: the SOC tags what employees report.
+    tags: "",
   };
 }
 
@@ -313,5 +392,6 @@ function fieldsOf(v: ValidForm, owner: Owner | undefined) {
     ...(v.classificationComment && { classificationComment: v.classificationComment }),
     ...(owner && { owner }),
     labels: v.tags.map((labelName) => ({ labelName, labelType: "User" as const })),
+    ...(v.restricted && { restricted: true }),
   };
 }

@@ -31,6 +31,8 @@ export interface IncidentForm {
   closingComment: string;
   owner: string;
   tags: string;
+  /** "true": need-to-know (Input.Toggle); anything else: not restricted. */
+  restricted?: string;
 }
 
 export const FORM_FIELDS = [
@@ -43,9 +45,10 @@ export const FORM_FIELDS = [
   "closingComment",
   "owner",
   "tags",
+  "restricted",
 ] as const satisfies readonly (keyof IncidentForm)[];
 
-export type FieldName = Exclude<keyof IncidentForm, "submissionId">;
+export type FieldName = Exclude<keyof IncidentForm, "submissionId" | "restricted">;
 export type FieldErrors = Partial<Record<FieldName, string>>;
 
 /** A form that passed every rule that needs no directory. */
@@ -61,6 +64,7 @@ export interface ValidForm {
   /** "" = no owner, ASSIGN_TO_ME, or a directory object id still to resolve. */
   ownerRef: string;
   tags: string[];
+  restricted: boolean;
 }
 
 export type FormCheck = { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors };
@@ -114,9 +118,10 @@ export function readTextFields<F extends string>(
 
 /** The incident form as a card sent it; tags may come as a list as well as one comma-separated string. */
 export function readForm(data: unknown): FormShape {
-  const read = readTextFields(data, FORM_FIELDS, "form", (field, value) =>
-    field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(",") : undefined,
-  );
+  const read = readTextFields(data, FORM_FIELDS, "form", (field, value) => {
+    if (field === "restricted" && typeof value === "boolean") return String(value);
+    return field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(",") : undefined;
+  });
   return read.ok ? { ok: true, form: read.values } : read;
 }
 
@@ -196,6 +201,7 @@ export function checkForm(form: IncidentForm): FormCheck {
       classificationComment,
       ownerRef,
       tags: tags.tags,
+      restricted: form.restricted === "true",
     },
   };
 }

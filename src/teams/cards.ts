@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Template } from "adaptivecards-templating";
 import { closingChoiceOf, incidentRef, type Incident } from "../incidents/model";
+import type { ReporterView } from "../incidents/visibility";
 import { CARD_NAMES } from "./verbs";
 
 /** Cards are drawn from the templates in cards/; the forms are in form-cards.ts, the read-only cards here. */
@@ -100,6 +101,58 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
       ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}`
       : "",
     link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
+    restricted: incident.restricted === true,
+    ...accountsOf(incident),
+  });
+}
+
+/** The card shows this many later reports, each cut to ACCOUNT_PREVIEW characters. */
+const ACCOUNTS_SHOWN = 5;
+const ACCOUNT_PREVIEW = 200;
+
+/** Later reports of the same message, for the SOC's cards: who, when, what they said (as text, never markdown). */
+function accountsOf(incident: Incident) {
+  const all = incident.reports ?? [];
+  const preview = (text: string) => (text.length > ACCOUNT_PREVIEW ? `${text.slice(0, ACCOUNT_PREVIEW)}…` : text);
+  return {
+    accountsHeading: `Also reported by ${all.length} ${all.length === 1 ? "other person" : "other people"}`,
+    accounts: all.slice(0, ACCOUNTS_SHOWN).map((r) => ({
+      who: wrappable(r.reporter.name),
+      when: ` (${formatUtc(r.timeUtc)}): `,
+      words: wrappable(preview(r.words || r.title)),
+    })),
+    more: all.length > ACCOUNTS_SHOWN ? `And ${all.length - ACCOUNTS_SHOWN} more.` : "",
+  };
+}
+
+/** What a reporter may see of an incident they reported (src/incidents/visibility.ts decides what that is). */
+export function reporterCard(view: ReporterView, options: { heading: string; note?: string }): AdaptiveCard {
+  const words = view.words.length > DESCRIPTION_PREVIEW ? `${view.words.slice(0, DESCRIPTION_PREVIEW)}…` : view.words;
+  return expand("reporter-view", {
+    heading: options.heading,
+    note: options.note ?? "",
+    view: { ...view, title: wrappable(view.title) },
+    words: wrappable(words),
+    facts: [
+      { label: "Reference", value: incidentRef(view) },
+      { label: "Status", value: view.status },
+      { label: "Handled by", value: view.handledBy ? wrappable(view.handledBy) : "Not assigned yet" },
+      { label: "Sent", value: formatUtc(view.reportedUtc) },
+      ...(view.restricted ? [{ label: "Seen by", value: "the SOC's restricted-cases team only" }] : []),
+    ],
+  });
+}
+
+/**
+ * A restricted incident where others may see the card (the triage channel, a shared chat): only its
+ * number and that it is restricted. `open` adds a button the restricted-cases team uses to see it.
+ */
+export function restrictedCard(incident: Incident, options: { heading: string; open: boolean }): AdaptiveCard {
+  return expand("restricted", {
+    heading: options.heading,
+    note: "It is restricted: only the SOC's restricted-cases team and the people who reported it can see it.",
+    showOpen: options.open,
+    incidentId: incident.id,
   });
 }
 
@@ -112,6 +165,11 @@ export function triageCard(incident: Incident, note?: string): AdaptiveCard {
     triageActions: true,
     ...(note && { note }),
   });
+}
+
+/** What the triage channel shows of a restricted incident, whatever happens to it: a line, and Open for the team. */
+export function restrictedTriageCard(incident: Incident): AdaptiveCard {
+  return restrictedCard(incident, { heading: `${incidentRef(incident)}: a restricted report arrived`, open: true });
 }
 
 /** The read-only card that replaces the form once the incident is stored. */

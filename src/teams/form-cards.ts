@@ -62,6 +62,7 @@ export function formOf(incident: Incident): IncidentForm {
     closingComment: incident.classificationComment ?? "",
     owner: incident.owner?.objectId ?? "",
     tags: incident.labels.map((l) => l.labelName).join(","),
+    restricted: incident.restricted ? "true" : "false",
   };
 }
 
@@ -139,6 +140,7 @@ function echoed(form: IncidentForm): IncidentForm {
     severity: cut(form.severity, 50) || "Medium",
     status: cut(form.status, 50) || "New",
     closing: cut(form.closing, 100),
+    restricted: form.restricted === "true" ? "true" : "false",
   };
 }
 
@@ -166,7 +168,11 @@ const NO_REPORT_ERRORS: Required<ReportErrors> = { title: "", whatHappened: "", 
 /** The employee's short "Report suspicious activity" form. */
 export function reportFormCard(view: ReportView): AdaptiveCard {
   return expand("report-form", {
-    form: { ...view.form, urgent: view.form.urgent === "true" ? "true" : "false" },
+    form: {
+      ...view.form,
+      urgent: view.form.urgent === "true" ? "true" : "false",
+      restricted: view.form.restricted === "true" ? "true" : "false",
+    },
     submissionId: view.form.submissionId,
     errors: { ...NO_REPORT_ERRORS, ...view.errors },
     banner: view.banner ?? "",

@@ -5,7 +5,17 @@ import type { IncidentService, Role } from "../incidents/service";
 import { parseTags } from "../incidents/tags";
 import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
-import { helpCard, incidentCreatedCard, reportReceivedCard, triageCard, type AdaptiveCard } from "./cards";
+import { randomUUID } from "node:crypto";
+import { reporterView } from "../incidents/visibility";
+import {
+  helpCard,
+  incidentCreatedCard,
+  reportReceivedCard,
+  reporterCard,
+  restrictedCard,
+  triageCard,
+  type AdaptiveCard,
+} from "./cards";
 import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
 import { whenDown } from "./outage";
 
@@ -43,7 +53,16 @@ export interface ReportInput {
 }
 
 export type SubmitOutcome =
-  { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard } | { kind: "form"; card: AdaptiveCard };
+  /** `card` for the person who sent it; `forEveryone` for others who see the form's message. */
+  | { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard; forEveryone: AdaptiveCard }
+  /** Their report was added to the incident someone else made from the same message; `card` is for them only. */
+  | { kind: "added"; incident: Incident; card: AdaptiveCard }
+  | { kind: "form"; card: AdaptiveCard };
+
+/** When a form's id belongs to someone else's incident: the form comes back with a new id. */
+const TAKEN =
+  "This form had already been used for another incident, so nothing was saved. Everything you typed is still here: " +
+  "send it again to create a new one.";
 
 /**
  * The one path every entry point uses to show the form and to submit it. Each submission carries
@@ -94,10 +113,19 @@ export class FormFlow {
       async (): Promise<SubmitOutcome> => {
         const options = { role: input.role, ...(input.evidence && { evidence: input.evidence }) };
         const result = await this.service.create(form, actor, input.entryPoint, options);
-        if (result.kind === "invalid") return { kind: "form", card: await back({ errors: result.errors }) };
-        this.logCreated(result.incident, result.isNew);
-        const card = incidentCreatedCard(result.incident, { repeated: !result.isNew });
-        return { kind: "created", incident: result.incident, isNew: result.isNew, card };
+        switch (result.kind) {
+          case "invalid":
+            return { kind: "form", card: await back({ errors: result.errors }) };
+          case "taken":
+            return {
+              kind: "form",
+              card: await this.formCard(actor, { ...form, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
+            };
+          case "added":
+            return this.added(result.incident, actor);
+          case "created":
+            return this.created(result.incident, result.isNew, incidentCreatedCard(result.incident, { repeated: !result.isNew }));
+        }
       },
       async (banner) => ({ kind: "form", card: await back({ banner }) }),
     );
@@ -112,10 +140,19 @@ export class FormFlow {
       "report",
       async (): Promise<SubmitOutcome> => {
         const result = await this.service.report(report, actor, input.timeZone, input.evidence);
-        if (result.kind === "invalid") return back({ errors: result.errors });
-        this.logCreated(result.incident, result.isNew);
-        const card = reportReceivedCard(result.incident, { repeated: !result.isNew });
-        return { kind: "created", incident: result.incident, isNew: result.isNew, card };
+        switch (result.kind) {
+          case "invalid":
+            return back({ errors: result.errors });
+          case "taken":
+            return {
+              kind: "form",
+              card: this.reportCard({ ...report, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
+            };
+          case "added":
+            return this.added(result.incident, actor);
+          case "created":
+            return this.created(result.incident, result.isNew, reportReceivedCard(result.incident, { repeated: !result.isNew }));
+        }
       },
       (banner) => back({ banner }),
     );
@@ -162,11 +199,26 @@ export class FormFlow {
     );
   }
 
-  private logCreated(incident: Incident, isNew: boolean): void {
+  /** A stored incident: the person's card, and what everyone else in the conversation sees (less, when restricted). */
+  private created(incident: Incident, isNew: boolean, card: AdaptiveCard): SubmitOutcome {
     this.log.info(
       { incidentId: incident.id, incidentNumber: incident.incidentNumber, isNew, entryPoint: incident.entryPoint },
       isNew ? "incident created" : "repeated submission answered with the existing incident",
     );
+    const forEveryone = incident.restricted
+      ? restrictedCard(incident, { heading: `Restricted incident ${incidentRef(incident)} created`, open: false })
+      : card;
+    return { kind: "created", incident, isNew, card, forEveryone };
+  }
+
+  /** Their report was added to an incident someone else made: they see their own words only. */
+  private added(incident: Incident, actor: Actor): SubmitOutcome {
+    this.log.info({ incidentId: incident.id, incidentNumber: incident.incidentNumber }, "report added to an existing incident");
+    const view = reporterView(incident, actor);
+    const heading = "The SOC already has a report about this message";
+    const note = `Yours was added to ${incidentRef(incident)}. Thank you.`;
+    const card = view ? reporterCard(view, { heading, note }) : helpCard(note);
+    return { kind: "added", incident, card };
   }
 
   private async ownerChoices(actor: Actor, selected: string): Promise<Choice[]> {

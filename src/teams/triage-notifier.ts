@@ -3,7 +3,7 @@ import type { Incident } from "../incidents/model";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
-import { cardAttachment, triageCard } from "./cards";
+import { cardAttachment, restrictedTriageCard, triageCard } from "./cards";
 
 /** Notices not posted are retried once they have been idle this long. */
 const RETRY_IDLE_MS = 60_000;
@@ -40,7 +40,9 @@ export class TriageNotifier {
       const adapter = context.adapter as CloudAdapter;
       const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
       await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
-        messageId = (await ctx.sendActivity({ attachments: [cardAttachment(triageCard(incident))] }))?.id;
+        // A restricted incident is announced as a line only; the restricted-cases team opens it.
+        const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
+        messageId = (await ctx.sendActivity({ attachments: [cardAttachment(card)] }))?.id;
       });
       await this.service.recordNotice(incident.id, { state: "posted", attempts, ...(messageId && { messageId }) });
       this.log.info({ incidentId: incident.id, attempts }, "posted to the triage channel");

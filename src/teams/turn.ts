@@ -1,6 +1,7 @@
 import { TurnContext, type Activity } from "botbuilder";
 import type { Actor } from "../incidents/model";
 import type { IncidentService, Role } from "../incidents/service";
+import type { Viewer } from "../incidents/visibility";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import type { FormFlow } from "./form-flow";
@@ -22,7 +23,7 @@ export interface Services {
 export class Turn {
   readonly activity: Activity;
   readonly actor: Actor;
-  private role$: Promise<Role> | undefined;
+  private viewer$: Promise<Viewer> | undefined;
 
   constructor(
     readonly context: TurnContext,
@@ -32,9 +33,14 @@ export class Turn {
     this.actor = actorOf(this.activity);
   }
 
-  /** Analyst or employee, asked of the directory at most once per activity. */
-  role(): Promise<Role> {
-    return (this.role$ ??= this.service.roleOf(this.actor));
+  /** Who is looking (analyst? on the restricted-cases team?), asked of the directory at most once per activity. */
+  viewer(): Promise<Viewer> {
+    return (this.viewer$ ??= this.service.viewerOf(this.actor));
+  }
+
+  /** Analyst or employee. */
+  async role(): Promise<Role> {
+    return (await this.viewer()).analyst ? "analyst" : "employee";
   }
 
   /** Whom rate limits count this request against. */

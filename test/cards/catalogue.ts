@@ -14,7 +14,7 @@ import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
 import { incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { unavailableBanner } from "../../src/teams/outage";
-import { errorAfter, input, values, visibleText } from "../support/cards";
+import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
 import { ALEX, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
 import { LONG_GROUP_IDS, LONG_PEOPLE, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
@@ -369,6 +369,63 @@ export const CATALOGUE: CatalogueEntry[] = [
             errors,
             banner,
           });
+        },
+      },
+    ],
+  },
+  {
+    template: "reporter-view",
+    samples: [
+      {
+        name: "an employee's own report in Find incident",
+        make: async (world) => {
+          await world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), {}, MEGAN);
+          const [mine] = await world.find("", MEGAN);
+          if (!mine) throw new Error("the employee found nothing");
+          return mine;
+        },
+      },
+      {
+        name: "a second report of the same message, added to the first",
+        make: async (world) => {
+          const first = await world.dialog(ALEX);
+          await world.bot.post(submitActionFromMessage(world.bot.serviceUrl, { ...first.actions[0].data, ...values(first) }, { from: ALEX, payload: messagePayload() }));
+          const mine = await world.dialog(MEGAN);
+          const res = await world.bot.post(submitActionFromMessage(world.bot.serviceUrl, { ...mine.actions[0].data, ...values(mine) }, { from: MEGAN, payload: messagePayload() }));
+          const card = res.body?.task?.value?.card?.content;
+          if (!card) throw new Error(`the bot answered the second report with ${JSON.stringify(res.body).slice(0, 300)}`);
+          return card;
+        },
+      },
+      {
+        name: "worst case: the longest title and words in text JSON must escape, found by their reporter",
+        make: async (world) => {
+          const typed = { title: heavy(TITLE_MAX_LENGTH), whatHappened: heavy(DESCRIPTION_MAX_LENGTH - WHERE_MAX_LENGTH - 20), where: heavy(WHERE_MAX_LENGTH) };
+          await world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), typed, MEGAN);
+          const [mine] = await world.find("", MEGAN);
+          if (!mine) throw new Error("the employee found nothing");
+          return mine;
+        },
+      },
+    ],
+  },
+  {
+    template: "restricted",
+    samples: [
+      {
+        name: "a restricted report in the triage channel",
+        make: async (world) => {
+          await world.triageHere();
+          await world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), { restricted: "true" }, MEGAN);
+          return world.triagePost(1);
+        },
+      },
+      {
+        name: "worst case: what everyone in a chat sees once an analyst creates a restricted incident there",
+        make: async (world) => {
+          await world.submit(await world.say("incident"), { title: heavy(TITLE_MAX_LENGTH), restricted: "true" });
+          while (world.bot.connector.updated().length === 0) await world.bot.connector.waitForCalls(world.bot.connector.calls.length + 1);
+          return cardOf(world.bot.connector.updated()[0]!.activity);
         },
       },
     ],

@@ -78,7 +78,7 @@ export interface SampleWorld {
   /** The dialog's card when `from` chooses "Create incident" on a Teams message (message extension). */
   dialog(from?: Person, payload?: ReturnType<typeof messagePayload>): Promise<Json>;
   /** The cards the compose box's "Find incident" offers for `text`. */
-  find(text: string): Promise<Json[]>;
+  find(text: string, from?: Person): Promise<Json[]>;
   /** Makes the SOC's triage channel the one new incidents are posted to. */
   triageHere(): Promise<void>;
   /** Waits for the `count`th card posted in the triage channel and returns it. */
@@ -119,8 +119,8 @@ export async function startSampleWorld(): Promise<SampleWorld> {
       if (res.status !== 200 || !card) throw new Error(`the bot answered the message action with ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       return card as Json;
     },
-    find: async (text) => {
-      const res = await bot.post(composeQuery(bot.serviceUrl, text));
+    find: async (text, from = ALEX) => {
+      const res = await bot.post(composeQuery(bot.serviceUrl, text, { from }));
       if (res.status !== 200) throw new Error(`the bot answered a search with ${res.status}`);
       return (res.body.composeExtension.attachments as { content: Json }[]).map((a) => a.content);
     },

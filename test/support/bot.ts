@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startApp, type App, type AppOverrides } from "../../src/app";
+import type { Incident } from "../../src/incidents/model";
+import type { Viewer } from "../../src/incidents/visibility";
 import { startConnector, type FakeConnector } from "./connector";
+
+/** A viewer who may see every incident: the tests' way to read what the bot stored. */
+export const EVERYTHING: Viewer = { actor: { name: "Test" }, analyst: true, restrictedTeam: true };
 
 export interface TestBot {
   app: App;
@@ -12,6 +17,8 @@ export interface TestBot {
   serviceUrl: string;
   /** POSTs an activity to /api/messages, as the Bot Connector does. */
   post(activity: unknown): Promise<{ status: number; body: any }>;
+  /** What is stored, as the SOC's restricted-cases team sees it (everything): for checking what the bot wrote. */
+  incidents(typed?: string, limit?: number): Promise<Incident[]>;
   /** POSTs raw bytes with a content type. */
   postRaw(body: string, contentType?: string): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
@@ -49,6 +56,7 @@ export async function startTestBot(env: Record<string, string> = {}, overrides: 
     connector,
     serviceUrl: connector.url,
     post: (activity) => postRaw(JSON.stringify(activity)),
+    incidents: async (typed = "", limit = 100) => (await app.service.search(typed, limit, EVERYTHING)).map((s) => s.incident),
     postRaw,
     stop: async () => {
       await app.close();

@@ -35,6 +35,7 @@ export function aForm(overrides: Partial<IncidentForm> = {}): IncidentForm {
     closingComment: "",
     owner: "",
     tags: "",
+    restricted: "false",
     ...overrides,
   };
 }

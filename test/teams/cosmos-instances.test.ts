@@ -162,7 +162,7 @@ describe("Cosmos DB failing under a running bot", () => {
     expect(heading).toMatch(/^Incident INC-\d+ created$/);
     const again = await bot.post(execute(bot.serviceUrl, "incident.create", { ...card.actions[0].data, ...values(card) }));
     expect(visibleText(again.body.value)[0]).toBe(heading);
-    const all = await bot.app.service.search("", 10);
+    const all = await bot.incidents("", 10);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ title: "Store outage test", severity: "High" });
     expect(await bot.app.service.suggestTags("outage", 5)).toEqual(["Outage"]);

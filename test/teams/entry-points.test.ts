@@ -142,7 +142,7 @@ describe("creating an incident from a message", () => {
     const posted = bot.connector.calls.find((c) => c.method === "POST" && c.path.includes("19:facilities@thread.tacv2"));
     expect(visibleText(cardOf(posted!.body))[0]).toBe("Incident INC-1 created");
 
-    const [found] = await bot.app.service.search("INC-1", 1);
+    const [found] = await bot.incidents("INC-1", 1);
     expect(found).toMatchObject({
       entryPoint: "message-extension",
       severity: "High",
@@ -171,16 +171,21 @@ describe("creating an incident from a message", () => {
     expect(again.actions[0].type).toBe("Action.Submit");
   });
 
-  it("points to the existing incident when the same message is reported again", async () => {
+  it("points to the existing incident when the same message is reported again, and adds a second person's report to it", async () => {
     const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload(), { from: ALEX }));
     const data = submitted(open.body.task.value.card.content, {});
     await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from: ALEX, payload: messagePayload() }));
+    const again = await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from: ALEX, payload: messagePayload() }));
+    expect(again.body).toEqual({ task: { type: "message", value: "This message was already reported as INC-1." } });
 
     const reopen = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload(), { from: LEE }));
     expect(reopen.body.task.value.title).toBe("Already reported as INC-1");
-    const resubmit = await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from: LEE, payload: messagePayload() }));
-    expect(resubmit.body).toEqual({ task: { type: "message", value: "This message was already reported as INC-1." } });
-    expect(await bot.app.service.search("", 10)).toHaveLength(1);
+    const mine = { ...data, description: "Lee saw it too." };
+    const resubmit = await bot.post(submitActionFromMessage(bot.serviceUrl, mine, { from: LEE, payload: messagePayload() }));
+    expect(resubmit.body.task.value.title).toBe("Report added");
+    const stored = await bot.incidents("", 10);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.reports).toEqual([expect.objectContaining({ reporter: expect.objectContaining({ name: "Lee Gu" }), words: "Lee saw it too." })]);
   });
 
   it("says the incident was created when the confirmation can't be posted in the conversation", async () => {
@@ -264,7 +269,7 @@ describe("the SOC triage channel", () => {
     // Lee clicked on the same card, from the same revision, a moment later.
     const rival = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: LEE }));
     expect(visibleText(rival.body.value).join("\n")).toMatch(/changed before your click: it is now assigned to Alex Wilber \(Teams\)/);
-    const [stored] = await bot.app.service.search("1", 1);
+    const [stored] = await bot.incidents("1", 1);
     expect(stored?.owner?.objectId).toBe(ALEX.aadObjectId);
     expect(stored?.triage).toMatchObject({ state: "posted", attempts: 1, messageId: expect.any(String) });
 
@@ -295,13 +300,13 @@ describe("the SOC triage channel", () => {
     const banner = visibleText(mine.body.value).find((t) => t.startsWith("Someone changed INC-1"));
     expect(banner).toMatch(/your changes were not saved\. Its status is now Active/);
     expect(input(mine.body.value, "severity").value).toBe("High");
-    const [stored] = await bot.app.service.search("1", 1);
+    const [stored] = await bot.incidents("1", 1);
     expect(stored).toMatchObject({ status: "Active", severity: "Medium" });
 
     // Saving again from the refreshed form applies the change knowingly.
     const again = await bot.post(execute(bot.serviceUrl, "incident.update", { ...mine.body.value.actions[0].data, ...values(mine.body.value) }, { from: ALEX }));
     expect(visibleText(again.body.value)).toContain("Saved by Alex Wilber.");
-    expect((await bot.app.service.search("1", 1))[0]).toMatchObject({ severity: "High", status: "New" });
+    expect((await bot.incidents("1", 1))[0]).toMatchObject({ severity: "High", status: "New" });
   });
 
   it("does not fail the create when the triage post fails, and records it for a retry", async () => {

@@ -186,6 +186,7 @@ describe("submitting the form", () => {
       closingComment: "",
       owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e04",
       tags: "Physical,Server room",
+      restricted: "false",
     };
     const res = await create(submitted(form, typed));
     expect(res.status).toBe(200);

@@ -11,7 +11,16 @@ import { assign, edit, update, view } from "./triage";
  * A button's answer: the card the clicker sees next (`changed`: the incident changed or was
  * created, so everyone's copy of the clicked card is updated too), or why the click can't be read.
  */
-export type CardAnswer = { card: AdaptiveCard; changed?: boolean; opensNew?: boolean } | { problem: string };
+export type CardAnswer =
+  | {
+      card: AdaptiveCard;
+      changed?: boolean;
+      /** A new card, not the next state of the clicked one (Action.Submit sends it as a new message). */
+      opensNew?: boolean;
+      /** What everyone else sees in the clicked card's message, when not `card` (a restricted incident). */
+      forEveryone?: AdaptiveCard;
+    }
+  | { problem: string };
 
 type CardHandler = (s: Services, turn: Turn, data: Record<string, unknown>) => Promise<CardAnswer>;
 
@@ -19,7 +28,9 @@ type CardHandler = (s: Services, turn: Turn, data: Record<string, unknown>) => P
 function submitted(verb: FormVerb): CardHandler {
   return async (s, turn, data) => {
     const outcome = await submitForm(s, turn, verb, data);
-    return "problem" in outcome ? outcome : { card: outcome.card, changed: outcome.kind === "created" };
+    if ("problem" in outcome) return outcome;
+    if (outcome.kind === "created") return { card: outcome.card, changed: true, forEveryone: outcome.forEveryone };
+    return { card: outcome.card };
   };
 }
 
@@ -57,7 +68,8 @@ export async function onCardAction(s: Services, turn: Turn): Promise<InvokeRespo
   }
   const answer = await route.handle(s, turn, data);
   if ("problem" in answer) return errorResponse(400, "BadRequest", answer.problem);
-  if (answer.changed) s.later.start("card update for everyone", () => updateCardMessage(turn.context, answer.card, s.log));
+  const forEveryone = answer.forEveryone ?? answer.card;
+  if (answer.changed) s.later.start("card update for everyone", () => updateCardMessage(turn.context, forEveryone, s.log));
   return cardResponse(answer.card);
 }
 
@@ -80,5 +92,7 @@ export async function onSubmitFallback(s: Services, turn: Turn, value: Record<st
     await turn.context.sendActivity(text);
     return;
   }
-  if (answer.opensNew || !(await updateCardMessage(turn.context, answer.card, s.log))) await sendCard(turn.context, answer.card);
+  // The message is shared: a restricted incident shows there as its line only.
+  const shared = answer.forEveryone ?? answer.card;
+  if (answer.opensNew || !(await updateCardMessage(turn.context, shared, s.log))) await sendCard(turn.context, shared);
 }

@@ -4,8 +4,10 @@ import type {
   MessagingExtensionQuery,
   MessagingExtensionResponse,
 } from "botbuilder";
-import { incidentRef, type Incident } from "../../incidents/model";
-import { cardAttachment, incidentCard } from "../cards";
+import { incidentRef } from "../../incidents/model";
+import type { Seen } from "../../incidents/service";
+import { accessTo, reporterView, type Viewer } from "../../incidents/visibility";
+import { cardAttachment, incidentCard, reporterCard, type AdaptiveCard } from "../cards";
 import { emptyForm, emptyReport } from "../form-cards";
 import { evidenceData, messageIncidentId, messagePayload, readMessage } from "../message-source";
 import { whenDown } from "../outage";
@@ -33,11 +35,20 @@ export async function openFromMessage(
   if (!payload.success) return taskMessage("Teams did not send the message to report. Try again from the message's menu.");
   const source = readMessage(payload.data);
   const id = messageIncidentId(s.service.workspaceId, turn.activity.conversation?.id ?? "", payload.data.id);
-  const [existing, role] = await Promise.all([s.service.get(id), turn.role()]);
-  if (existing) {
+  const [existing, viewer] = await Promise.all([s.service.get(id), turn.viewer()]);
+  // Someone who may not see the incident gets the form, as for a message nobody reported: what
+  // they send is added to it, and nothing tells them who reported it or what they said.
+  const seen = existing && accessTo(existing, viewer);
+  if (existing && seen === "full") {
     const heading = `This message was already reported as ${incidentRef(existing)}`;
     return taskCard(`Already reported as ${incidentRef(existing)}`, incidentCard(existing, { heading, headerStyle: "accent" }));
   }
+  const mine = existing && seen === "reporter" && reporterView(existing, viewer.actor);
+  if (existing && mine) {
+    const heading = `You already reported this message as ${incidentRef(existing)}`;
+    return taskCard(`Already reported as ${incidentRef(existing)}`, reporterCard(mine, { heading }));
+  }
+  const role = viewer.analyst ? "analyst" : "employee";
   const dialog = { dialog: { evidence: source.evidence } };
   if (role === "analyst") {
     const form = { ...emptyForm(), submissionId: id, title: source.title, description: source.text };
@@ -68,9 +79,13 @@ export async function submitFromMessage(
   if (outcome.kind === "form")
     return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);
   const ref = incidentRef(outcome.incident);
+  // Their own words and the number, nothing of the first report.
+  if (outcome.kind === "added") return taskCard("Report added", outcome.card);
   if (!outcome.isNew) return taskMessage(`This message was already reported as ${ref}.`);
+  // An employee's report is theirs and the SOC's: its receipt stays in the dialog, not in the chat.
+  if (verb === VERBS.report) return taskCard("Report sent", outcome.card);
   try {
-    await withTimeout(sendCard(turn.context, outcome.card), POST_BUDGET_MS);
+    await withTimeout(sendCard(turn.context, outcome.forEveryone), POST_BUDGET_MS);
     return {};
   } catch (error) {
     s.log.warn({ err: error, incidentId: outcome.incident.id }, "could not post the confirmation in the conversation");
@@ -96,26 +111,33 @@ export async function searchIncidents(
   const incidents = await whenDown(
     s.log,
     "find incident",
-    () => s.service.search(text, count),
+    async () => s.service.search(text, count, await turn.viewer()),
     () => undefined,
     "answered that the store is down",
   );
   if (!incidents) return say("The incident store is not answering. Try again in a moment.");
-  return { composeExtension: { type: "result", attachmentLayout: "list", attachments: incidents.map(searchResult) } };
+  const viewer = await turn.viewer();
+  const attachments = incidents.map((found) => searchResult(found, viewer)).filter((a) => a !== undefined);
+  return { composeExtension: { type: "result", attachmentLayout: "list", attachments } };
 }
 
-/** A search result: the incident's card, with a one-line preview for the list. */
-function searchResult(incident: Incident) {
+/** A search result: the incident's card (what a reporter may see, for a reporter), with a one-line preview. */
+function searchResult({ incident, access }: Seen, viewer: Viewer) {
   const ref = incidentRef(incident);
-  const tags = incident.labels.length ? ` · ${incident.labels.map((l) => l.labelName).join(", ")}` : "";
-  const text = `${incident.severity} · ${incident.status} · ${incident.owner?.assignedTo ?? "Unassigned"}${tags}`;
-  return {
-    ...cardAttachment(
-      incidentCard(incident, { heading: `${ref} · ${incident.severity} · ${incident.status}`, headerStyle: "emphasis" }),
-    ),
-    preview: {
-      contentType: "application/vnd.microsoft.card.thumbnail",
-      content: { title: `${ref}: ${incident.title}`.slice(0, 120), text: text.slice(0, 200) },
-    },
-  };
+  let card: AdaptiveCard, title: string, text: string;
+  if (access === "full") {
+    card = incidentCard(incident, { heading: `${ref} · ${incident.severity} · ${incident.status}`, headerStyle: "emphasis" });
+    const tags = incident.labels.length ? ` · ${incident.labels.map((l) => l.labelName).join(", ")}` : "";
+    [title, text] = [
+      incident.title,
+      `${incident.severity} · ${incident.status} · ${incident.owner?.assignedTo ?? "Unassigned"}${tags}`,
+    ];
+  } else {
+    const view = reporterView(incident, viewer.actor);
+    if (!view) return undefined;
+    card = reporterCard(view, { heading: `Your report ${ref}` });
+    [title, text] = [view.title, `${view.status} · ${view.handledBy ?? "Not assigned yet"}`];
+  }
+  const preview = { title: `${ref}: ${title}`.slice(0, 120), text: text.slice(0, 200) };
+  return { ...cardAttachment(card), preview: { contentType: "application/vnd.microsoft.card.thumbnail", content: preview } };
 }

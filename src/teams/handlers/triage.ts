@@ -2,7 +2,7 @@ import { TurnContext } from "botbuilder";
 import { z } from "zod";
 import type { Incident } from "../../incidents/model";
 import { readForm } from "../../incidents/validation";
-import { helpCard, triageCard } from "../cards";
+import { helpCard, restrictedTriageCard, triageCard } from "../cards";
 import { formOf } from "../form-cards";
 import { describeProblem } from "../invoke";
 import type { Services, Turn } from "../turn";
@@ -20,30 +20,38 @@ type TriageData = z.infer<typeof incidentRefData> & { raw: Record<string, unknow
 
 const gone: CardAnswer = { card: helpCard("That incident no longer exists.") };
 
-/** Reads the incident a triage button names, then hands it to `handle`. */
-function onIncident(handle: TriageHandler) {
+/**
+ * Reads the incident a triage button names, for an analyst who may see it (src/incidents/visibility.ts),
+ * then hands it to `handle`. Others learn nothing: not whether it exists, not what it says.
+ */
+function onIncident(doing: string, handle: TriageHandler) {
   return async (s: Services, turn: Turn, data: Record<string, unknown>): Promise<CardAnswer> => {
     const ref = incidentRefData.safeParse(data);
     if (!ref.success) return { problem: `This card action can't be read: ${describeProblem(ref.error)}.` };
-    const incident = await s.service.get(ref.data.incidentId);
-    if (!incident) return gone;
-    return handle(s, turn, incident, { ...ref.data, raw: data });
+    const viewer = await turn.viewer();
+    if (!viewer.analyst) return { card: helpCard(`Only SOC analysts can ${doing}.`) };
+    const found = await s.service.find(ref.data.incidentId, viewer);
+    if (!found || found.access !== "full") return gone;
+    const answer = await handle(s, turn, found.incident, { ...ref.data, raw: data });
+    return "card" in answer && found.incident.restricted
+      ? { ...answer, forEveryone: restrictedTriageCard(found.incident) }
+      : answer;
   };
 }
 
-/** Cancel on the edit form: the triage card again. */
-export const view = onIncident((_s, _turn, incident) => Promise.resolve({ card: triageCard(incident) }));
+/** The triage card (Cancel on the edit form; Open on a restricted incident's line). */
+export const view = onIncident("open incidents", (_s, _turn, incident) => Promise.resolve({ card: triageCard(incident) }));
 
-/** Edit: the full form on the incident, for analysts. */
-export const edit = onIncident(async (s, turn, incident) => {
-  if ((await turn.role()) !== "analyst") return { card: triageCard(incident, "Only SOC analysts can edit incidents.") };
-  return { card: await s.flow.formCard(turn.actor, formOf(incident), { edit: { incident, revision: incident.revision } }) };
-});
+/** Edit: the full form on the incident. */
+export const edit = onIncident("edit incidents", async (s, turn, incident) => ({
+  card: await s.flow.formCard(turn.actor, formOf(incident), { edit: { incident, revision: incident.revision } }),
+}));
 
 /** Assign to me: the analyst becomes the owner, unless someone changed the incident since the card was drawn. */
-export const assign = onIncident(async (s, turn, incident, { revision }) => {
+export const assign = onIncident("take incidents", async (s, turn, incident, { revision }) => {
+  if (revision === undefined) return { problem: "revision: Assign to me needs the revision the card showed." };
   const { actor } = turn;
-  const result = await s.service.assignToMe(incident.id, revision ?? incident.revision, actor);
+  const result = await s.service.assignToMe(incident.id, revision, actor);
   switch (result.kind) {
     case "updated": {
       const note = `Assigned to ${result.incident.owner?.assignedTo ?? actor.name} by ${actor.name}.`;
@@ -57,7 +65,7 @@ export const assign = onIncident(async (s, turn, incident, { revision }) => {
       return { card: triageCard(result.current, note) };
     }
     case "forbidden":
-      return { card: triageCard(incident, "Only SOC analysts can take incidents.") };
+      return { card: helpCard("Only SOC analysts can take incidents.") };
     case "invalid":
       return { card: triageCard(incident, result.errors.owner ?? "Could not assign this incident.") };
     case "not-found":
@@ -66,7 +74,7 @@ export const assign = onIncident(async (s, turn, incident, { revision }) => {
 });
 
 /** Save changes on the edit form. */
-export const update = onIncident(async (s, turn, incident, { revision, raw }) => {
+export const update = onIncident("edit incidents", async (s, turn, incident, { revision, raw }) => {
   const form = readForm({ ...raw, submissionId: incident.id });
   if (!form.ok) return { problem: form.problem };
   if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
