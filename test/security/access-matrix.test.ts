@@ -1,0 +1,337 @@
+import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
+import { cardOf, values } from "../support/cards";
+import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
+import {
+  ALEX,
+  LEE,
+  MEGAN,
+  TENANT,
+  composeQuery,
+  execute,
+  fetchTaskFromMessage,
+  message,
+  messagePayload,
+  submitActionFromMessage,
+  type Person,
+} from "../support/teams";
+
+/*
+ * Need-to-know, tried as each kind of person on every path that shows an incident, over HTTP with
+ * Teams-shaped activities, on both stores. Each incident carries words only its reporter typed;
+ * an answer may contain them only where the visibility rule allows.
+ */
+
+/** In the sample directory: not an analyst. */
+const DIEGO: Person = { id: "29:diego-mri", name: "Diego Siciliani", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a02" };
+/** Signed in to the tenant but unknown to the directory (a guest). */
+const GUEST: Person = { id: "29:guest-mri", name: "A guest", aadObjectId: "0d0d0d0d-0000-4000-8000-00000000beef" };
+
+type Who = "alex" | "lee" | "megan" | "diego" | "guest";
+const PEOPLE: Record<Who, Person> = { alex: ALEX, lee: LEE, megan: MEGAN, diego: DIEGO, guest: GUEST };
+
+/** The message Megan reports: written by someone else, so the author's name is not the reporter's. */
+const reportedMessage = (id: string) =>
+  messagePayload({
+    id,
+    linkToMessage: `https://teams.microsoft.com/l/message/19:facilities@thread.tacv2/${id}`,
+    from: { user: { id: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a03", displayName: "Grady Archie" }, application: null },
+    body: { contentType: "text", content: `Please pay the attached invoice today, it is urgent (${id}).` },
+  });
+
+interface World {
+  bot: TestBot;
+  /** Megan's report of a message; words only she typed. */
+  plain: { id: string; number: number; words: string; payload: ReturnType<typeof messagePayload> };
+  /** Megan's restricted report of another message. */
+  restricted: { id: string; number: number; words: string; payload: ReturnType<typeof messagePayload> };
+  /** Lee's incident from the analysts' form. */
+  form: { id: string; number: number; words: string };
+}
+
+async function reportMessage(bot: TestBot, from: Person, payload: ReturnType<typeof messagePayload>, inputs: Record<string, string>) {
+  const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from }));
+  const card = open.body.task.value.card.content;
+  const data = { ...card.actions[0].data, ...values(card), ...inputs };
+  const res = await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from, payload }));
+  expect(res.status).toBe(200);
+  return res;
+}
+
+async function seed(bot: TestBot): Promise<World> {
+  const plainWords = `MEGAN-PLAIN-${randomUUID()}`;
+  const restrictedWords = `MEGAN-RESTRICTED-${randomUUID()}`;
+  const formWords = `LEE-FORM-${randomUUID()}`;
+  const plainPayload = reportedMessage("1732600000101");
+  const restrictedPayload = reportedMessage("1732600000102");
+  await reportMessage(bot, MEGAN, plainPayload, { whatHappened: `My manager asked me to pay it. ${plainWords}` });
+  await reportMessage(bot, MEGAN, restrictedPayload, { whatHappened: `About a colleague. ${restrictedWords}`, restricted: "true" });
+  bot.connector.reset();
+  await bot.post(message(bot.serviceUrl, "incident", { from: LEE }));
+  const form = cardOf(bot.connector.sent()[0]);
+  await bot.post(execute(bot.serviceUrl, "incident.create", { ...form.actions[0].data, ...values(form), title: "Lee's own", description: formWords }, { from: LEE }));
+  const stored = await bot.incidents("", 10);
+  const find = (words: string) => {
+    const found = stored.find((i) => i.description.includes(words));
+    if (!found) throw new Error(`nothing stored with ${words}`);
+    return { id: found.id, number: found.incidentNumber, words };
+  };
+  expect(stored.find((i) => i.description.includes(restrictedWords))?.restricted).toBe(true);
+  return {
+    bot,
+    plain: { ...find(plainWords), payload: plainPayload },
+    restricted: { ...find(restrictedWords), payload: restrictedPayload },
+    form: find(formWords),
+  };
+}
+
+/** Every answer as text, to look for words that must not be there. */
+const text = (res: { body: unknown }) => JSON.stringify(res.body ?? "").replace(/\u200b/g, "");
+
+/** Who may see what: full (the SOC's card), reporter (their own report), none. */
+const RULE: Record<Who, Record<"plain" | "restricted" | "form", "full" | "reporter" | "none">> = {
+  alex: { plain: "full", restricted: "full", form: "full" },
+  lee: { plain: "full", restricted: "none", form: "full" },
+  megan: { plain: "reporter", restricted: "reporter", form: "none" },
+  diego: { plain: "none", restricted: "none", form: "none" },
+  guest: { plain: "none", restricted: "none", form: "none" },
+};
+
+describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store) => {
+  let cosmos: CosmosTestServer | undefined;
+  let world: World;
+  beforeAll(async () => {
+    if (store === "cosmos") cosmos = await startCosmosServer();
+    const bot = await startTestBot(store === "cosmos" ? cosmosEnv(cosmos!.endpoint, TEST_COSMOS_KEY) : {});
+    world = await seed(bot);
+  });
+  afterAll(async () => {
+    await world?.bot.stop();
+    await cosmos?.close();
+  });
+
+  const cells = (Object.keys(RULE) as Who[]).flatMap((who) =>
+    (["plain", "restricted", "form"] as const).map((which) => [who, which, RULE[who][which]] as const),
+  );
+
+  describe("Find incident, by number", () => {
+    it.each(cells)("%s looking for the %s incident: %s", async (who, which, access) => {
+      const target = world[which];
+      const res = await world.bot.post(composeQuery(world.bot.serviceUrl, `INC-${target.number}`, { from: PEOPLE[who] }));
+      expect(res.status).toBe(200);
+      const found = res.body.composeExtension.attachments as unknown[];
+      expect(found).toHaveLength(access === "none" ? 0 : 1);
+      if (access === "none") expect(text(res)).not.toContain(target.words);
+      else expect(text(res)).toContain(target.words);
+      if (access === "reporter") expect(text(res)).toContain(`Your report INC-${target.number}`);
+    });
+  });
+
+  describe("Find incident, on open (the newest)", () => {
+    it.each(Object.keys(RULE) as Who[])("%s sees only what the rule allows", async (who) => {
+      const res = await world.bot.post(composeQuery(world.bot.serviceUrl, undefined, { from: PEOPLE[who] }));
+      for (const which of ["plain", "restricted", "form"] as const) {
+        if (RULE[who][which] === "none") expect(text(res)).not.toContain(world[which].words);
+        else expect(text(res)).toContain(world[which].words);
+      }
+    });
+  });
+
+  describe("triage buttons (open, edit, assign) sent with an incident's id", () => {
+    const verbs = ["triage.view", "triage.edit", "triage.assign"] as const;
+    it.each(cells.flatMap(([who, which, access]) => verbs.map((verb) => [who, which, verb, access] as const)))(
+      "%s on the %s incident with %s",
+      async (who, which, verb, access) => {
+        const target = world[which];
+        const stored = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+        const res = await world.bot.post(
+          execute(world.bot.serviceUrl, verb, { incidentId: target.id, revision: stored.revision }, { from: PEOPLE[who], replyToId: "not-this" }),
+        );
+        expect(res.status).toBe(200);
+        const soc = access === "full" && (who === "alex" || who === "lee");
+        if (soc) expect(text(res)).toContain(verb === "triage.edit" ? "Edit INC-" : `INC-${target.number}`);
+        else {
+          // The same answer as for an incident that does not exist: nothing of it, not even that it exists.
+          expect(text(res)).not.toContain(target.words);
+          expect(text(res)).not.toContain("Megan Bowen");
+          const nobody = await world.bot.post(
+            execute(world.bot.serviceUrl, verb, { incidentId: randomUUID(), revision: 1 }, { from: PEOPLE[who] }),
+          );
+          expect(visible(res)).toEqual(visible(nobody));
+        }
+      },
+    );
+  });
+
+  describe("Create incident on a message someone already reported", () => {
+    it.each(cells.filter(([, which]) => which !== "form"))("%s on the message behind the %s incident: %s", async (who, which, access) => {
+      const target = world[which as "plain" | "restricted"];
+      const res = await world.bot.post(fetchTaskFromMessage(world.bot.serviceUrl, target.payload, { from: PEOPLE[who] }));
+      expect(res.status).toBe(200);
+      if (access === "none") {
+        // A form, as for a message nobody reported: no number, no reporter, no words.
+        expect(res.body.task.value.title).toMatch(/^(Create incident|Report suspicious activity)$/);
+        expect(text(res)).not.toContain(target.words);
+        expect(text(res)).not.toContain("Megan Bowen");
+        expect(text(res)).not.toContain(`INC-${target.number}`);
+      } else {
+        expect(res.body.task.value.title).toBe(`Already reported as INC-${target.number}`);
+        expect(text(res)).toContain(target.words);
+      }
+    });
+  });
+});
+
+describe("the same message reported by two employees", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("makes one incident with both accounts; neither sees the other's words; the SOC sees both", async () => {
+    const payload = reportedMessage("1732600000201");
+    const first = `FIRST-${randomUUID()}`;
+    const second = `SECOND-${randomUUID()}`;
+    // Diego gets there first with a throwaway report; Megan's real one must not be lost.
+    await reportMessage(bot, DIEGO, payload, { title: "test, ignore", whatHappened: first });
+    const megan = await reportMessage(bot, MEGAN, payload, { whatHappened: second });
+    expect(megan.body.task.value.title).toBe("Report added");
+    expect(text(megan)).toContain(second);
+    expect(text(megan)).not.toContain(first);
+    expect(text(megan)).not.toContain("Diego");
+
+    const stored = await bot.incidents("", 10);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.description).toContain(first);
+    expect(stored[0]!.reports).toEqual([expect.objectContaining({ words: expect.stringContaining(second) })]);
+
+    for (const [who, mine, theirs] of [
+      [MEGAN, second, first],
+      [DIEGO, first, second],
+    ] as const) {
+      const found = await bot.post(composeQuery(bot.serviceUrl, "", { from: who }));
+      expect(text(found)).toContain(mine);
+      expect(text(found)).not.toContain(theirs);
+      const reopened = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from: who }));
+      expect(text(reopened)).toContain(mine);
+      expect(text(reopened)).not.toContain(theirs);
+    }
+
+    const soc = await bot.post(composeQuery(bot.serviceUrl, "INC-1", { from: ALEX }));
+    expect(text(soc)).toContain(first);
+    expect(text(soc)).toContain(second);
+    expect(text(soc)).toContain("Also reported by 1 other person");
+  });
+});
+
+describe("an analyst who is not on the restricted-cases team and marks their own incident restricted", () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+  });
+  afterAll(async () => {
+    await bot.stop();
+  });
+
+  it("sees it as its reporter only: triage buttons answer as for an incident that does not exist", async () => {
+    bot.connector.reset();
+    await bot.post(message(bot.serviceUrl, "incident", { from: LEE }));
+    const form = cardOf(bot.connector.sent()[0]);
+    const words = `LEE-RESTRICTED-${randomUUID().slice(0, 8)}`;
+    const data = { ...form.actions[0].data, ...values(form), title: "HR matter", description: words, restricted: "true" };
+    const created = await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: LEE }));
+    expect(text(created)).toContain(words);
+    const [stored] = await bot.incidents("", 1);
+    expect(stored!.restricted).toBe(true);
+
+    const found = await bot.post(composeQuery(bot.serviceUrl, "INC-1", { from: LEE }));
+    expect(text(found)).toContain("Your report INC-1");
+    for (const verb of ["triage.view", "triage.edit", "triage.assign"]) {
+      const res = await bot.post(execute(bot.serviceUrl, verb, { incidentId: stored!.id, revision: stored!.revision }, { from: LEE }));
+      expect(text(res)).toContain("That incident no longer exists.");
+      expect(text(res)).not.toContain(words);
+    }
+    const soc = await bot.post(composeQuery(bot.serviceUrl, "INC-1", { from: ALEX }));
+    expect(text(soc)).toContain(words);
+  });
+});
+
+describe("random people, paths and ids never reveal another reporter's words", () => {
+  let bot: TestBot;
+  let world: World;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    world = await seed(bot);
+  });
+  afterAll(async () => {
+    await bot.stop();
+  });
+
+  it("holds for 80 random requests", async () => {
+    const ids = () => [world.plain.id, world.restricted.id, world.form.id, randomUUID(), world.plain.id.toUpperCase()];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Who>("lee", "diego", "guest"),
+        fc.constantFrom("find", "view", "edit", "assign", "update", "dialog", "submit"),
+        fc.nat(4),
+        fc.string({ maxLength: 12 }),
+        async (who, path, idIndex, typed) => {
+          const from = PEOPLE[who];
+          const id = ids()[idIndex]!;
+          const url = bot.serviceUrl;
+          const res = await bot.post(
+            path === "find"
+              ? composeQuery(url, typed || String(idIndex + 1), { from })
+              : path === "dialog"
+                ? fetchTaskFromMessage(url, idIndex % 2 ? world.plain.payload : world.restricted.payload, { from })
+                : path === "submit"
+                  ? execute(url, "report.create", { submissionId: id, title: "x", whatHappened: typed || "y" }, { from })
+                  : execute(url, `triage.${path}`, { incidentId: id, revision: 1, title: "x" }, { from }),
+          );
+          expect(res.status).toBeLessThan(500);
+          // Lee is an analyst: he may see the plain report and his own form, never the restricted one.
+          const forbidden = who === "lee" ? [world.restricted.words] : [world.plain.words, world.restricted.words, world.form.words];
+          for (const words of forbidden) expect(text(res)).not.toContain(words);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
+
+describe("another tenant", () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot({ ALLOWED_TENANT_IDS: TENANT });
+  });
+  afterAll(async () => {
+    await bot.stop();
+  });
+
+  it("gets nothing from any path", async () => {
+    const world = await seed(bot);
+    const other = (activity: Record<string, any>) => ({
+      ...activity,
+      conversation: { ...activity.conversation, tenantId: "00000000-0000-4000-8000-0000000000ff" },
+      channelData: { ...activity.channelData, tenant: { id: "00000000-0000-4000-8000-0000000000ff" } },
+    });
+    for (const activity of [
+      composeQuery(bot.serviceUrl, `INC-${world.plain.number}`, { from: ALEX }),
+      execute(bot.serviceUrl, "triage.view", { incidentId: world.plain.id }, { from: ALEX }),
+      fetchTaskFromMessage(bot.serviceUrl, world.plain.payload, { from: ALEX }),
+    ]) {
+      const res = await bot.post(other(activity));
+      expect(text(res)).not.toContain(world.plain.words);
+      expect(res.status).toBe(403);
+    }
+  });
+});
+
+/** The visible text of an invoke's card answer (what a person would read). */
+function visible(res: { body: any }): string {
+  return JSON.stringify(res.body?.value?.body ?? res.body);
+}
