@@ -19,6 +19,7 @@ import { IncidentBot } from "./teams/bot";
 import { FormFlow } from "./teams/form-flow";
 import { RateLimits, type RateLimitSettings } from "./teams/rate-limit";
 import { startServer } from "./teams/server";
+import { SubmissionTokens } from "./teams/submission-tokens";
 import { TriageNotifier } from "./teams/triage-notifier";
 
 /**
@@ -67,17 +68,39 @@ function openDirectory(config: Config, logger: Logger): Directory {
   }
 }
 
-/** The Teams side: the bot and everything its handlers use. No rate limits when none are given. */
-export function buildBot(service: IncidentService, log: Logger, rateLimits?: RateLimitSettings): IncidentBot {
+/** What the Teams side is built from. */
+export interface BotParts {
+  service: IncidentService;
+  log: Logger;
+  /** The secret that signs the ids forms carry; `reload` reads it again where it is kept. */
+  secret: Buffer;
+  reloadSecret?: () => Promise<Buffer>;
+  /** Absent: no limits. */
+  rateLimits?: RateLimitSettings;
+}
+
+/** The Teams side: the bot and everything its handlers use. */
+export function buildBot({ service, log, secret, reloadSecret, rateLimits }: BotParts): IncidentBot {
   const later = new AfterAnswer(log);
+  const tokens = new SubmissionTokens(secret, reloadSecret);
   return new IncidentBot({
     service,
     log,
     later,
-    flow: new FormFlow(service, log),
+    tokens,
+    flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
     triage: new TriageNotifier(service, log, later),
   });
+}
+
+/** SUBMISSION_SECRET, or one made once and kept in the store, so every instance signs alike. */
+function formSecret(config: Config, service: IncidentService): { secret: () => Promise<Buffer>; reload?: () => Promise<Buffer> } {
+  if (config.SUBMISSION_SECRET) {
+    const fixed = Buffer.from(config.SUBMISSION_SECRET, "utf8");
+    return { secret: () => Promise.resolve(fixed) };
+  }
+  return { secret: () => service.signingSecret(), reload: () => service.signingSecret() };
 }
 
 export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -92,13 +115,20 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   const store = await openStore(config);
   const directory = overrides.directory ?? openDirectory(config, logger);
   const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID, tagCacheMs: config.TAG_CACHE_MS });
+  const secret = formSecret(config, service);
   const server = await startServer({
     port: config.PORT,
     host: config.HOST,
     maxBodyBytes: config.MAX_BODY_BYTES,
     botFramework: botFrameworkSettings(config),
     ...trustSettings(config),
-    bot: buildBot(service, logger, rateLimitSettings(config)),
+    bot: buildBot({
+      service,
+      log: logger,
+      secret: await secret.secret(),
+      ...(secret.reload && { reloadSecret: secret.reload }),
+      rateLimits: rateLimitSettings(config),
+    }),
     log: logger,
     describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },
   });

@@ -160,6 +160,13 @@ const schema = z
     ),
     // --- end of Microsoft Graph settings ---
 
+    /**
+     * Signs the ids forms carry, so nobody can send a form with someone else's id. At least 32 characters,
+     * the same on every instance. Absent: one is made once and kept in the store.
+     */
+    SUBMISSION_SECRET: optionalText.pipe(
+      z.string().min(32, "use at least 32 random characters, e.g. `openssl rand -base64 48`").optional(),
+    ),
     /** Largest request body accepted, in bytes. Teams' own card limit is 100 KB. */
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
     /**

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "./errors";
 import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, ReportAccount, TriageNotice } from "./model";
 import { personKey, PROVIDER_NAME } from "./model";
@@ -62,6 +63,7 @@ export interface IncidentServiceOptions {
 /** Owner typeahead shows at most this many (Teams shows 15). */
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
+const SECRET_KEY = "formSigningSecret";
 /** How often adding a report to an incident is tried while others change it at the same moment. */
 const ADD_REPORT_ATTEMPTS = 5;
 
@@ -263,6 +265,19 @@ export class IncidentService {
 
   async get(id: string): Promise<Incident | undefined> {
     return this.store.get(this.workspaceId, id.toLowerCase());
+  }
+
+  /**
+   * The secret that signs the ids forms carry, made once (32 random bytes) and kept as a workspace
+   * setting, so every instance on the same store signs alike. Two instances starting at once may
+   * each make one; the one stored last wins, and the others read it again when a token fails.
+   */
+  async signingSecret(): Promise<Buffer> {
+    const stored = await this.store.getSetting(this.workspaceId, SECRET_KEY);
+    if (typeof stored === "string" && stored.length >= 43) return Buffer.from(stored, "base64url");
+    await this.store.putSetting(this.workspaceId, SECRET_KEY, randomBytes(32).toString("base64url"));
+    const kept = await this.store.getSetting(this.workspaceId, SECRET_KEY);
+    return Buffer.from(String(kept), "base64url");
   }
 
   /** Makes a channel the SOC's triage channel; analysts only. */

@@ -84,6 +84,9 @@ export interface FormView {
   edit?: { incident: Incident; revision: number };
   /** Hidden data carried by the dialog's submit (the message's evidence). */
   evidenceData?: unknown;
+  /** The server's tokens for the submission id and the evidence (src/teams/submission-tokens.ts). */
+  submissionToken?: string;
+  evidenceToken?: string;
 }
 
 const NO_ERRORS: Required<FieldErrors> = {
@@ -113,6 +116,8 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
       incidentId: edit?.incident.id ?? "",
       revision: edit?.revision ?? "",
       evidenceData: view.evidenceData ?? "",
+      submissionToken: view.submissionToken ?? "",
+      evidenceToken: view.evidenceToken ?? "",
       form: echoed(view.form),
       submissionId: view.form.submissionId,
       errors: { ...NO_ERRORS, ...view.errors },
@@ -161,6 +166,8 @@ export interface ReportView {
   banner?: string;
   mode?: "card" | "dialog";
   evidenceData?: unknown;
+  submissionToken?: string;
+  evidenceToken?: string;
 }
 
 const NO_REPORT_ERRORS: Required<ReportErrors> = { title: "", whatHappened: "", when: "", where: "" };
@@ -178,5 +185,7 @@ export function reportFormCard(view: ReportView): AdaptiveCard {
     banner: view.banner ?? "",
     mode: view.mode ?? "card",
     evidenceData: view.evidenceData ?? "",
+    submissionToken: view.submissionToken ?? "",
+    evidenceToken: view.evidenceToken ?? "",
   });
 }

@@ -18,6 +18,7 @@ import {
 } from "./cards";
 import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
 import { whenDown } from "./outage";
+import type { Requester, SubmissionTokens } from "./submission-tokens";
 
 /** How many recent tags a new form offers without typing. */
 const TOP_TAGS = 10;
@@ -39,7 +40,7 @@ export type ReportRender = Omit<FormRender, "errors" | "edit"> & { errors?: Repo
 /** What a form submission is about: who sends it, in which role, from where. */
 export interface FormInput {
   form: IncidentForm;
-  actor: Actor;
+  who: Requester;
   role: Role;
   entryPoint: EntryPoint;
   evidence?: MessageEvidence;
@@ -47,7 +48,7 @@ export interface FormInput {
 
 export interface ReportInput {
   report: ReportForm;
-  actor: Actor;
+  who: Requester;
   timeZone: string | undefined;
   evidence?: MessageEvidence;
 }
@@ -73,40 +74,52 @@ export class FormFlow {
   constructor(
     private readonly service: IncidentService,
     private readonly log: Logger,
+    private readonly tokens: SubmissionTokens,
   ) {}
 
-  /** The form, prefilled with `form` (a new one when omitted), with its choices. */
-  async formCard(actor: Actor, form: IncidentForm = emptyForm(), render: FormRender = {}): Promise<AdaptiveCard> {
-    const [ownerChoices, tagChoices] = await Promise.all([this.ownerChoices(actor, form.owner), this.tagChoices(form.tags)]);
+  /** The form for `who`, prefilled with `form` (a new one when omitted), with its choices; its id signed for them. */
+  async formCard(who: Requester, form: IncidentForm = emptyForm(), render: FormRender = {}): Promise<AdaptiveCard> {
+    const [ownerChoices, tagChoices] = await Promise.all([this.ownerChoices(who.actor, form.owner), this.tagChoices(form.tags)]);
     return incidentFormCard({
       form,
       ownerChoices,
       tagChoices,
+      ...this.signed(who, form.submissionId, render),
       ...(render.errors && { errors: render.errors }),
       ...(render.banner && { banner: render.banner }),
       ...(render.edit && { edit: render.edit }),
-      ...(render.dialog && { mode: "dialog", evidenceData: render.dialog.evidence }),
     });
   }
 
-  reportCard(report: ReportForm, render: ReportRender = {}): AdaptiveCard {
+  /** The employee's report for `who`, its id signed for them. */
+  reportCard(who: Requester, report: ReportForm, render: ReportRender = {}): AdaptiveCard {
     return reportFormCard({
       form: report,
+      ...this.signed(who, report.submissionId, render),
       ...(render.errors && { errors: render.errors }),
       ...(render.banner && { banner: render.banner }),
-      ...(render.dialog && { mode: "dialog", evidenceData: render.dialog.evidence }),
     });
   }
 
   /** The form a person gets by role: analysts the full Sentinel form, employees the short report. */
-  async formFor(role: Role, actor: Actor): Promise<AdaptiveCard> {
-    return role === "analyst" ? this.formCard(actor) : this.reportCard(emptyReport());
+  async formFor(role: Role, who: Requester): Promise<AdaptiveCard> {
+    return role === "analyst" ? this.formCard(who) : this.reportCard(who, emptyReport());
+  }
+
+  /** The tokens a form carries: for its id, and, in a dialog, for the message evidence it carries back. */
+  private signed(who: Requester, id: string, render: Pick<FormRender, "dialog">) {
+    const evidence = render.dialog?.evidence;
+    return {
+      submissionToken: this.tokens.submission(id, who),
+      ...(evidence && { mode: "dialog" as const, evidenceData: evidence, evidenceToken: this.tokens.evidence(evidence, id) }),
+    };
   }
 
   /** Validates and stores the full form (an employee's only as far as their role allows). */
   async submit(input: FormInput, render: Pick<FormRender, "dialog"> = {}): Promise<SubmitOutcome> {
-    const { form, actor } = input;
-    const back = (more: FormRender) => this.formCard(actor, form, { ...render, ...more });
+    const { form, who } = input;
+    const actor = who.actor;
+    const back = (more: FormRender) => this.formCard(who, form, { ...render, ...more });
     return whenDown(
       this.log,
       "create",
@@ -119,7 +132,7 @@ export class FormFlow {
           case "taken":
             return {
               kind: "form",
-              card: await this.formCard(actor, { ...form, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
+              card: await this.formCard(who, { ...form, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
             };
           case "added":
             return this.added(result.incident, actor);
@@ -133,8 +146,12 @@ export class FormFlow {
 
   /** An employee's report: validated and stored. */
   async submitReport(input: ReportInput, render: Pick<ReportRender, "dialog"> = {}): Promise<SubmitOutcome> {
-    const { report, actor } = input;
-    const back = (more: ReportRender): SubmitOutcome => ({ kind: "form", card: this.reportCard(report, { ...render, ...more }) });
+    const { report, who } = input;
+    const actor = who.actor;
+    const back = (more: ReportRender): SubmitOutcome => ({
+      kind: "form",
+      card: this.reportCard(who, report, { ...render, ...more }),
+    });
     return whenDown(
       this.log,
       "report",
@@ -146,7 +163,7 @@ export class FormFlow {
           case "taken":
             return {
               kind: "form",
-              card: this.reportCard({ ...report, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
+              card: this.reportCard(who, { ...report, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
             };
           case "added":
             return this.added(result.incident, actor);
@@ -166,9 +183,10 @@ export class FormFlow {
     current: Incident,
     revision: number,
     form: IncidentForm,
-    actor: Actor,
+    who: Requester,
   ): Promise<{ updated: boolean; card: AdaptiveCard }> {
-    const back = async (render: FormRender) => ({ updated: false, card: await this.formCard(actor, form, render) });
+    const actor = who.actor;
+    const back = async (render: FormRender) => ({ updated: false, card: await this.formCard(who, form, render) });
     return whenDown(
       this.log,
       "update",

@@ -6,6 +6,7 @@ import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import type { FormFlow } from "./form-flow";
 import { rateKey, type RateLimits } from "./rate-limit";
+import type { Requester, SubmissionTokens } from "./submission-tokens";
 import type { TriageNotifier } from "./triage-notifier";
 
 /** What every handler may use; built once, in src/app.ts. */
@@ -17,6 +18,8 @@ export interface Services {
   /** Work that goes on after the answer (card updates, triage posts); shutdown waits for it. */
   later: AfterAnswer;
   triage: TriageNotifier;
+  /** Signs and checks the ids forms carry. */
+  tokens: SubmissionTokens;
 }
 
 /** One activity, with what handlers ask of it: who is acting, their role (asked once), where. */
@@ -41,6 +44,11 @@ export class Turn {
   /** Analyst or employee. */
   async role(): Promise<Role> {
     return (await this.viewer()).analyst ? "analyst" : "employee";
+  }
+
+  /** The person and the conversation: whom a form shown in this turn is for. */
+  get who(): Requester {
+    return { actor: this.actor, conversationId: this.activity.conversation?.id ?? "" };
   }
 
   /** Whom rate limits count this request against. */

@@ -4,7 +4,7 @@ import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
 import { elements, visibleText } from "../support/cards";
 import { healthy, postRaw, storedIn, type HttpAnswer } from "../support/security";
-import { execute, message, search, submitMessage } from "../support/teams";
+import { execute, message, search, submitMessage, tokenFor } from "../support/teams";
 
 /**
  * A corpus of hand-written bad requests at the HTTP boundary. Every one must get a clear answer
@@ -28,6 +28,8 @@ const send = (body: string | Uint8Array, headers: Record<string, string> = { "co
 const post = (activity: unknown) => send(json(activity));
 const s = () => bot.serviceUrl;
 const card = (value: unknown) => ({ ...execute(s(), "incident.create", {}), value });
+/** Raw form JSON with a fresh submission id (and, where the JSON carries it, the token the bot would have issued for it). */
+const withId = (json: (id: string) => string) => json(randomUUID());
 const action = (fields: Record<string, unknown>) => card({ action: { type: "Action.Execute", verb: "incident.create", ...fields } });
 const create = (form: Record<string, unknown>) => post(execute(s(), "incident.create", form));
 const createForm = (overrides: Record<string, string>) => create({ ...aForm(), ...overrides });
@@ -107,7 +109,7 @@ const cases: Case[] = [
   { name: "every field of the wrong type", request: () => create({ submissionId: 1, title: [], description: {}, severity: true, status: 3, closing: [1], closingComment: {}, owner: 9, tags: 0 }), status: 400, says: /must be text: submissionId, title, description, severity, status, closing, closingComment, owner, tags\./ },
   { name: "a title nested 5,000 levels deep", request: () => send(json(execute(s(), "incident.create", { ...aForm(), title: "@@" })).replace('"@@"', deep(5000))), status: 400, says: /must be text: title/ },
   { name: "a title and submission id only on the prototype (__proto__)", request: () => send(json(action({ data: "@@" })).replace('"@@"', `{"__proto__":{"title":"Polluted","submissionId":"${randomUUID()}"}}`)), status: 200, says: /^Enter a title\. \| |out of date/ },
-  { name: "constructor.prototype keys in the form", request: () => send(json(action({ data: "@@" })).replace('"@@"', `{"constructor":{"prototype":{"title":"Polluted","polluted":true}},"submissionId":"${randomUUID()}"}`)), status: 200, says: /Enter a title\./ },
+  { name: "constructor.prototype keys in the form", request: () => send(json(action({ data: "@@" })).replace('"@@"', withId((id) => `{"constructor":{"prototype":{"title":"Polluted","polluted":true}},"submissionId":"${id}","submissionToken":"${tokenFor(id)}"}`))), status: 200, says: /Enter a title\./ },
   // --- what was typed (the form comes back with the error next to the field) ---
   { name: "a whitespace-only title", request: () => createForm({ title: " \t \u00a0 " }), status: 200, says: /^Enter a title\.$/ },
   { name: "a title with a NUL character", request: () => createForm({ title: "Badge\u0000reader" }), status: 200, says: /^The title can't contain control characters or line breaks\.$/ },

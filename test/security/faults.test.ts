@@ -17,7 +17,7 @@ import { cardOf, values, visibleText } from "../support/cards";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { startOpenIdServer } from "../support/openid";
 import { APP_ID, APP_SECRET, authEnv, captureLogs, postActivity, storedIn, tagUsageMismatches } from "../support/security";
-import { execute, message, search, submitMessage } from "../support/teams";
+import { execute, message, search, submitMessage, TEST_SUBMISSION_SECRET } from "../support/teams";
 
 const DIRECTORY_FILE = path.resolve(__dirname, "..", "..", "data", "directory.json");
 const STORE_DOWN = "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create incident again in a moment.";
@@ -112,7 +112,7 @@ describe("the directory failing mid-request", () => {
     const service = new IncidentService({ store, directory: directory.directory, workspaceId: "test-workspace" });
     connector = await startConnector();
     const log = createLogger("silent");
-    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot(service, log), log, describe: {} });
+    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot({ service, log, secret: Buffer.from(TEST_SUBMISSION_SECRET) }), log, describe: {} });
   });
   afterEach(async () => {
     await server.close();
@@ -156,7 +156,7 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
     );
     const file = path.join(dir, "incidents.db");
     const app = await startApp(
-      { ...authEnv(idp), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", SQLITE_PATH: file, SQLITE_BUSY_TIMEOUT_MS: "50", DIRECTORY_FILE, WORKSPACE_ID: "logs" },
+      { ...authEnv(idp), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", SQLITE_PATH: file, SQLITE_BUSY_TIMEOUT_MS: "50", DIRECTORY_FILE, WORKSPACE_ID: "logs", SUBMISSION_SECRET: TEST_SUBMISSION_SECRET },
       logs.logger,
     );
     const s = connector.url;
@@ -217,6 +217,7 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
       ...idp.issued,
       ...Object.values(secrets),
       "CFO's mailbox",
+      TEST_SUBMISSION_SECRET,
     ];
     for (const value of forbidden) expect(written).not.toContain(value);
     process.stdout.write(`log check: ${logs.lines().length} log lines and ${consoleOut.length} console writes searched for ${forbidden.length} secrets: none found\n`);

@@ -6,6 +6,7 @@ import { startApp, type App, type AppOverrides } from "../../src/app";
 import type { Incident } from "../../src/incidents/model";
 import type { Viewer } from "../../src/incidents/visibility";
 import { startConnector, type FakeConnector } from "./connector";
+import { TEST_SUBMISSION_SECRET } from "./teams";
 
 /** A viewer who may see every incident: the tests' way to read what the bot stored. */
 export const EVERYTHING: Viewer = { actor: { name: "Test" }, analyst: true, restrictedTeam: true };
@@ -38,6 +39,7 @@ export async function startTestBot(env: Record<string, string> = {}, overrides: 
     SQLITE_PATH: path.join(dir, "incidents.db"),
     DIRECTORY_FILE: path.resolve(__dirname, "..", "..", "data", "directory.json"),
     WORKSPACE_ID: "test-workspace",
+    SUBMISSION_SECRET: TEST_SUBMISSION_SECRET,
     ...env,
   }, undefined, overrides);
   const postRaw = async (body: string, contentType = "application/json") => {

@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { TEST_SUBMISSION_SECRET } from "./teams";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -33,6 +34,7 @@ export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
       DIRECTORY_FILE: path.join(ROOT, "data", "directory.json"),
+      SUBMISSION_SECRET: TEST_SUBMISSION_SECRET,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SubmissionTokens } from "../../src/teams/submission-tokens";
 
 /**
  * Teams-shaped activities, as Teams sends them (see the payload samples the project was built from):
@@ -74,18 +75,39 @@ export function message(serviceUrl: string, text: string, o: ActivityOptions = {
 
 /** What Teams sends when Action.Submit is clicked on a chat card: a message with the inputs as value. */
 export function submitMessage(serviceUrl: string, value: Record<string, unknown>, o: ActivityOptions = {}) {
-  return { ...base(serviceUrl, o), type: "message", id: `msg-${randomUUID()}`, value, replyToId: o.replyToId ?? "card-message-1" };
+  const activity = { ...base(serviceUrl, o), type: "message", id: `msg-${randomUUID()}`, replyToId: o.replyToId ?? "card-message-1" };
+  return { ...activity, value: issued(value, activity) };
 }
 
 export function execute(serviceUrl: string, verb: string, data: Record<string, unknown>, o: ActivityOptions = {}) {
-  return {
+  const activity = {
     ...base(serviceUrl, { replyToId: "card-message-1", ...o }),
     type: "invoke",
     name: "adaptiveCard/action",
     id: `f:invoke-${randomUUID()}`,
-    value: { action: { type: "Action.Execute", id: "createIncident", verb, data }, trigger: "manual" },
     channelData: { tenant: { id: TENANT }, source: { name: "message" } },
   };
+  return { ...activity, value: { action: { type: "Action.Execute", id: "createIncident", verb, data: issued(data, activity) }, trigger: "manual" } };
+}
+
+/** The secret the test bots sign form ids with (SUBMISSION_SECRET in their environment). */
+export const TEST_SUBMISSION_SECRET = "test-secret-for-signing-form-ids-0123456789";
+const testTokens = new SubmissionTokens(Buffer.from(TEST_SUBMISSION_SECRET, "utf8"));
+
+/** The token the bot puts on a form with this id shown to this person in this kind of conversation. */
+export function tokenFor(submissionId: string, o: ActivityOptions = {}): string {
+  return String(issued({ submissionId }, base("", o)).submissionToken);
+}
+
+/**
+ * Form data a test wrote itself (not taken from a card the bot sent) carries no token: this adds the
+ * one the bot would have put on the form it showed this person in this conversation. Data that has a
+ * `submissionToken` key (a card's, or a forged one) is left as it is.
+ */
+function issued(data: Record<string, unknown>, activity: { from: Person; conversation: { id: string } }): Record<string, unknown> {
+  if (!data || typeof data !== "object" || Array.isArray(data) || "submissionToken" in data || typeof data.submissionId !== "string") return data;
+  const who = { actor: { name: activity.from.name, teamsId: activity.from.id, ...(activity.from.aadObjectId && { objectId: activity.from.aadObjectId }) }, conversationId: activity.conversation.id };
+  return { ...data, submissionToken: testTokens.submission(data.submissionId, who) };
 }
 
 export function search(serviceUrl: string, dataset: string, queryText: string, o: ActivityOptions = {}) {
@@ -157,13 +179,14 @@ export function fetchTaskFromMessage(serviceUrl: string, payload = messagePayloa
 }
 
 export function submitActionFromMessage(serviceUrl: string, data: Record<string, unknown>, o: ActivityOptions & { payload?: unknown } = {}) {
-  return channelInvoke(serviceUrl, "composeExtension/submitAction", {
+  const value = {
     commandId: "createIncidentFromMessage",
     commandContext: "message",
     context: { theme: "default" },
-    data,
     ...(o.payload !== undefined && { messagePayload: o.payload }),
-  }, o);
+  };
+  const activity = channelInvoke(serviceUrl, "composeExtension/submitAction", value, o);
+  return { ...activity, value: { ...value, data: issued(data, activity) } };
 }
 
 export function composeQuery(serviceUrl: string, text: string | undefined, o: ActivityOptions = {}) {

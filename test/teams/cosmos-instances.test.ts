@@ -9,7 +9,7 @@ import { cardOf, input, values, visibleText } from "../support/cards";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { FaultProxy } from "../support/fault-proxy";
-import { execute, message } from "../support/teams";
+import { execute, message, TEST_SUBMISSION_SECRET } from "../support/teams";
 
 /** Bot instances on Cosmos DB: the production shape, many stateless processes sharing one database. */
 
@@ -32,7 +32,7 @@ interface BotProcess {
 async function startBotProcess(env: Record<string, string>): Promise<BotProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "src", "index.ts")], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", SUBMISSION_SECRET: TEST_SUBMISSION_SECRET, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -69,7 +69,8 @@ describe("opening the form", () => {
     const [action] = card.actions;
     expect(action).toMatchObject({ type: "Action.Execute", verb: "incident.create", fallback: { type: "Action.Submit" } });
     expect(action.data.submissionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(action.fallback.data).toEqual({ verb: "incident.create", submissionId: action.data.submissionId });
+    expect(action.data.submissionToken).toMatch(/^[\w-]{43}$/);
+    expect(action.fallback.data).toEqual({ verb: "incident.create", submissionId: action.data.submissionId, submissionToken: action.data.submissionToken });
   });
 
   it("gives every new form its own submission id", async () => {

@@ -41,7 +41,7 @@ function submitted(verb: FormVerb): CardHandler {
 export const CARD_ACTIONS: Record<Verb, { handle: CardHandler; reads: "form" | "card action" }> = {
   [VERBS.form]: {
     reads: "card action",
-    handle: async (s, turn) => ({ card: await s.flow.formFor(await turn.role(), turn.actor), opensNew: true }),
+    handle: async (s, turn) => ({ card: await s.flow.formFor(await turn.role(), turn.who), opensNew: true }),
   },
   [VERBS.create]: { reads: "form", handle: submitted(VERBS.create) },
   [VERBS.report]: { reads: "form", handle: submitted(VERBS.report) },

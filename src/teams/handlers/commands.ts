@@ -26,7 +26,7 @@ export async function onText(s: Services, turn: Turn): Promise<void> {
   const { command, typed } = commandOf(text);
   switch (command) {
     case "form":
-      return sendCard(turn.context, await s.flow.formFor(await turn.role(), turn.actor));
+      return sendCard(turn.context, await s.flow.formFor(await turn.role(), turn.who));
     case "triage":
       await turn.context.sendActivity(await registerTriage(s, turn));
       return;
@@ -37,7 +37,7 @@ export async function onText(s: Services, turn: Turn): Promise<void> {
   }
   if (turn.activity.conversation?.conversationType === "personal" && typed) {
     const words = text.trim().slice(0, DESCRIPTION_MAX_LENGTH);
-    return sendCard(turn.context, s.flow.reportCard(emptyReport({ title: suggestTitle(words), whatHappened: words })));
+    return sendCard(turn.context, s.flow.reportCard(turn.who, emptyReport({ title: suggestTitle(words), whatHappened: words })));
   }
   return sendCard(turn.context, helpCard(typed ? "Say incident to open the form, or use the button below." : ""));
 }

@@ -4,7 +4,7 @@ import type {
   MessagingExtensionQuery,
   MessagingExtensionResponse,
 } from "botbuilder";
-import { incidentRef } from "../../incidents/model";
+import { incidentRef, type MessageEvidence } from "../../incidents/model";
 import type { Seen } from "../../incidents/service";
 import { accessTo, reporterView, type Viewer } from "../../incidents/visibility";
 import { cardAttachment, incidentCard, reporterCard, type AdaptiveCard } from "../cards";
@@ -52,10 +52,10 @@ export async function openFromMessage(
   const dialog = { dialog: { evidence: source.evidence } };
   if (role === "analyst") {
     const form = { ...emptyForm(), submissionId: id, title: source.title, description: source.text };
-    return taskCard("Create incident", await s.flow.formCard(turn.actor, form, dialog));
+    return taskCard("Create incident", await s.flow.formCard(turn.who, form, dialog));
   }
   const report = emptyReport({ submissionId: id, title: source.title, whatHappened: source.text });
-  return taskCard("Report suspicious activity", s.flow.reportCard(report, dialog));
+  return taskCard("Report suspicious activity", s.flow.reportCard(turn.who, report, dialog));
 }
 
 /** The dialog's submit: errors come back in the dialog; success closes it and posts the confirmation. */
@@ -67,8 +67,7 @@ export async function submitFromMessage(
   const data = (action.data ?? {}) as Record<string, unknown>;
   const verb = data.verb === VERBS.report ? VERBS.report : VERBS.create;
   const fromPayload = messagePayload.safeParse(action.messagePayload);
-  const carried = evidenceData.safeParse(data.evidence);
-  const evidence = fromPayload.success ? readMessage(fromPayload.data).evidence : carried.success ? carried.data : undefined;
+  const evidence = fromPayload.success ? readMessage(fromPayload.data).evidence : await carriedEvidence(s, data);
   if (!evidence) {
     return taskMessage(
       "This dialog lost track of the message it was opened on. Close it and use Create incident on the message again.",
@@ -93,6 +92,17 @@ export async function submitFromMessage(
       `${ref} was created. I could not post the confirmation in this conversation (the bot may not be added here).`,
     );
   }
+}
+
+/**
+ * Evidence the dialog carried in its data, when Teams did not send the message again: only with the
+ * token the server gave it (src/teams/submission-tokens.ts), so nobody can make up a message.
+ */
+async function carriedEvidence(s: Services, data: Record<string, unknown>): Promise<MessageEvidence | undefined> {
+  const carried = evidenceData.safeParse(data.evidence);
+  if (!carried.success || typeof data.submissionId !== "string") return undefined;
+  const evidence: MessageEvidence = carried.data;
+  return (await s.tokens.verifyEvidence(evidence, data.submissionId, data.evidenceToken)) ? evidence : undefined;
 }
 
 /** "Find incident" in the compose box: by number, words of the title or a tag; recent ones on open. */

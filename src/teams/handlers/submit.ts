@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import type { MessageEvidence } from "../../incidents/model";
 import type { Role } from "../../incidents/service";
 import { readReport } from "../../incidents/report";
-import { readForm } from "../../incidents/validation";
+import { isUuid, readForm } from "../../incidents/validation";
 import type { SubmitOutcome } from "../form-flow";
+import { messageIncidentId } from "../message-source";
 import { whenDown } from "../outage";
 import { createLimitBanner } from "../rate-limit";
 import type { Services, Turn } from "../turn";
@@ -25,19 +27,27 @@ export async function submitForm(
 ): Promise<SubmitOutcome | { problem: string }> {
   const render = dialog ? { dialog } : {};
   const evidence = dialog && { evidence: dialog.evidence };
+  const who = turn.who;
   let outcome: SubmitOutcome;
   if (verb === VERBS.report) {
     const read = readReport(data);
     if (!read.ok) return { problem: read.problem };
-    const limited = overCreateLimit(s, turn);
-    if (limited) return { kind: "form", card: s.flow.reportCard(read.report, { ...render, banner: limited }) };
-    outcome = await s.flow.submitReport({ report: read.report, actor: turn.actor, timeZone: turn.timeZone, ...evidence }, render);
+    const report = read.report;
+    const stopped = overCreateLimit(s, turn) ?? (await notIssuedTo(s, turn, report.submissionId, data, dialog));
+    if (stopped) {
+      const again = { ...report, submissionId: stopped.newId ?? report.submissionId };
+      return { kind: "form", card: s.flow.reportCard(who, again, { ...render, banner: stopped.banner }) };
+    }
+    outcome = await s.flow.submitReport({ report, who, timeZone: turn.timeZone, ...evidence }, render);
   } else {
     const read = readForm(data);
     if (!read.ok) return { problem: read.problem };
     const form = read.form;
-    const limited = overCreateLimit(s, turn);
-    if (limited) return { kind: "form", card: await s.flow.formCard(turn.actor, form, { ...render, banner: limited }) };
+    const stopped = overCreateLimit(s, turn) ?? (await notIssuedTo(s, turn, form.submissionId, data, dialog));
+    if (stopped) {
+      const again = { ...form, submissionId: stopped.newId ?? form.submissionId };
+      return { kind: "form", card: await s.flow.formCard(who, again, { ...render, banner: stopped.banner }) };
+    }
     // The directory decides what this person may set; while it is down the form comes back as typed.
     const asked = await whenDown<{ role: Role } | { banner: string }>(
       s.log,
@@ -45,18 +55,40 @@ export async function submitForm(
       async () => ({ role: await turn.role() }),
       (banner) => ({ banner }),
     );
-    if ("banner" in asked)
-      return { kind: "form", card: await s.flow.formCard(turn.actor, form, { ...render, banner: asked.banner }) };
-    const role = asked.role;
+    if ("banner" in asked) return { kind: "form", card: await s.flow.formCard(who, form, { ...render, banner: asked.banner }) };
     const entryPoint = dialog ? "message-extension" : "form";
-    outcome = await s.flow.submit({ form, actor: turn.actor, role, entryPoint, ...evidence }, render);
+    outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence }, render);
   }
   if (outcome.kind === "created" && outcome.isNew) s.triage.announce(turn.context, outcome.incident);
   return outcome;
 }
 
+const NOT_ISSUED =
+  "This form was opened by someone else or in another conversation, so it was not sent. Everything you typed is " +
+  "still here, on a form of your own: send it again.";
+
+/**
+ * A form whose id was not issued to this person in this conversation (someone else's form, a replay,
+ * a guessed id) never reaches an incident: it comes back as typed, with an id of their own (for a
+ * message, the message's own id).
+ */
+async function notIssuedTo(
+  s: Services,
+  turn: Turn,
+  id: string,
+  data: Record<string, unknown>,
+  dialog: { evidence: MessageEvidence } | undefined,
+): Promise<{ banner: string; newId: string } | undefined> {
+  // An id that is not even well-formed is the form's own error ("out of date"), told by validation.
+  if (!isUuid(id) || (await s.tokens.verifySubmission(id, data.submissionToken, turn.who))) return undefined;
+  s.log.warn({ activityId: turn.activity.id }, "a form was sent with a submission id not issued to this person here");
+  const conversation = turn.activity.conversation?.id ?? "";
+  const newId = dialog ? messageIncidentId(s.service.workspaceId, conversation, dialog.evidence.messageId) : randomUUID();
+  return { banner: NOT_ISSUED, newId };
+}
+
 /** The banner for a create over the person's rate limit (the form comes back as typed); undefined when allowed. */
-function overCreateLimit(s: Services, turn: Turn): string | undefined {
+function overCreateLimit(s: Services, turn: Turn): { banner: string; newId?: undefined } | undefined {
   const wait = s.limits.creates.take(turn.rateKey);
-  return wait ? createLimitBanner(s.limits.creates.perMinute, wait) : undefined;
+  return wait ? { banner: createLimitBanner(s.limits.creates.perMinute, wait) } : undefined;
 }

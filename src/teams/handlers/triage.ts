@@ -44,7 +44,7 @@ export const view = onIncident("open incidents", (_s, _turn, incident) => Promis
 
 /** Edit: the full form on the incident. */
 export const edit = onIncident("edit incidents", async (s, turn, incident) => ({
-  card: await s.flow.formCard(turn.actor, formOf(incident), { edit: { incident, revision: incident.revision } }),
+  card: await s.flow.formCard(turn.who, formOf(incident), { edit: { incident, revision: incident.revision } }),
 }));
 
 /** Assign to me: the analyst becomes the owner, unless someone changed the incident since the card was drawn. */
@@ -78,7 +78,7 @@ export const update = onIncident("edit incidents", async (s, turn, incident, { r
   const form = readForm({ ...raw, submissionId: incident.id });
   if (!form.ok) return { problem: form.problem };
   if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
-  const { updated, card } = await s.flow.submitUpdate(incident, revision, form.form, turn.actor);
+  const { updated, card } = await s.flow.submitUpdate(incident, revision, form.form, turn.who);
   return { card, changed: updated };
 });
 
