@@ -146,6 +146,8 @@ export interface Incident {
    * incident's reporters, never posted in full to the triage channel.
    */
   restricted?: boolean;
+  /** The Teams message that carried the form it was created from: the only one its outcome may update for everyone. */
+  formMessageId?: string;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
 }

@@ -49,6 +49,8 @@ export interface CreateOptions {
   role?: Role;
   evidence?: MessageEvidence;
   firstActivityTimeUtc?: string;
+  /** The Teams message that carried the form: the one message its outcome may be shown in for everyone. */
+  formMessageId?: string;
 }
 
 export interface IncidentServiceOptions {
@@ -130,6 +132,7 @@ export class IncidentService {
       lastModifiedTimeUtc: now,
       createdBy: actor,
       entryPoint,
+      ...(options.formMessageId && { formMessageId: options.formMessageId }),
       providerName: PROVIDER_NAME,
     };
     const outcome = await this.store.create(created);
@@ -170,14 +173,16 @@ export class IncidentService {
     report: ReportForm,
     actor: Actor,
     timeZone: string | undefined,
-    evidence?: MessageEvidence,
+    where: Pick<CreateOptions, "evidence" | "formMessageId"> = {},
   ): Promise<ReportResult> {
+    const { evidence, formMessageId } = where;
     const checked = checkReport(report, timeZone, this.clock());
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const result = await this.create(checked.form, actor, evidence ? "message-extension" : "chat-report", {
       role: "employee",
       ...(checked.firstActivityTimeUtc && { firstActivityTimeUtc: checked.firstActivityTimeUtc }),
       ...(evidence && { evidence }),
+      ...(formMessageId && { formMessageId }),
     });
     if (result.kind !== "invalid") return result;
     // Only title and description can fail here; they are the report's title and what happened.

@@ -44,6 +44,8 @@ export interface FormInput {
   role: Role;
   entryPoint: EntryPoint;
   evidence?: MessageEvidence;
+  /** The Teams message the form was clicked in (a chat card), recorded with a new incident. */
+  messageId?: string;
 }
 
 export interface ReportInput {
@@ -51,6 +53,7 @@ export interface ReportInput {
   who: Requester;
   timeZone: string | undefined;
   evidence?: MessageEvidence;
+  messageId?: string;
 }
 
 export type SubmitOutcome =
@@ -124,7 +127,11 @@ export class FormFlow {
       this.log,
       "create",
       async (): Promise<SubmitOutcome> => {
-        const options = { role: input.role, ...(input.evidence && { evidence: input.evidence }) };
+        const options = {
+          role: input.role,
+          ...(input.evidence && { evidence: input.evidence }),
+          ...(input.messageId && { formMessageId: input.messageId }),
+        };
         const result = await this.service.create(form, actor, input.entryPoint, options);
         switch (result.kind) {
           case "invalid":
@@ -156,7 +163,11 @@ export class FormFlow {
       this.log,
       "report",
       async (): Promise<SubmitOutcome> => {
-        const result = await this.service.report(report, actor, input.timeZone, input.evidence);
+        const where = {
+          ...(input.evidence && { evidence: input.evidence }),
+          ...(input.messageId && { formMessageId: input.messageId }),
+        };
+        const result = await this.service.report(report, actor, input.timeZone, where);
         switch (result.kind) {
           case "invalid":
             return back({ errors: result.errors });

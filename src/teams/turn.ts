@@ -1,5 +1,5 @@
 import { TurnContext, type Activity } from "botbuilder";
-import type { Actor } from "../incidents/model";
+import type { Actor, Incident } from "../incidents/model";
 import type { IncidentService, Role } from "../incidents/service";
 import type { Viewer } from "../incidents/visibility";
 import type { Logger } from "../log";
@@ -49,6 +49,16 @@ export class Turn {
   /** The person and the conversation: whom a form shown in this turn is for. */
   get who(): Requester {
     return { actor: this.actor, conversationId: this.activity.conversation?.id ?? "" };
+  }
+
+  /**
+   * Whether the message this card action came from is the incident's own (the form it was created
+   * from, or its triage post): only that message is updated for everyone. A `replyToId` naming any
+   * other message is the client's word, and is ignored.
+   */
+  isOwnMessage(incident: Pick<Incident, "formMessageId" | "triage">): boolean {
+    const id = this.activity.replyToId;
+    return !!id && (id === incident.formMessageId || id === incident.triage?.messageId);
   }
 
   /** Whom rate limits count this request against. */

@@ -108,11 +108,12 @@ describe("people's text in cards", () => {
     expect(card.actions[0].data.submissionId).toBe(submissionId);
   });
 
-  it("does the same in the card that replaces an old client's form for everyone", async () => {
+  it("does the same in the form sent back to an old client (as a new message: only an incident's own message is updated)", async () => {
     bot.connector.reset();
     const form = { ...aForm(), title: PAYLOADS.template, description: PAYLOADS.link, tags: `${"[b](https://evil.example)".padEnd(60, "b")}` };
     await bot.post(submitMessage(bot.serviceUrl, { verb: "incident.create", ...form }, { replyToId: "old-card-9" }));
-    const card = cardOf(bot.connector.updated()[0]!.activity);
+    expect(bot.connector.updated()).toEqual([]);
+    const card = cardOf(bot.connector.sent().at(-1));
     expectNoMarkdownFromPeople(card);
     expect(values(card)).toMatchObject({ title: PAYLOADS.template, description: PAYLOADS.link });
   });

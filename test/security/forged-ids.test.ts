@@ -163,3 +163,41 @@ it("without SUBMISSION_SECRET, instances on one store share the secret they keep
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it("a card update goes only to the incident's own message, whatever replyToId says", async () => {
+  const form = await formFor(ALEX);
+  const data = sent(form, { title: "Laptop left in a taxi" });
+  await bot.post(execute(bot.serviceUrl, "incident.create", data, { replyToId: "the-form" }));
+  // The same form clicked again, claiming to be in another message: that message is left alone.
+  await bot.post(execute(bot.serviceUrl, "incident.create", data, { replyToId: "someone-elses-card" }));
+  await bot.post(execute(bot.serviceUrl, "incident.create", data, { replyToId: "the-form" }));
+  // Stopping waits for the updates sent after the answers.
+  const stopped = bot;
+  await stopped.stop();
+  bot = await startTestBot();
+  expect(stopped.connector.updated().map((u) => u.id)).toEqual(["the-form", "the-form"]);
+});
+
+it("a triage button names the triage post to update; any other message is left alone", async () => {
+  await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+  const form = await formFor(ALEX);
+  await bot.post(execute(bot.serviceUrl, "incident.create", sent(form, { title: "Phish" })));
+  let stored = (await bot.incidents())[0]!;
+  while (!stored.triage?.messageId) {
+    await new Promise((r) => setTimeout(r, 20));
+    stored = (await bot.incidents())[0]!;
+  }
+  const before = bot.connector.updated().length;
+  const res = await bot.post(
+    execute(bot.serviceUrl, "triage.assign", { incidentId: stored.id, revision: stored.revision }, { from: ALEX, replyToId: "the-ceos-card" }),
+  );
+  expect(visibleText(res.body.value).join("\n")).toMatch(/Assigned to Alex Wilber \(Teams\) by Alex Wilber/);
+  const again = (await bot.incidents())[0]!;
+  await bot.post(
+    execute(bot.serviceUrl, "triage.assign", { incidentId: again.id, revision: again.revision }, { from: ALEX, replyToId: stored.triage.messageId }),
+  );
+  const stopped = bot;
+  await stopped.stop();
+  bot = await startTestBot();
+  expect(stopped.connector.updated().slice(before).map((u) => u.id)).toEqual([stored.triage.messageId]);
+});

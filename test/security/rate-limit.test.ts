@@ -93,8 +93,9 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
     bot.connector.reset();
     const res = await bot.post(submitMessage(bot.serviceUrl, { verb: "incident.create", ...typed() }, { replyToId: "old-card-1" }));
     expect(res.status).toBe(200);
-    const [update] = bot.connector.updated();
-    expect(visibleText(cardOf(update!.activity))).toContainEqual(expect.stringMatching(/limit of 3 new incidents a minute/));
+    // The form comes back as a new message: only an incident's own message is updated.
+    expect(bot.connector.updated()).toEqual([]);
+    expect(visibleText(cardOf(bot.connector.sent().at(-1)))).toContainEqual(expect.stringMatching(/limit of 3 new incidents a minute/));
     expect(storedIn(bot.app.config.SQLITE_PATH).incidents).toBe(3);
   });
 

@@ -264,9 +264,12 @@ describe("the SOC triage channel", () => {
     expect(triage.actions.map((a: any) => a.title)).toEqual(["Assign to me", "Edit"]);
 
     const assign = triage.actions[0].data;
-    const mine = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: ALEX, replyToId: "activity-9" }));
+    // Clicked in the triage post itself: the message the bot recorded when it posted there.
+    let posted: string | undefined;
+    while (!(posted = (await bot.incidents("1", 1))[0]!.triage?.messageId)) await new Promise((r) => setTimeout(r, 20));
+    const mine = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: ALEX, replyToId: posted }));
     expect(visibleText(mine.body.value)).toEqual(expect.arrayContaining(["Assigned to Alex Wilber (Teams) by Alex Wilber.", "Alex Wilber (Teams)"]));
-    while (!bot.connector.updated().some((u) => u.id === "activity-9")) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
+    while (!bot.connector.updated().some((u) => u.id === posted)) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
 
     // Lee clicked on the same card, from the same revision, a moment later.
     const rival = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: LEE }));

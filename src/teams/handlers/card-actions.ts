@@ -19,6 +19,8 @@ export type CardAnswer =
       opensNew?: boolean;
       /** What everyone else sees in the clicked card's message, when not `card` (a restricted incident). */
       forEveryone?: AdaptiveCard;
+      /** The clicked message is the incident's own (Turn.isOwnMessage): only then is it updated for everyone. */
+      ownMessage?: boolean;
     }
   | { problem: string };
 
@@ -29,7 +31,10 @@ function submitted(verb: FormVerb): CardHandler {
   return async (s, turn, data) => {
     const outcome = await submitForm(s, turn, verb, data);
     if ("problem" in outcome) return outcome;
-    if (outcome.kind === "created") return { card: outcome.card, changed: true, forEveryone: outcome.forEveryone };
+    if (outcome.kind === "created") {
+      const own = turn.isOwnMessage(outcome.incident);
+      return { card: outcome.card, changed: true, forEveryone: outcome.forEveryone, ownMessage: own };
+    }
     return { card: outcome.card };
   };
 }
@@ -69,7 +74,9 @@ export async function onCardAction(s: Services, turn: Turn): Promise<InvokeRespo
   const answer = await route.handle(s, turn, data);
   if ("problem" in answer) return errorResponse(400, "BadRequest", answer.problem);
   const forEveryone = answer.forEveryone ?? answer.card;
-  if (answer.changed) s.later.start("card update for everyone", () => updateCardMessage(turn.context, forEveryone, s.log));
+  if (answer.changed && answer.ownMessage) {
+    s.later.start("card update for everyone", () => updateCardMessage(turn.context, forEveryone, s.log));
+  }
   return cardResponse(answer.card);
 }
 
@@ -92,7 +99,9 @@ export async function onSubmitFallback(s: Services, turn: Turn, value: Record<st
     await turn.context.sendActivity(text);
     return;
   }
-  // The message is shared: a restricted incident shows there as its line only.
+  // The message is shared: a restricted incident shows there as its line only. Only the incident's
+  // own message is updated; anything else (a form sent back, another message) comes as a new one.
   const shared = answer.forEveryone ?? answer.card;
-  if (answer.opensNew || !(await updateCardMessage(turn.context, shared, s.log))) await sendCard(turn.context, shared);
+  const updated = !answer.opensNew && answer.ownMessage === true && (await updateCardMessage(turn.context, shared, s.log));
+  if (!updated) await sendCard(turn.context, shared);
 }

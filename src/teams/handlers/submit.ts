@@ -26,7 +26,9 @@ export async function submitForm(
   dialog?: { evidence: MessageEvidence },
 ): Promise<SubmitOutcome | { problem: string }> {
   const render = dialog ? { dialog } : {};
-  const evidence = dialog && { evidence: dialog.evidence };
+  const replyTo = turn.activity.replyToId;
+  // A dialog has no card message of its own; a chat card's message is recorded with a new incident.
+  const evidence = dialog ? { evidence: dialog.evidence } : replyTo ? { messageId: replyTo } : {};
   const who = turn.who;
   let outcome: SubmitOutcome;
   if (verb === VERBS.report) {

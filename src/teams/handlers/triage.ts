@@ -33,9 +33,10 @@ function onIncident(doing: string, handle: TriageHandler) {
     const found = await s.service.find(ref.data.incidentId, viewer);
     if (!found || found.access !== "full") return gone;
     const answer = await handle(s, turn, found.incident, { ...ref.data, raw: data });
-    return "card" in answer && found.incident.restricted
-      ? { ...answer, forEveryone: restrictedTriageCard(found.incident) }
-      : answer;
+    if (!("card" in answer)) return answer;
+    const ownMessage = turn.isOwnMessage(found.incident);
+    if (!found.incident.restricted) return { ...answer, ownMessage };
+    return { ...answer, ownMessage, forEveryone: restrictedTriageCard(found.incident) };
   };
 }
 
