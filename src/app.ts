@@ -19,6 +19,7 @@ import { IncidentBot } from "./teams/bot";
 import { FormFlow } from "./teams/form-flow";
 import { RateLimits, type RateLimitSettings } from "./teams/rate-limit";
 import { startServer } from "./teams/server";
+import { LOOPBACK_SERVICE_URLS, TEAMS_SERVICE_URLS } from "./teams/service-urls";
 import { SubmissionTokens } from "./teams/submission-tokens";
 import { TriageNotifier } from "./teams/triage-notifier";
 
@@ -30,6 +31,8 @@ import { TriageNotifier } from "./teams/triage-notifier";
 export interface App {
   url: string;
   port: number;
+  /** The address it listens on. */
+  address: string;
   config: Config;
   service: IncidentService;
   /** Stops the server, lets requests in flight and the work after their answers finish, then closes the store. */
@@ -77,10 +80,12 @@ export interface BotParts {
   reloadSecret?: () => Promise<Buffer>;
   /** Absent: no limits. */
   rateLimits?: RateLimitSettings;
+  /** Where the bot may post (src/teams/service-urls.ts). */
+  trustedServiceUrls: readonly string[];
 }
 
 /** The Teams side: the bot and everything its handlers use. */
-export function buildBot({ service, log, secret, reloadSecret, rateLimits }: BotParts): IncidentBot {
+export function buildBot({ service, log, secret, reloadSecret, rateLimits, trustedServiceUrls }: BotParts): IncidentBot {
   const later = new AfterAnswer(log);
   const tokens = new SubmissionTokens(secret, reloadSecret);
   return new IncidentBot({
@@ -90,8 +95,14 @@ export function buildBot({ service, log, secret, reloadSecret, rateLimits }: Bot
     tokens,
     flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
-    triage: new TriageNotifier(service, log, later),
+    triage: new TriageNotifier(service, log, later, trustedServiceUrls),
   });
+}
+
+/** TRUSTED_SERVICE_URLS, else the Teams clouds' hosts, or in local mode (no token to protect) this machine only. */
+export function trustedServiceUrls(config: Config): readonly string[] {
+  if (config.TRUSTED_SERVICE_URLS.length) return config.TRUSTED_SERVICE_URLS;
+  return isLocalMode(config) ? LOOPBACK_SERVICE_URLS : TEAMS_SERVICE_URLS;
 }
 
 /** SUBMISSION_SECRET, or one made once and kept in the store, so every instance signs alike. */
@@ -116,13 +127,17 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   const directory = overrides.directory ?? openDirectory(config, logger);
   const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID, tagCacheMs: config.TAG_CACHE_MS });
   const secret = formSecret(config, service);
+  const trusted = trustedServiceUrls(config);
   const server = await startServer({
     port: config.PORT,
-    host: config.HOST,
+    // Local mode authenticates nobody: this machine only, unless HOST says otherwise.
+    host: config.HOST ?? (isLocalMode(config) ? "127.0.0.1" : "0.0.0.0"),
+    trustedServiceUrls: trusted,
     maxBodyBytes: config.MAX_BODY_BYTES,
     botFramework: botFrameworkSettings(config),
     ...trustSettings(config),
     bot: buildBot({
+      trustedServiceUrls: trusted,
       service,
       log: logger,
       secret: await secret.secret(),
@@ -137,6 +152,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   return {
     url: server.url,
     port: server.port,
+    address: server.address,
     config,
     service,
     close: async () => {

@@ -39,7 +39,8 @@ const optionalText = z
 const schema = z
   .object({
     PORT: z.coerce.number({ message: "use a port number such as 3978" }).int().min(0).max(65535).default(3978),
-    HOST: z.string().default("0.0.0.0"),
+    /** Absent: 127.0.0.1 in local mode (nobody is authenticated), 0.0.0.0 with an app id. */
+    HOST: optionalText,
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Incidents, numbers and tag suggestions are kept per workspace, as in Sentinel. */
     WORKSPACE_ID: z
@@ -210,6 +211,25 @@ const schema = z
         }
         return ids;
       }),
+    /** URL prefixes the bot may send its token to (activities naming another serviceUrl are refused). Absent: Teams' hosts. */
+    TRUSTED_SERVICE_URLS: z
+      .string()
+      .default("")
+      .transform((v, ctx) => {
+        const urls = v
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean);
+        const bad = urls.filter((u) => !/^https:\/\/[^/?#]+\/|^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:|\/)/i.test(u));
+        if (bad.length) {
+          const message =
+            "use https URL prefixes ending in /, e.g. https://smba.trafficmanager.net/ (plain http only for localhost)";
+          ctx.addIssue({ code: "custom", message: `${message}; these are not: ${bad.map((b) => b.slice(0, 60)).join(", ")}` });
+        }
+        return urls;
+      }),
+    /** With an app id and Microsoft Graph but no ANALYST_GROUP_ID, the bot refuses to start unless this says so. */
+    ANALYSTS_ARE_EVERYONE: bool.default("false"),
     // Per person, counted in this process's memory: with several bot instances (Cosmos DB), a person gets up to this much from
     // each.
     RATE_LIMIT_CREATES_PER_MINUTE: z.coerce
@@ -271,6 +291,26 @@ const schema = z
         code: "custom",
         path: ["MicrosoftAppId"],
         message: "is empty but other bot credentials are set: set MicrosoftAppId too, or remove them all for local mode",
+      });
+    }
+    // Production refusals: settings that would let anyone in.
+    if (c.MicrosoftAppId && c.DIRECTORY === "graph" && !c.ANALYST_GROUP_ID && !c.ANALYSTS_ARE_EVERYONE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ANALYST_GROUP_ID"],
+        message:
+          "is required with MicrosoftAppId and DIRECTORY=graph: without it EVERYONE in the tenant is a SOC analyst (sees every " +
+          "incident, closes and reassigns them). Set it to the SOC group's object id, or set ANALYSTS_ARE_EVERYONE=true if " +
+          "you mean it",
+      });
+    }
+    if (c.MicrosoftAppId && c.MicrosoftAppType === "MultiTenant" && c.ALLOWED_TENANT_IDS.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ALLOWED_TENANT_IDS"],
+        message:
+          "is required with MicrosoftAppType=MultiTenant: otherwise people of any organisation can use the bot and see its " +
+          "incidents. Set your tenant id (Entra admin center > Overview > Tenant ID)",
       });
     }
     // Cosmos DB cross-field checks.

@@ -11,6 +11,7 @@ import type { Logger } from "../log";
 import { createAuthentication, type AuthOverrides } from "./auth";
 import type { IncidentBot } from "./bot";
 import { describeProblem, errorResponse } from "./invoke";
+import { ServiceUrlGuard } from "./service-urls";
 import { TenantGuard } from "./tenant-guard";
 
 export interface ServerOptions {
@@ -22,6 +23,8 @@ export interface ServerOptions {
   authOverrides?: AuthOverrides;
   /** Tenants whose activities are processed; empty or absent: every tenant. */
   allowedTenantIds?: readonly string[];
+  /** The only service URLs activities may name (src/teams/service-urls.ts). */
+  trustedServiceUrls: readonly string[];
   /** The bot every authenticated activity goes to (built in src/app.ts). */
   bot: Pick<IncidentBot, "run" | "settled">;
   log: Logger;
@@ -32,6 +35,8 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** The address it listens on (127.0.0.1: this machine only). */
+  address: string;
   /** Stops accepting requests and waits for those in flight (a request still uploading is refused). */
   close(): Promise<void>;
 }
@@ -66,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (guard.allowsEveryTenant) log.info("ALLOWED_TENANT_IDS is empty: activities from every tenant are accepted");
   else log.info({ allowedTenants: options.allowedTenantIds?.length }, "only activities from ALLOWED_TENANT_IDS are processed");
   // Middleware runs after CloudAdapter has checked the request's token.
+  adapter.use(new ServiceUrlGuard(options.trustedServiceUrls, log));
   adapter.use(guard);
   adapter.use({ onTurn: answerUnknownInvokes });
 
@@ -139,7 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const started = process.hrtime.bigint();
     try {
-      await adapter.process(req, res, (context) => bot.run(context));
+      await adapter.process(req, withoutErrorDetail(res), (context) => bot.run(context));
     } catch (error) {
       turnLog.error({ err: error }, "request failed");
       if (!res.headersSent) res.send(500, { code: "InternalError", message: "The request could not be processed." });
@@ -159,9 +165,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
   });
-  const port = server.address().port;
+  const { port, address } = server.address();
   return {
     port,
+    address,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       stopping = true;
@@ -175,6 +182,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Keep-alive connections whose last answer has gone out: nothing left to wait for.
       server.server.closeIdleConnections();
       await closed;
+    },
+  };
+}
+
+/**
+ * The response botbuilder writes to, except that a failed turn's 5xx never carries the error's text
+ * (botbuilder sends `err.message`: connector hosts and ports, store errors). The log has the details.
+ */
+function withoutErrorDetail(res: restify.Response) {
+  let status = 200;
+  return {
+    socket: res.socket,
+    header: (name: string, value: string) => {
+      res.header(name, value);
+    },
+    status: (code: number) => {
+      status = code;
+      res.status(code);
+    },
+    send: (body: unknown) => {
+      res.send(status >= 500 ? { code: "InternalError", message: "The request could not be processed." } : body);
+    },
+    end: () => {
+      res.end();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Incident } from "../incidents/model";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
+import { isTrustedServiceUrl } from "./service-urls";
 import { cardAttachment, restrictedTriageCard, triageCard } from "./cards";
 
 /** Notices not posted are retried once they have been idle this long. */
@@ -22,6 +23,8 @@ export class TriageNotifier {
     private readonly service: IncidentService,
     private readonly log: Logger,
     private readonly later: AfterAnswer,
+    /** Where the bot may post (src/teams/service-urls.ts): a stored channel elsewhere gets nothing. */
+    private readonly trustedServiceUrls: readonly string[],
   ) {}
 
   /** After the answer: posts the card for a new incident in the triage channel. */
@@ -36,6 +39,9 @@ export class TriageNotifier {
     try {
       const channel = await this.service.triageChannel();
       if (!channel) return;
+      if (!isTrustedServiceUrl(channel.reference.serviceUrl, this.trustedServiceUrls)) {
+        throw new Error("the triage channel's service URL is not a trusted host; nothing was sent there");
+      }
       let messageId: string | undefined;
       const adapter = context.adapter as CloudAdapter;
       const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);

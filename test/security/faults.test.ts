@@ -17,6 +17,7 @@ import { cardOf, values, visibleText } from "../support/cards";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { startOpenIdServer } from "../support/openid";
 import { APP_ID, APP_SECRET, authEnv, captureLogs, postActivity, storedIn, tagUsageMismatches } from "../support/security";
+import { LOOPBACK_SERVICE_URLS } from "../../src/teams/service-urls";
 import { execute, message, search, submitMessage, TEST_SUBMISSION_SECRET } from "../support/teams";
 
 const DIRECTORY_FILE = path.resolve(__dirname, "..", "..", "data", "directory.json");
@@ -113,7 +114,7 @@ describe("the directory failing mid-request", () => {
     const service = new IncidentService({ store, directory: directory.directory, workspaceId: "test-workspace" });
     connector = await startConnector();
     const log = createLogger("silent");
-    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot({ service, log, secret: Buffer.from(TEST_SUBMISSION_SECRET) }), log, describe: {} });
+    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot({ service, log, secret: Buffer.from(TEST_SUBMISSION_SECRET), trustedServiceUrls: LOOPBACK_SERVICE_URLS }), trustedServiceUrls: LOOPBACK_SERVICE_URLS, log, describe: {} });
   });
   afterEach(async () => {
     await server.close();

@@ -16,6 +16,8 @@ export function authEnv(idp: OpenIdServer): Record<string, string> {
     MicrosoftAppTenantId: TENANT,
     BOT_OPENID_METADATA_URL: idp.metadataUrl,
     BOT_TOKEN_ENDPOINT: idp.tokenEndpoint,
+    // The fake Bot Connector runs on this machine.
+    TRUSTED_SERVICE_URLS: "http://127.0.0.1:",
   };
 }
 

@@ -1,0 +1,167 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startApp, type App } from "../../src/app";
+import { ConfigError, loadConfig } from "../../src/config";
+import { startTestBot, type TestBot } from "../support/bot";
+import { cardOf, values } from "../support/cards";
+import { startConnector, type FakeConnector } from "../support/connector";
+import { startOpenIdServer, type OpenIdServer } from "../support/openid";
+import { APP_ID, APP_SECRET, authEnv, postActivity } from "../support/security";
+import { ALEX, execute, message } from "../support/teams";
+
+/*
+ * Safe by default: local mode listens on this machine only; the bot sends nothing (its token least of
+ * all) to a service URL it does not trust; a failed turn's answer names no internal host; settings
+ * that would let anyone in stop the start with a message saying what to set.
+ */
+
+const DIRECTORY_FILE = path.resolve(__dirname, "..", "..", "data", "directory.json");
+
+describe("where local mode listens", () => {
+  let dir: string;
+  let app: App | undefined;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bind-"));
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const env = () => ({ PORT: "0", LOG_LEVEL: "silent", SQLITE_PATH: path.join(dir, "i.db"), DIRECTORY_FILE });
+
+  it("is 127.0.0.1 with no HOST: nobody else on the network reaches a bot that authenticates nobody", async () => {
+    app = await startApp(env());
+    expect(app.address).toBe("127.0.0.1");
+  });
+
+  it("is HOST when it is set", async () => {
+    app = await startApp({ ...env(), HOST: "0.0.0.0" });
+    expect(app.address).toBe("0.0.0.0");
+  });
+});
+
+describe("service URLs the bot trusts", () => {
+  let bot: TestBot;
+  let other: FakeConnector;
+  beforeEach(async () => {
+    other = await startConnector();
+  });
+  afterEach(async () => {
+    await bot.stop();
+    await other.close();
+  });
+
+  it("in local mode, only this machine: an activity naming another host is refused and nothing is sent there", async () => {
+    bot = await startTestBot();
+    const evil = "https://evil.example/";
+    const invoke = await bot.post(execute(evil, "incident.form", {}));
+    expect(invoke.status).toBe(403);
+    const said = await bot.post(message(evil, "triage here", { from: ALEX, where: "channel" }));
+    expect(said.status).toBe(200);
+    expect(await bot.app.service.triageChannel()).toBeUndefined();
+  });
+
+  it("a stored triage channel on a host not trusted gets nothing: the post is recorded as failed", async () => {
+    bot = await startTestBot({ TRUSTED_SERVICE_URLS: "" });
+    await bot.app.service.setTriageChannel(
+      { conversationId: "19:x", setBy: { name: "Someone" }, setUtc: new Date().toISOString(), reference: { serviceUrl: "https://evil.example/", conversation: { id: "19:x" } } },
+      { objectId: ALEX.aadObjectId!, name: ALEX.name },
+    );
+    bot.connector.reset();
+    await bot.post(message(bot.serviceUrl, "incident", { from: ALEX }));
+    const form = cardOf(bot.connector.sent()[0]);
+    await bot.post(execute(bot.serviceUrl, "incident.create", { ...form.actions[0].data, ...values(form), title: "Not for evil.example" }));
+    let stored = (await bot.incidents())[0]!;
+    while (stored.triage?.state !== "failed") {
+      await new Promise((r) => setTimeout(r, 20));
+      stored = (await bot.incidents())[0]!;
+    }
+    expect(stored.triage.lastError).toMatch(/not a trusted host/);
+  });
+
+  describe("with an app id", () => {
+    let idp: OpenIdServer;
+    let consoleError: jest.SpyInstance;
+    beforeAll(async () => {
+      idp = await startOpenIdServer(APP_ID, APP_SECRET);
+    });
+    afterAll(async () => {
+      await idp.close();
+    });
+    beforeEach(() => {
+      consoleError = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    });
+    afterEach(() => consoleError.mockRestore());
+
+    it("never sends its token to a host off the list, even with a valid token naming it", async () => {
+      bot = await startTestBot({ ...authEnv(idp), TRUSTED_SERVICE_URLS: "https://smba.trafficmanager.net/" });
+      const asked = idp.tokenRequests.length;
+      const res = await postActivity(bot.app.url, message(other.url, "incident"), await idp.sign(APP_ID, other.url));
+      expect(res.status).toBe(200);
+      const invoke = await postActivity(bot.app.url, execute(other.url, "incident.form", {}), await idp.sign(APP_ID, other.url));
+      expect(invoke.status).toBe(403);
+      expect(other.calls).toEqual([]);
+      expect(idp.tokenRequests.length).toBe(asked);
+    });
+  });
+});
+
+describe("a turn that fails", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("answers 500 without the connector's error: no internal host or port in the body", async () => {
+    const consoleError = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      bot.connector.failNext(50, 403);
+      const res = await bot.post(message(bot.serviceUrl, "help"));
+      expect(res.status).toBe(500);
+      const body = JSON.stringify(res.body);
+      expect(body).not.toContain("127.0.0.1");
+      expect(body).not.toContain(new URL(bot.serviceUrl).port);
+      expect(res.body).toEqual({ code: "InternalError", message: "The request could not be processed." });
+    } finally {
+      consoleError.mockRestore();
+    }
+  });
+});
+
+describe("production start-up refusals", () => {
+  const base = { MicrosoftAppId: APP_ID, MicrosoftAppPassword: "secret", MicrosoftAppType: "SingleTenant", MicrosoftAppTenantId: "72f988bf-0000-4000-8000-000000000001" };
+  const graph = { DIRECTORY: "graph", GRAPH_TENANT_ID: "contoso.onmicrosoft.com", GRAPH_CLIENT_ID: "0b5c9a4e-1111-4222-8333-444455556666", GRAPH_CLIENT_SECRET: "s" };
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return "";
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+  };
+
+  it("refuses Microsoft Graph without ANALYST_GROUP_ID (everyone would be an analyst), unless ANALYSTS_ARE_EVERYONE=true", () => {
+    expect(problems({ ...base, ...graph })).toMatch(/ANALYST_GROUP_ID: is required with MicrosoftAppId and DIRECTORY=graph: without it EVERYONE/);
+    expect(problems({ ...base, ...graph, ANALYSTS_ARE_EVERYONE: "true" })).toBe("");
+    expect(problems({ ...base, ...graph, ANALYST_GROUP_ID: "9c0f0000-0000-4000-9000-000000000003" })).toBe("");
+    // Local mode (no app id) is a developer's machine: no refusal.
+    expect(problems({ ...graph })).toBe("");
+  });
+
+  it("refuses a MultiTenant app without ALLOWED_TENANT_IDS", () => {
+    const multi = { ...base, MicrosoftAppType: "MultiTenant" };
+    expect(problems(multi)).toMatch(/ALLOWED_TENANT_IDS: is required with MicrosoftAppType=MultiTenant/);
+    expect(problems({ ...multi, ALLOWED_TENANT_IDS: "72f988bf-0000-4000-8000-000000000001" })).toBe("");
+  });
+
+  it("takes only https prefixes (http for this machine) as trusted service URLs", () => {
+    expect(problems({ TRUSTED_SERVICE_URLS: "http://evil.example/" })).toMatch(/TRUSTED_SERVICE_URLS/);
+    expect(problems({ TRUSTED_SERVICE_URLS: "https://smba.trafficmanager.net/, http://127.0.0.1:" })).toBe("");
+  });
+});
