@@ -238,6 +238,12 @@ const schema = z
       .min(1)
       .max(10_000)
       .default(20),
+    RATE_LIMIT_ACTIONS_PER_MINUTE: z.coerce
+      .number({ message: "use a whole number, e.g. 60" })
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(60),
     RATE_LIMIT_SEARCHES_PER_MINUTE: z.coerce
       .number({ message: "use a whole number, e.g. 120" })
       .int()
@@ -463,7 +469,11 @@ export function trustSettings(config: Config) {
 
 /** How fast one person may go, per bot instance: for src/teams/rate-limit.ts. */
 export function rateLimitSettings(config: Config) {
-  return { createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE, searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE };
+  return {
+    createsPerMinute: config.RATE_LIMIT_CREATES_PER_MINUTE,
+    searchesPerMinute: config.RATE_LIMIT_SEARCHES_PER_MINUTE,
+    actionsPerMinute: config.RATE_LIMIT_ACTIONS_PER_MINUTE,
+  };
 }
 
 /** The Cosmos DB store's settings (STORE=cosmos), from the COSMOS_* settings. */

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./child";
+import { TEST_SUBMISSION_SECRET } from "../../test/support/teams";
 
 /** A scratch directory for one scenario's database files; removed by the returned function. */
 export function scratchDir(name: string): { dir: string; remove: () => void } {
@@ -19,6 +20,9 @@ export function botEnv(sqlitePath: string, extra: Record<string, string> = {}): 
     LOG_LEVEL: "info",
     RATE_LIMIT_CREATES_PER_MINUTE: "10000",
     RATE_LIMIT_SEARCHES_PER_MINUTE: "100000",
+    RATE_LIMIT_ACTIONS_PER_MINUTE: "100000",
+    // The forms the bench sends carry tokens made with the tests' secret (test/support/teams.ts).
+    SUBMISSION_SECRET: TEST_SUBMISSION_SECRET,
     SQLITE_PATH: sqlitePath,
     DIRECTORY_FILE: path.join(ROOT, "data", "directory.json"),
     WORKSPACE_ID: "bench",

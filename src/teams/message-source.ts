@@ -40,6 +40,9 @@ export interface SourceMessage {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
+/** How deep the conversion follows nested HTML; a person's message never comes near it. */
+export const HTML_MAX_DEPTH = 200;
+
 /** Teams message HTML as plain text a person would read; nothing of it can run or link. */
 export function messageText(html: string, contentType: string | null | undefined): string {
   const text =
@@ -47,6 +50,8 @@ export function messageText(html: string, contentType: string | null | undefined
       ? html
       : convert(html, {
           wordwrap: false,
+          // Any message can be reported: nesting past this (30,000 <div>s overflowed the stack) reads as "…".
+          limits: { maxDepth: HTML_MAX_DEPTH, ellipsis: "…" },
           selectors: [
             { selector: "a", options: { ignoreHref: true } },
             { selector: "img", format: "skip" },

@@ -52,16 +52,20 @@ export class RateLimiter {
 export interface RateLimitSettings {
   createsPerMinute: number;
   searchesPerMinute: number;
+  /** Card buttons and message-extension dialogs. Absent: no limit. */
+  actionsPerMinute?: number;
 }
 
 /** The limits the bot applies: creating incidents and typeahead searches, each per person. */
 export class RateLimits {
   readonly creates: RateLimiter;
   readonly searches: RateLimiter;
+  readonly actions: RateLimiter;
 
   constructor(settings: RateLimitSettings, now: () => number = Date.now) {
     this.creates = new RateLimiter(settings.createsPerMinute, now);
     this.searches = new RateLimiter(settings.searchesPerMinute, now);
+    this.actions = new RateLimiter(settings.actionsPerMinute ?? Number.MAX_SAFE_INTEGER, now);
   }
 
   /** No limits: for callers that construct the bot without settings. */
@@ -89,6 +93,11 @@ export function createLimitBanner(perMinute: number, retryMs: number): string {
     `You have reached the limit of ${perMinute} new incidents a minute, so nothing was saved. Everything you typed is ` +
     `still here: try Create incident again in ${seconds(retryMs)}.`
   );
+}
+
+/** The answer to a button or dialog over the limit. */
+export function actionLimitMessage(retryMs: number): string {
+  return `Too many clicks in a short time, so nothing was done. Try again in ${seconds(retryMs)}.`;
 }
 
 /** The message of a typeahead refused because of the limit. */

@@ -3,7 +3,7 @@ import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { storedIn } from "../support/security";
-import { composeQuery, execute, LEE, search, submitMessage } from "../support/teams";
+import { composeQuery, execute, fetchTaskFromMessage, LEE, messagePayload, search, submitMessage } from "../support/teams";
 
 describe("the rate limiter", () => {
   it("lets a burst of the limit through, then one more each 60/limit seconds, per key", () => {
@@ -122,5 +122,32 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
     expect(res.status).toBe(200);
     expect(res.body.composeExtension).toEqual({ type: "message", text: expect.stringMatching(/^Too many searches in a short time\. Try again in \d+ seconds?\.$/) });
     expect((await bot.post(search(bot.serviceUrl, "tags", "ph"))).status).toBe(429);
+  });
+});
+
+describe("per-person limit on buttons and dialogs (RATE_LIMIT_ACTIONS_PER_MINUTE=4)", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot({ RATE_LIMIT_ACTIONS_PER_MINUTE: "4" });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("answers the fifth click within a minute with a 429 that says when to retry; another person is not held up", async () => {
+    for (let i = 0; i < 4; i++) expect((await bot.post(execute(bot.serviceUrl, "triage.view", { incidentId: "none" }))).status).toBe(200);
+    const res = await bot.post(execute(bot.serviceUrl, "triage.view", { incidentId: "none" }));
+    expect(res.status).toBe(429);
+    expect(res.body.value.message).toMatch(/^Too many clicks in a short time, so nothing was done\. Try again in \d+ seconds?\.$/);
+    expect((await bot.post(execute(bot.serviceUrl, "triage.view", { incidentId: "none" }, { from: LEE }))).status).toBe(200);
+  });
+
+  it("holds message-extension dialogs and old clients' buttons to the same limit", async () => {
+    for (let i = 0; i < 4; i++) await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload()));
+    const dialog = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload()));
+    expect(dialog.body.task).toEqual({ type: "message", value: expect.stringMatching(/^Too many clicks/) });
+    bot.connector.reset();
+    await bot.post(submitMessage(bot.serviceUrl, { verb: "triage.view", incidentId: "none" }));
+    expect(bot.connector.sent().map((a) => a.text)).toEqual([expect.stringMatching(/^Too many clicks/)]);
   });
 });

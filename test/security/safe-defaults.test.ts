@@ -8,7 +8,7 @@ import { cardOf, values } from "../support/cards";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { startOpenIdServer, type OpenIdServer } from "../support/openid";
 import { APP_ID, APP_SECRET, authEnv, postActivity } from "../support/security";
-import { ALEX, execute, message } from "../support/teams";
+import { ALEX, MEGAN, execute, fetchTaskFromMessage, message, messagePayload, submitActionFromMessage } from "../support/teams";
 
 /*
  * Safe by default: local mode listens on this machine only; the bot sends nothing (its token least of
@@ -163,5 +163,83 @@ describe("production start-up refusals", () => {
   it("takes only https prefixes (http for this machine) as trusted service URLs", () => {
     expect(problems({ TRUSTED_SERVICE_URLS: "http://evil.example/" })).toMatch(/TRUSTED_SERVICE_URLS/);
     expect(problems({ TRUSTED_SERVICE_URLS: "https://smba.trafficmanager.net/, http://127.0.0.1:" })).toBe("");
+  });
+});
+
+describe("any message can be reported", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("even 30,000 nested <div>s: the dialog opens with what can be read, and the report goes in", async () => {
+    // Unclosed, as a crafted message may be: 150,000 characters, within what Teams sends.
+    const body = `<p>Look at this</p>${"<div>".repeat(30_000)}buried`;
+    const payload = messagePayload({ body: { contentType: "html", content: body } });
+    const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from: MEGAN }));
+    expect(open.status).toBe(200);
+    const card = open.body.task.value.card.content;
+    expect(values(card).whatHappened).toMatch(/^Look at this/);
+    const sent = await bot.post(submitActionFromMessage(bot.serviceUrl, { ...card.actions[0].data, ...values(card) }, { from: MEGAN, payload }));
+    expect(sent.body.task.value.title).toBe("Report sent");
+    expect(await bot.incidents()).toHaveLength(1);
+  });
+
+  it("keeps the words of ordinarily nested HTML", async () => {
+    const payload = messagePayload({ body: { contentType: "html", content: `${"<div>".repeat(50)}still here${"</div>".repeat(50)}` } });
+    const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from: MEGAN }));
+    expect(values(open.body.task.value.card.content).whatHappened).toBe("still here");
+  });
+});
+
+describe("names and what employees may set", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  /** Texts of every TextBlock in a card: Teams renders markdown there, so no name from people may be in one. */
+  const textBlocks = (node: unknown, out: string[] = []): string[] => {
+    if (Array.isArray(node)) node.forEach((n) => textBlocks(n, out));
+    else if (node && typeof node === "object") {
+      const o = node as Record<string, unknown>;
+      if (o.type === "TextBlock" && typeof o.text === "string") out.push(o.text);
+      Object.values(o).forEach((v) => textBlocks(v, out));
+    }
+    return out;
+  };
+
+  it("shows a message author's and a clicker's name as text, never in markdown", async () => {
+    const link = "[the CEO](https://evil.example)";
+    const payload = messagePayload({ from: { user: { id: "x", displayName: link }, application: null } });
+    const analyst = { ...ALEX, name: `${link} Alex` };
+    const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from: analyst }));
+    const card = open.body.task.value.card.content;
+    bot.connector.reset();
+    await bot.post(submitActionFromMessage(bot.serviceUrl, { ...card.actions[0].data, ...values(card) }, { from: analyst, payload }));
+    const [stored] = await bot.incidents();
+    const assigned = await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: stored!.id, revision: stored!.revision }, { from: analyst }));
+    const cards = [cardOf(bot.connector.sent()[0]), assigned.body.value];
+    for (const shown of cards) {
+      expect(JSON.stringify(shown)).toContain("evil.example");
+      for (const text of textBlocks(shown)) expect(text).not.toContain("evil.example");
+    }
+  });
+
+  it("drops the tags an employee sends: the analysts' suggestions are theirs", async () => {
+    bot.connector.reset();
+    await bot.post(message(bot.serviceUrl, "incident", { from: MEGAN }));
+    const form = cardOf(bot.connector.sent()[0]);
+    const data = { ...form.actions[0].data, ...values(form), title: "Tagged by an employee", whatHappened: "x", tags: "Executive,VIP" };
+    await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: MEGAN }));
+    const [stored] = await bot.incidents();
+    expect(stored!.labels).toEqual([]);
+    expect(await bot.app.service.suggestTags("", 10)).toEqual([]);
   });
 });

@@ -73,7 +73,7 @@ describe("two bot processes on one Cosmos DB", () => {
 
   beforeAll(async () => {
     connector = await startConnector();
-    env = { ...cosmosEnv(cosmos.endpoint, TEST_COSMOS_KEY), WORKSPACE_ID: "shared", DIRECTORY_FILE: path.join(ROOT, "data", "directory.json"), RATE_LIMIT_CREATES_PER_MINUTE: "1000" };
+    env = { ...cosmosEnv(cosmos.endpoint, TEST_COSMOS_KEY), WORKSPACE_ID: "shared", DIRECTORY_FILE: path.join(ROOT, "data", "directory.json"), RATE_LIMIT_CREATES_PER_MINUTE: "1000", RATE_LIMIT_ACTIONS_PER_MINUTE: "10000" };
     a = await startBotProcess(env);
     b = await startBotProcess(env);
   }, 60_000);

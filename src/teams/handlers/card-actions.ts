@@ -1,6 +1,7 @@
 import type { InvokeResponse } from "botbuilder";
 import type { AdaptiveCard } from "../cards";
 import { cardResponse, describeProblem, errorResponse, executeValue } from "../invoke";
+import { actionLimitMessage } from "../rate-limit";
 import { sendCard, updateCardMessage } from "../replies";
 import type { Services, Turn } from "../turn";
 import { VERBS, type Verb } from "../verbs";
@@ -71,6 +72,8 @@ export async function onCardAction(s: Services, turn: Turn): Promise<InvokeRespo
     const known = Object.values(VERBS).join(", ");
     return errorResponse(400, "BadRequest", `Unknown action "${verb.slice(0, 60)}". This bot knows ${known}.`);
   }
+  const wait = s.limits.actions.take(turn.rateKey);
+  if (wait) return errorResponse(429, "TooManyRequests", actionLimitMessage(wait));
   const answer = await route.handle(s, turn, data);
   if ("problem" in answer) return errorResponse(400, "BadRequest", answer.problem);
   const forEveryone = answer.forEveryone ?? answer.card;
@@ -88,6 +91,11 @@ export async function onSubmitFallback(s: Services, turn: Turn, value: Record<st
   const route = routeOf(typeof value.verb === "string" ? value.verb : "");
   if (!route) {
     await turn.context.sendActivity("That button is not one this bot knows. Say incident to open a new form.");
+    return;
+  }
+  const wait = s.limits.actions.take(turn.rateKey);
+  if (wait) {
+    await turn.context.sendActivity(actionLimitMessage(wait));
     return;
   }
   const answer = await route.handle(s, turn, value);

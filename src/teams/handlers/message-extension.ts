@@ -11,7 +11,7 @@ import { cardAttachment, incidentCard, reporterCard, type AdaptiveCard } from ".
 import { emptyForm, emptyReport } from "../form-cards";
 import { evidenceData, messageIncidentId, messagePayload, readMessage } from "../message-source";
 import { whenDown } from "../outage";
-import { searchLimitMessage } from "../rate-limit";
+import { actionLimitMessage, searchLimitMessage } from "../rate-limit";
 import { sendCard, taskCard, taskMessage, withTimeout } from "../replies";
 import type { Services, Turn } from "../turn";
 import { COMMANDS, VERBS } from "../verbs";
@@ -31,6 +31,8 @@ export async function openFromMessage(
   action: MessagingExtensionAction,
 ): Promise<MessagingExtensionActionResponse> {
   if (action.commandId !== COMMANDS.fromMessage) return taskMessage(unknownCommand(action.commandId));
+  const wait = s.limits.actions.take(turn.rateKey);
+  if (wait) return taskMessage(actionLimitMessage(wait));
   const payload = messagePayload.safeParse(action.messagePayload);
   if (!payload.success) return taskMessage("Teams did not send the message to report. Try again from the message's menu.");
   const source = readMessage(payload.data);
@@ -64,6 +66,8 @@ export async function submitFromMessage(
   turn: Turn,
   action: MessagingExtensionAction,
 ): Promise<MessagingExtensionActionResponse> {
+  const wait = s.limits.actions.take(turn.rateKey);
+  if (wait) return taskMessage(actionLimitMessage(wait));
   const data = (action.data ?? {}) as Record<string, unknown>;
   const verb = data.verb === VERBS.report ? VERBS.report : VERBS.create;
   const fromPayload = messagePayload.safeParse(action.messagePayload);
