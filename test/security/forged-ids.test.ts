@@ -201,3 +201,13 @@ it("a triage button names the triage post to update; any other message is left a
   bot = await startTestBot();
   expect(stopped.connector.updated().slice(before).map((u) => u.id)).toEqual([stored.triage.messageId]);
 });
+
+it("Assign to me without the revision the card showed is refused, so it never skips the concurrency check", async () => {
+  const form = await formFor(ALEX);
+  await bot.post(execute(bot.serviceUrl, "incident.create", sent(form, { title: "Phish" })));
+  const [stored] = await bot.incidents();
+  const res = await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: stored!.id }, { from: ALEX }));
+  expect(res.status).toBe(400);
+  expect(res.body.value.message).toMatch(/revision/);
+  expect((await bot.incidents())[0]!.owner).toBeUndefined();
+});
