@@ -5,6 +5,7 @@ import { cardOf, values } from "../support/cards";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import {
   ALEX,
+  DIEGO,
   LEE,
   MEGAN,
   TENANT,
@@ -23,8 +24,6 @@ import {
  * an answer may contain them only where the visibility rule allows.
  */
 
-/** In the sample directory: not an analyst. */
-const DIEGO: Person = { id: "29:diego-mri", name: "Diego Siciliani", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a02" };
 /** Signed in to the tenant but unknown to the directory (a guest). */
 const GUEST: Person = { id: "29:guest-mri", name: "A guest", aadObjectId: "0d0d0d0d-0000-4000-8000-00000000beef" };
 

@@ -9,6 +9,7 @@ import { cardOf, values, visibleText } from "../support/cards";
 import { startConnector } from "../support/connector";
 import {
   ALEX,
+  DIEGO,
   MEGAN,
   execute,
   fetchTaskFromMessage,
@@ -24,7 +25,6 @@ import {
  * a token of its own. Replayed, borrowed, guessed or made-up ids and evidence reach nobody's incident.
  */
 
-const DIEGO: Person = { id: "29:diego-mri", name: "Diego Siciliani", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a02" };
 const NOT_ISSUED = /opened by someone else or in another conversation, so it was not sent/;
 const text = (body: unknown) => JSON.stringify(body ?? "").replace(/\u200b/g, "");
 

@@ -22,6 +22,9 @@ export const MEGAN: Person = { id: "29:4d5e6f-user-mri", name: "Megan Bowen", aa
 /** In the sample directory, another analyst. */
 export const LEE: Person = { id: "29:7g8h9i-user-mri", name: "Lee Gu", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a04" };
 
+/** In the sample directory, another employee (not an analyst). */
+export const DIEGO: Person = { id: "29:diego-mri", name: "Diego Siciliani", aadObjectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a02" };
+
 export type Where = "personal" | "groupChat" | "channel";
 
 export interface ActivityOptions {
