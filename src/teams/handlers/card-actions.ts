@@ -85,7 +85,7 @@ export async function onCardAction(s: Services, turn: Turn): Promise<InvokeRespo
 
 /**
  * Action.Submit from an older client: a message whose value holds the verb and the inputs. There is
- * no private answer, so the clicked card's message is updated (or, failing that, a new one sent).
+ * no private answer: the incident's own message is updated, and anything else comes as a new message.
  */
 export async function onSubmitFallback(s: Services, turn: Turn, value: Record<string, unknown>): Promise<void> {
   const route = routeOf(typeof value.verb === "string" ? value.verb : "");
