@@ -6,7 +6,7 @@ import type { DirectoryEntry } from "./ports";
  */
 
 /** Longest query a directory is asked; a typeahead never needs more, and it keeps URLs short. */
-export const OWNER_QUERY_MAX = 120;
+const OWNER_QUERY_MAX = 120;
 
 /** Lower-cased query as typed, trimmed and capped; "" means nothing to search. */
 export function foldOwnerQuery(query: string): string {
@@ -14,7 +14,7 @@ export function foldOwnerQuery(query: string): string {
 }
 
 /** Words of a display name: split at spaces, dashes, underscores, dots and brackets. */
-export function nameWords(displayName: string): string[] {
+function nameWords(displayName: string): string[] {
   return displayName
     .toLowerCase()
     .split(/[\s\-_.()]+/)

@@ -8,7 +8,7 @@ import type { IncidentQuery } from "./ports";
  */
 
 /** The longest query looked at; a compose-box search never needs more. */
-export const SEARCH_TEXT_MAX = 100;
+const SEARCH_TEXT_MAX = 100;
 
 /** Lower case, runs of white space as one space: the form every key and query is compared in. */
 export function foldText(text: string): string {

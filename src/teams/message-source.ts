@@ -41,7 +41,7 @@ export interface SourceMessage {
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
 /** How deep the conversion follows nested HTML; a person's message never comes near it. */
-export const HTML_MAX_DEPTH = 200;
+const HTML_MAX_DEPTH = 200;
 
 /** Teams message HTML as plain text a person would read; nothing of it can run or link. */
 export function messageText(html: string, contentType: string | null | undefined): string {
