@@ -21,6 +21,7 @@ import { RateLimits, type RateLimitSettings } from "./teams/rate-limit";
 import { startServer } from "./teams/server";
 import { LOOPBACK_SERVICE_URLS, TEAMS_SERVICE_URLS } from "./teams/service-urls";
 import { SubmissionTokens } from "./teams/submission-tokens";
+import { ReporterNotifier } from "./teams/reporter-notifier";
 import { TriageNotifier } from "./teams/triage-notifier";
 
 /**
@@ -82,10 +83,15 @@ export interface BotParts {
   rateLimits?: RateLimitSettings;
   /** Where the bot may post (src/teams/service-urls.ts). */
   trustedServiceUrls: readonly string[];
+  /** The bot's app id ("" in local mode), for opening 1:1 chats with reporters. */
+  botAppId?: string;
+  /** How often an instance looks for notices to reporters that are due (retries, other instances' leftovers). */
+  noticeSweepMs?: number;
 }
 
 /** The Teams side: the bot and everything its handlers use. */
-export function buildBot({ service, log, secret, reloadSecret, rateLimits, trustedServiceUrls }: BotParts): IncidentBot {
+export function buildBot(parts: BotParts): IncidentBot {
+  const { service, log, secret, reloadSecret, rateLimits, trustedServiceUrls } = parts;
   const later = new AfterAnswer(log);
   const tokens = new SubmissionTokens(secret, reloadSecret);
   return new IncidentBot({
@@ -96,6 +102,7 @@ export function buildBot({ service, log, secret, reloadSecret, rateLimits, trust
     flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
     triage: new TriageNotifier(service, log, later, trustedServiceUrls),
+    reporters: new ReporterNotifier(service, log, later, trustedServiceUrls, parts.botAppId ?? "", parts.noticeSweepMs ?? 30_000),
   });
 }
 
@@ -143,6 +150,8 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
       secret: await secret.secret(),
       ...(secret.reload && { reloadSecret: secret.reload }),
       rateLimits: rateLimitSettings(config),
+      botAppId: config.MicrosoftAppId ?? "",
+      noticeSweepMs: config.NOTICE_SWEEP_SECONDS * 1000,
     }),
     log: logger,
     describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },

@@ -175,6 +175,11 @@ const schema = z
      * both.
      */
     TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
+    /**
+     * How often, at most, an instance looks for notices to reporters that are due (retries, and those an
+     * instance stopped before sending), in seconds; it looks on the next activity after that.
+     */
+    NOTICE_SWEEP_SECONDS: z.coerce.number({ message: "use seconds, e.g. 30" }).int().min(1).max(3600).default(30),
 
     // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
     // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID

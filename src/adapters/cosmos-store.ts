@@ -34,10 +34,10 @@
  *   create); first tagged incident of a day: +1 (tag-day patch 404, create).
  * - create, existing id: 1 point read, +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
- * - replace, setNotice: 1 point read + 1 conditional replace (etag); after losing a race, again.
+ * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
  * - tagUsage: 1 single-partition query over at most one document per day asked for (14 for the
  *   suggestion window), whatever the history.
- * - search, unsentNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
+ * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
  *   workspace's incidents (CONTAINS), as the SQLite store does.
  * The SDK sends a query-plan request before each query (no documents read): +1 round trip per query.
  * Point reads of these small documents cost about 1 RU, writes about 10 RU with the indexing policy below.
@@ -62,7 +62,16 @@ import {
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { StoreUnavailableError } from "../incidents/errors";
 import type { Incident, TriageNotice } from "../incidents/model";
-import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
+import { mergeOutbox } from "../incidents/casework";
+import type {
+  CreateOutcome,
+  IncidentQuery,
+  IncidentStore,
+  NewIncident,
+  OutboxChange,
+  ReplaceOutcome,
+  TagDayUsage,
+} from "../incidents/ports";
 import { queryWords, searchKeys, type SearchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
@@ -281,6 +290,9 @@ export class CosmosIncidentStore implements IncidentStore {
         });
         if (current.incident.triage) next.triage = current.incident.triage;
         else delete next.triage;
+        const outbox = mergeOutbox(current.incident.outbox, incident.outbox);
+        if (outbox) next.outbox = outbox;
+        else delete next.outbox;
         const doc = incidentDoc(next, current.createToken, writeToken);
         try {
           await this.call("update the incident", deadline, (abortSignal) =>
@@ -323,12 +335,50 @@ export class CosmosIncidentStore implements IncidentStore {
     });
   }
 
+  async updateOutbox(workspaceId: string, id: string, change: OutboxChange): Promise<Incident | undefined> {
+    if (!isStorableIncidentId(id)) return undefined;
+    const deadline = this.deadline();
+    return this.translate("record a notice to a reporter", async () => {
+      for (let conflicts = 0; ; conflicts++) {
+        const current = await this.readIncident(workspaceId, id, deadline);
+        if (!current) return undefined;
+        const outbox = change(current.incident.outbox ?? [], current.incident);
+        if (!outbox) return current.incident;
+        const next = plain<Incident>({ ...current.incident, outbox });
+        if (!outbox.length) delete next.outbox;
+        // Bookkeeping, as setNotice: same revision and write token.
+        const doc = incidentDoc(next, current.createToken, current.writeToken);
+        try {
+          await this.call("record a notice to a reporter", deadline, (abortSignal) =>
+            this.container
+              .item(id, workspaceId)
+              .replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
+          );
+          return next;
+        } catch (error) {
+          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+          await pauseAfterConflict(conflicts, deadline, `record a notice of incident ${id}`, error);
+        }
+      }
+    });
+  }
+
+  async dueNotices(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]> {
+    const where = ["c.workspaceId = @workspaceId", "c.type = @type", "c.search.outboxDue <= @now"];
+    const parameters: SqlParameter[] = [{ name: "@now", value: nowUtc }];
+    return this.incidents("list notices due", workspaceId, where, "c.search.outboxDue ASC", parameters, limit);
+  }
+
   async search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {
     const where = ["c.workspaceId = @workspaceId", "c.type = @type"];
     const parameters: SqlParameter[] = [];
     if (query.reporter !== undefined) {
       where.push("ARRAY_CONTAINS(c.search.reporters, @reporter)");
       parameters.push({ name: "@reporter", value: query.reporter });
+    }
+    if (query.owner !== undefined) {
+      where.push("c.search.owner = @owner");
+      parameters.push({ name: "@owner", value: query.owner });
     }
     if (query.number !== undefined) {
       where.push("c.incident.incidentNumber = @number");

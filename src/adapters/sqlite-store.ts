@@ -2,12 +2,21 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../incidents/errors";
+import { mergeOutbox } from "../incidents/casework";
 import type { Incident, TriageNotice } from "../incidents/model";
-import type { CreateOutcome, IncidentQuery, IncidentStore, NewIncident, ReplaceOutcome, TagDayUsage } from "../incidents/ports";
+import type {
+  CreateOutcome,
+  IncidentQuery,
+  IncidentStore,
+  NewIncident,
+  OutboxChange,
+  ReplaceOutcome,
+  TagDayUsage,
+} from "../incidents/ports";
 import { queryWords, searchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -20,6 +29,8 @@ interface IncidentRow {
   title_lower: string;
   tags_lower: string;
   reporters: string;
+  owner_id: string | null;
+  outbox_due: string | null;
   notice_state: string | null;
   notice_updated: string | null;
   doc: string;
@@ -36,6 +47,8 @@ function toRow(incident: Incident): IncidentRow {
     title_lower: keys.title,
     tags_lower: `${SEP}${keys.tags.join(SEP)}${SEP}`,
     reporters: `${SEP}${keys.reporters.join(SEP)}${SEP}`,
+    owner_id: keys.owner ?? null,
+    outbox_due: keys.outboxDue ?? null,
     notice_state: incident.triage?.state ?? null,
     notice_updated: incident.triage?.updatedUtc ?? null,
     doc: JSON.stringify(incident),
@@ -93,6 +106,15 @@ const MIGRATIONS: Record<number, string> = {
         WHEN json_extract(doc, '$.createdBy.teamsId') IS NOT NULL THEN 'teams:' || json_extract(doc, '$.createdBy.teamsId')
         ELSE '' END || char(31);
   `,
+  // The owner, for "my incidents"; when the next notice to a reporter is due, for sending it.
+  // Incidents stored before have no notices; their owner is read from the document.
+  3: `
+    ALTER TABLE incidents ADD COLUMN owner_id TEXT;
+    ALTER TABLE incidents ADD COLUMN outbox_due TEXT;
+    UPDATE incidents SET owner_id = lower(json_extract(doc, '$.owner.objectId'));
+    CREATE INDEX incidents_owner ON incidents (workspace_id, owner_id, incident_number) WHERE owner_id IS NOT NULL;
+    CREATE INDEX incidents_outbox ON incidents (workspace_id, outbox_due) WHERE outbox_due IS NOT NULL;
+  `,
 };
 
 /**
@@ -107,6 +129,9 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly replaceTx: Database.Transaction<(incident: Incident, expectedRevision: number) => ReplaceOutcome>;
   private readonly setNoticeTx: Database.Transaction<
     (workspaceId: string, id: string, notice: TriageNotice) => Incident | undefined
+  >;
+  private readonly outboxTx: Database.Transaction<
+    (workspaceId: string, id: string, change: OutboxChange) => Incident | undefined
   >;
 
   /** `busyTimeoutMs`: how long a write waits for another connection's lock before failing as unavailable (default 5 s). */
@@ -131,14 +156,19 @@ export class SqliteIncidentStore implements IncidentStore {
       ),
       insert: db.prepare<[IncidentRow]>(
         `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower,
-           reporters, notice_state, notice_updated, doc)
+           reporters, owner_id, outbox_due, notice_state, notice_updated, doc)
          VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower,
-           @reporters, @notice_state, @notice_updated, @doc)`,
+           @reporters, @owner_id, @outbox_due, @notice_state, @notice_updated, @doc)`,
       ),
       replace: db.prepare<[IncidentRow & { expected: number }]>(
         `UPDATE incidents SET revision = @revision, title_lower = @title_lower, tags_lower = @tags_lower,
-           reporters = @reporters, notice_state = @notice_state, notice_updated = @notice_updated, doc = @doc
+           reporters = @reporters, owner_id = @owner_id, outbox_due = @outbox_due, notice_state = @notice_state,
+           notice_updated = @notice_updated, doc = @doc
          WHERE workspace_id = @workspace_id AND id = @id AND revision = @expected`,
+      ),
+      due: db.prepare<[string, string, number], { doc: string }>(
+        `SELECT doc FROM incidents WHERE workspace_id = ? AND outbox_due IS NOT NULL AND outbox_due <= ?
+         ORDER BY outbox_due LIMIT ?`,
       ),
       unsent: db.prepare<[string, string, number], { doc: string }>(
         `SELECT doc FROM incidents WHERE workspace_id = ? AND notice_state IN ('pending', 'failed') AND notice_updated < ?
@@ -178,6 +208,9 @@ export class SqliteIncidentStore implements IncidentStore {
       const next: Incident = { ...incident, revision: expectedRevision + 1 };
       if (current.triage) next.triage = current.triage;
       else delete next.triage;
+      const outbox = mergeOutbox(current.outbox, incident.outbox);
+      if (outbox) next.outbox = outbox;
+      else delete next.outbox;
       this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
       return { ok: true, incident: next };
     });
@@ -185,6 +218,16 @@ export class SqliteIncidentStore implements IncidentStore {
       const current = this.readDoc(workspaceId, id);
       if (!current) return undefined;
       const next: Incident = { ...current, triage: notice };
+      this.stmts.replace.run({ ...toRow(next), expected: current.revision });
+      return next;
+    });
+    this.outboxTx = db.transaction((workspaceId: string, id: string, change: OutboxChange): Incident | undefined => {
+      const current = this.readDoc(workspaceId, id);
+      if (!current) return undefined;
+      const outbox = change(current.outbox ?? [], current);
+      if (!outbox) return current;
+      const next: Incident = { ...current, outbox };
+      if (!outbox.length) delete next.outbox;
       this.stmts.replace.run({ ...toRow(next), expected: current.revision });
       return next;
     });
@@ -225,6 +268,14 @@ export class SqliteIncidentStore implements IncidentStore {
     return this.run(() => this.setNoticeTx.immediate(workspaceId, id, notice));
   }
 
+  updateOutbox(workspaceId: string, id: string, change: OutboxChange): Promise<Incident | undefined> {
+    return this.run(() => this.outboxTx.immediate(workspaceId, id, change));
+  }
+
+  dueNotices(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]> {
+    return this.run(() => this.stmts.due.all(workspaceId, nowUtc, limit).map((r) => JSON.parse(r.doc) as Incident));
+  }
+
   search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]> {
     return this.run(() => {
       const where = ["workspace_id = ?"];
@@ -232,6 +283,10 @@ export class SqliteIncidentStore implements IncidentStore {
       if (query.reporter !== undefined) {
         where.push("instr(reporters, ?) > 0");
         params.push(`${SEP}${query.reporter}${SEP}`);
+      }
+      if (query.owner !== undefined) {
+        where.push("owner_id = ?");
+        params.push(query.owner);
       }
       if (query.number !== undefined) {
         where.push("incident_number = ?");

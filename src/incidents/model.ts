@@ -116,6 +116,68 @@ export interface TriageNotice {
   updatedUtc: string;
 }
 
+/** What a comment is: an analyst's note, a question to the reporters, or a reporter's answer. */
+export type CommentKind = "note" | "question" | "answer";
+
+/** A comment on an incident, as Sentinel's incident comment (a message, its author, its time). */
+export interface IncidentComment {
+  /** A GUID, deterministic from what made it, so a double click or a retry adds it once. */
+  id: string;
+  message: string;
+  author: Actor;
+  createdTimeUtc: string;
+  kind: CommentKind;
+  /** Shown to the reporters: an analyst chose "share with the reporter" (questions always are). */
+  shared?: boolean;
+  /** An answer's question. */
+  inReplyTo?: string;
+}
+
+export const TASK_STATUSES = ["New", "Completed"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** A task on an incident, as Sentinel's incident task. */
+export interface IncidentTask {
+  id: string;
+  title: string;
+  status: TaskStatus;
+  createdBy: Actor;
+  createdTimeUtc: string;
+  completedBy?: Actor;
+  completedTimeUtc?: string;
+}
+
+/** How a reporter can be reached: the transport's address for them (opaque here), kept from when they reported. */
+export interface Contact {
+  /** The reporter's `personKey`. */
+  person: string;
+  address: Record<string, unknown>;
+}
+
+/**
+ * One message to one reporter about one change, kept with the incident (an outbox): written with the
+ * change, then sent, retried until sent or known unreachable.
+ */
+export interface ReporterNotice {
+  /** `<incident revision that made it>:<person key>`: one message per change per reporter. */
+  id: string;
+  /** The reporter's `personKey`. */
+  to: string;
+  name: string;
+  /** The words the reporter reads, without anything internal. */
+  text: string;
+  /** Set when it asks the reporter a question: the question comment's id, which their answer names. */
+  questionId?: string;
+  state: "pending" | "sent" | "unreachable";
+  attempts: number;
+  /** Not to be tried before this time (backoff, Retry-After). */
+  dueUtc: string;
+  /** An instance is sending it until then; others leave it alone. */
+  claimUntilUtc?: string;
+  lastError?: string;
+  updatedUtc: string;
+}
+
 export interface Incident {
   /** Client-chosen GUID, as in Sentinel; equal to the form's submission id, which makes creates idempotent. */
   id: string;
@@ -150,6 +212,13 @@ export interface Incident {
   formMessageId?: string;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
+  /** Oldest first. */
+  comments?: IncidentComment[];
+  tasks?: IncidentTask[];
+  /** How to reach each reporter, kept from their report. */
+  contacts?: Contact[];
+  /** Messages to the reporters about changes; their state is bookkeeping (the revision stays). */
+  outbox?: ReporterNotice[];
 }
 
 export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";

@@ -1,4 +1,4 @@
-import type { Actor, Incident, OwnerType, TriageNotice } from "./model";
+import type { Actor, Incident, OwnerType, ReporterNotice, TriageNotice } from "./model";
 
 /** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
 export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
@@ -13,7 +13,15 @@ export interface IncidentQuery {
   text?: string;
   /** Only incidents this person reported (a `personKey`), as the creator or with a later report. */
   reporter?: string;
+  /** Only incidents owned by this user or group (directory object id, lower case). */
+  owner?: string;
 }
+
+/**
+ * A change to an incident's outbox, given the stored outbox and incident: the new outbox, or
+ * undefined to write nothing. May be called again (with what is stored then) when another write won.
+ */
+export type OutboxChange = (outbox: readonly ReporterNotice[], incident: Incident) => ReporterNotice[] | undefined;
 
 export type ReplaceOutcome =
   | { ok: true; incident: Incident }
@@ -58,7 +66,8 @@ export interface IncidentStore {
   /**
    * Writes `incident` (same id) only if the stored revision is still `expectedRevision`; the stored
    * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are
-   * not new uses). Never overwrites a concurrent change silently.
+   * not new uses). Never overwrites a concurrent change silently. The stored outbox is merged with
+   * the written one (`mergeOutbox`): notices stored keep their stored state, new ones are added.
    */
   replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome>;
   /**
@@ -67,6 +76,13 @@ export interface IncidentStore {
    * Undefined when there is no such incident.
    */
   setNotice(workspaceId: string, id: string, notice: TriageNotice): Promise<Incident | undefined>;
+  /**
+   * Changes the incident's outbox (notices to its reporters) without changing its revision, like
+   * `setNotice`. Returns the incident as stored afterwards, or undefined when there is no such incident.
+   */
+  updateOutbox(workspaceId: string, id: string, change: OutboxChange): Promise<Incident | undefined>;
+  /** Incidents with a notice to a reporter due at or before `nowUtc` (`outboxDue`), earliest first. */
+  dueNotices(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]>;
   /** Incidents matching the query, newest first, at most `limit`. An empty query gives the most recent. */
   search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]>;
   /** Incidents whose triage notice is pending or failed and was last touched before `beforeUtc`, oldest first. */

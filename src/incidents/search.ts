@@ -1,3 +1,4 @@
+import { outboxDue } from "./casework";
 import { reporterKeys, type Incident } from "./model";
 import type { IncidentQuery } from "./ports";
 
@@ -15,18 +16,28 @@ export function foldText(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ");
 }
 
-/** What a store keeps to find an incident: its folded title and tags, and who reported it (`personKey`s). */
+/**
+ * What a store keeps to find an incident: its folded title and tags, who reported it (`personKey`s),
+ * its owner's object id (lower case), and when its next notice to a reporter is due.
+ */
 export interface SearchKeys {
   title: string;
   tags: string[];
   reporters: string[];
+  owner?: string;
+  outboxDue?: string;
 }
 
-export function searchKeys(incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports">): SearchKeys {
+export function searchKeys(
+  incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports" | "owner" | "outbox">,
+): SearchKeys {
+  const due = outboxDue(incident);
   return {
     title: foldText(incident.title),
     tags: incident.labels.map((l) => foldText(l.labelName)),
     reporters: reporterKeys(incident),
+    ...(incident.owner && { owner: incident.owner.objectId.toLowerCase() }),
+    ...(due && { outboxDue: due }),
   };
 }
 

@@ -1,6 +1,32 @@
 import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "./errors";
-import type { Actor, EntryPoint, Incident, MessageEvidence, Owner, ReportAccount, TriageNotice } from "./model";
+import {
+  changeWords,
+  checkMessage,
+  checkTaskTitle,
+  cleanText,
+  commentWords,
+  COMMENTS_MAX,
+  hasReporters,
+  stableId,
+  TASKS_MAX,
+  withComment,
+  withContact,
+  withNotices,
+  withTask,
+} from "./casework";
+import type {
+  Actor,
+  Contact,
+  EntryPoint,
+  Incident,
+  IncidentComment,
+  MessageEvidence,
+  Owner,
+  ReportAccount,
+  ReporterNotice,
+  TriageNotice,
+} from "./model";
 import { personKey, PROVIDER_NAME } from "./model";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident } from "./ports";
 import { readQuery } from "./search";
@@ -36,6 +62,20 @@ export type UpdateResult =
   | { kind: "not-found" }
   | { kind: "forbidden" };
 
+/** A comment, question, answer or task: added (or already there: a repeated click), or why not. */
+export type WorkResult =
+  | { kind: "done"; incident: Incident; /** false: this click had already done it */ isNew: boolean }
+  | { kind: "invalid"; problem: string }
+  | { kind: "not-found" };
+
+/** How sending a notice to a reporter went. */
+export type NoticeOutcome =
+  | { kind: "sent" }
+  /** The reporter can't be reached (app not installed, blocked): not retried, shown to the SOC. */
+  | { kind: "unreachable"; reason: string }
+  /** Try again, not before `retryAfterMs` from now. */
+  | { kind: "retry"; reason: string; retryAfterMs: number };
+
 /** Where new incidents are announced; `reference` is whatever the transport needs to post there. */
 export interface TriageChannel {
   conversationId: string;
@@ -51,6 +91,8 @@ export interface CreateOptions {
   firstActivityTimeUtc?: string;
   /** The Teams message that carried the form: the one message its outcome may be shown in for everyone. */
   formMessageId?: string;
+  /** How to reach the reporter later (the transport's address), kept with the incident. */
+  contact?: Contact["address"];
 }
 
 export interface IncidentServiceOptions {
@@ -66,8 +108,12 @@ export interface IncidentServiceOptions {
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
 const SECRET_KEY = "formSigningSecret";
-/** How often adding a report to an incident is tried while others change it at the same moment. */
-const ADD_REPORT_ATTEMPTS = 5;
+/** How often adding to an incident (a report, a comment, a task) is tried while others change it at the same moment. */
+const APPEND_ATTEMPTS = 5;
+/** How long an instance has to send a notice it claimed before another may. */
+const NOTICE_CLAIM_MS = 60_000;
+/** A notice not sent after this many tries is given up on (shown on the triage card). */
+const NOTICE_ATTEMPTS_MAX = 8;
 
 /** The use cases: create (form, report, message), update with optimistic concurrency, search, suggest, triage. */
 export class IncidentService {
@@ -133,6 +179,7 @@ export class IncidentService {
       createdBy: actor,
       entryPoint,
       ...(options.formMessageId && { formMessageId: options.formMessageId }),
+      ...(contactOf(actor, options.contact) && { contacts: [contactOf(actor, options.contact)!] }),
       providerName: PROVIDER_NAME,
     };
     const outcome = await this.store.create(created);
@@ -152,15 +199,21 @@ export class IncidentService {
       words: v.description,
       evidence: options.evidence,
     };
-    return this.addReport(outcome.incident, account);
+    return this.addReport(outcome.incident, account, contactOf(actor, options.contact));
   }
 
   /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
-  private async addReport(first: Incident, account: ReportAccount): Promise<CreateResult> {
+  private async addReport(first: Incident, account: ReportAccount, contact: Contact | undefined): Promise<CreateResult> {
     let current: Incident | undefined = first;
-    for (let attempt = 0; current && attempt < ADD_REPORT_ATTEMPTS; attempt++) {
+    for (let attempt = 0; current && attempt < APPEND_ATTEMPTS; attempt++) {
       if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
-      const next = { ...current, reports: [...(current.reports ?? []), account], lastModifiedTimeUtc: account.timeUtc };
+      const next: Incident = {
+        ...current,
+        reports: [...(current.reports ?? []), account],
+        lastModifiedTimeUtc: account.timeUtc,
+      };
+      const contacts = withContact(current.contacts, contact);
+      if (contacts) next.contacts = contacts;
       const outcome = await this.store.replace(next, current.revision);
       if (outcome.ok) return { kind: "added", incident: outcome.incident };
       current = outcome.current;
@@ -173,9 +226,9 @@ export class IncidentService {
     report: ReportForm,
     actor: Actor,
     timeZone: string | undefined,
-    where: Pick<CreateOptions, "evidence" | "formMessageId"> = {},
+    where: Pick<CreateOptions, "evidence" | "formMessageId" | "contact"> = {},
   ): Promise<ReportResult> {
-    const { evidence, formMessageId } = where;
+    const { evidence, formMessageId, contact } = where;
     const checked = checkReport(report, timeZone, this.clock());
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const result = await this.create(checked.form, actor, evidence ? "message-extension" : "chat-report", {
@@ -183,6 +236,7 @@ export class IncidentService {
       ...(checked.firstActivityTimeUtc && { firstActivityTimeUtc: checked.firstActivityTimeUtc }),
       ...(evidence && { evidence }),
       ...(formMessageId && { formMessageId }),
+      ...(contact && { contact }),
     });
     if (result.kind !== "invalid") return result;
     // Only title and description can fail here; they are the report's title and what happened.
@@ -210,7 +264,7 @@ export class IncidentService {
     };
     if (!checked.owner) delete next.owner;
     if (!checked.value.restricted) delete next.restricted;
-    return this.replaceFrom(next, revision);
+    return this.replaceFrom(current, next, revision, actor);
   }
 
   /** "Assign to me" from the triage card: the analyst becomes the owner if nobody changed it since `revision`. */
@@ -222,7 +276,172 @@ export class IncidentService {
     const errors: FieldErrors = {};
     const owner = await this.resolveOwner(ASSIGN_TO_ME, actor, errors);
     if (!owner) return { kind: "invalid", errors };
-    return this.replaceFrom({ ...current, owner, lastModifiedTimeUtc: this.clock().toISOString() }, revision);
+    return this.replaceFrom(current, { ...current, owner, lastModifiedTimeUtc: this.clock().toISOString() }, revision, actor);
+  }
+
+  /**
+   * An analyst's comment from the triage card; `shared`: the reporters get it too. `seenRevision`
+   * (the card's) makes the comment's id, so a double click adds it once; comments from an older card
+   * are still added (they change no field), never lost.
+   */
+  async comment(id: string, typed: string, shared: boolean, seenRevision: number, actor: Actor): Promise<WorkResult> {
+    const message = cleanText(typed);
+    const problem = checkMessage(message, "comment");
+    if (problem) return { kind: "invalid", problem };
+    const personal = personKey(actor) ?? actor.name;
+    const commentId = stableId(id, "comment", personal, seenRevision, message);
+    return this.append(id, actor, "analyst", (incident, now) => {
+      if (incident.comments?.some((c) => c.id === commentId)) return undefined;
+      if ((incident.comments?.length ?? 0) >= COMMENTS_MAX)
+        return `This incident has ${COMMENTS_MAX} comments, the most it can hold.`;
+      const comment: IncidentComment = {
+        id: commentId,
+        message,
+        author: actor,
+        createdTimeUtc: now,
+        kind: "note",
+        ...(shared && { shared: true }),
+      };
+      const next = withComment(incident, comment);
+      return shared ? withNotices(next, commentWords(next, comment), incident.revision + 1, actor, now) : next;
+    });
+  }
+
+  /** A question to the incident's reporters: a comment they get in their chat, with a box to answer in. */
+  async ask(id: string, typed: string, seenRevision: number, actor: Actor): Promise<WorkResult> {
+    const message = cleanText(typed);
+    const problem = checkMessage(message, "question");
+    if (problem) return { kind: "invalid", problem };
+    const questionId = stableId(id, "question", personKey(actor) ?? actor.name, seenRevision, message);
+    return this.append(id, actor, "analyst", (incident, now) => {
+      if (incident.comments?.some((c) => c.id === questionId)) return undefined;
+      if (!hasReporters(incident)) return "Nobody reported this incident through the bot, so there is nobody to ask.";
+      if ((incident.comments?.length ?? 0) >= COMMENTS_MAX)
+        return `This incident has ${COMMENTS_MAX} comments, the most it can hold.`;
+      const question: IncidentComment = {
+        id: questionId,
+        message,
+        author: actor,
+        createdTimeUtc: now,
+        kind: "question",
+        shared: true,
+      };
+      const next = withComment(incident, question);
+      return withNotices(next, commentWords(next, question), incident.revision + 1, actor, now, questionId);
+    });
+  }
+
+  /** A reporter's answer to a question about an incident they reported: added as a comment the SOC sees. */
+  async answer(id: string, questionId: string, typed: string, actor: Actor): Promise<WorkResult> {
+    const message = cleanText(typed);
+    const problem = checkMessage(message, "answer");
+    if (problem) return { kind: "invalid", problem };
+    const answerId = stableId(id, "answer", questionId, personKey(actor) ?? actor.name, message);
+    return this.append(id, actor, "reporter", (incident, now) => {
+      if (incident.comments?.some((c) => c.id === answerId)) return undefined;
+      const question = incident.comments?.find((c) => c.id === questionId && c.kind === "question");
+      if (!question) return "That question is not on this incident any more.";
+      if ((incident.comments?.length ?? 0) >= COMMENTS_MAX)
+        return `This incident has ${COMMENTS_MAX} comments, the most it can hold.`;
+      return withComment(incident, {
+        id: answerId,
+        message,
+        author: actor,
+        createdTimeUtc: now,
+        kind: "answer",
+        inReplyTo: questionId,
+      });
+    });
+  }
+
+  /** A task on the incident, added from the triage card (a double click adds it once). */
+  async addTask(id: string, typed: string, seenRevision: number, actor: Actor): Promise<WorkResult> {
+    const title = cleanText(typed).replace(/\s+/g, " ");
+    const problem = checkTaskTitle(title);
+    if (problem) return { kind: "invalid", problem };
+    const taskId = stableId(id, "task", personKey(actor) ?? actor.name, seenRevision, title);
+    return this.append(id, actor, "analyst", (incident, now) => {
+      if (incident.tasks?.some((t) => t.id === taskId)) return undefined;
+      if ((incident.tasks?.length ?? 0) >= TASKS_MAX) return `This incident has ${TASKS_MAX} tasks, the most it can hold.`;
+      return withTask(incident, { id: taskId, title, status: "New", createdBy: actor, createdTimeUtc: now });
+    });
+  }
+
+  /** Ticks a task off; ticking one that is already done changes nothing. */
+  async completeTask(id: string, taskId: string, actor: Actor): Promise<WorkResult> {
+    return this.append(id, actor, "analyst", (incident, now) => {
+      const task = incident.tasks?.find((t) => t.id === taskId);
+      if (!task) return "That task is not on this incident any more.";
+      if (task.status === "Completed") return undefined;
+      const done = { ...task, status: "Completed" as const, completedBy: actor, completedTimeUtc: now };
+      return { ...incident, tasks: incident.tasks!.map((t) => (t.id === taskId ? done : t)) };
+    });
+  }
+
+  /** The incidents this person reported (any role), newest first, as a reporter sees them. */
+  async reportedBy(viewer: Viewer, limit: number): Promise<Seen[]> {
+    const reporter = personKey(viewer.actor);
+    if (reporter === undefined) return [];
+    const found = await this.store.search(this.workspaceId, { reporter }, limit);
+    return found.map((incident) => seen(incident, viewer)).filter((s): s is Seen => s !== undefined);
+  }
+
+  /** The incidents assigned to this analyst (as a user), newest first, through the visibility rule. */
+  async assignedTo(viewer: Viewer, limit: number): Promise<Seen[]> {
+    const owner = viewer.actor.objectId?.toLowerCase();
+    if (!viewer.analyst || !owner) return [];
+    const found = await this.store.search(this.workspaceId, { owner }, limit);
+    return found.map((incident) => seen(incident, viewer)).filter((s): s is Seen => s !== undefined);
+  }
+
+  /** Incidents with a notice to a reporter that may be sent now. */
+  async dueNotices(limit: number): Promise<Incident[]> {
+    return this.store.dueNotices(this.workspaceId, this.clock().toISOString(), limit);
+  }
+
+  /**
+   * Claims a notice for sending, so that no other instance sends it meanwhile: the incident and the
+   * notice when it is pending, due and unclaimed; undefined otherwise (sent, someone else's, not due).
+   */
+  async claimNotice(incidentId: string, noticeId: string): Promise<{ incident: Incident; notice: ReporterNotice } | undefined> {
+    const now = this.clock();
+    const nowUtc = now.toISOString();
+    const until = new Date(now.getTime() + NOTICE_CLAIM_MS).toISOString();
+    let claimed: ReporterNotice | undefined;
+    const incident = await this.store.updateOutbox(this.workspaceId, incidentId, (outbox) => {
+      claimed = undefined;
+      const notice = outbox.find((n) => n.id === noticeId);
+      if (!notice || notice.state !== "pending" || notice.dueUtc > nowUtc) return undefined;
+      if (notice.claimUntilUtc && notice.claimUntilUtc > nowUtc) return undefined;
+      claimed = { ...notice, claimUntilUtc: until, updatedUtc: nowUtc };
+      return outbox.map((n) => (n.id === noticeId ? claimed! : n));
+    });
+    return incident && claimed ? { incident, notice: claimed } : undefined;
+  }
+
+  /** Records how sending a claimed notice went: sent, unreachable, or to be retried later (given up after a few tries). */
+  async settleNotice(incidentId: string, noticeId: string, outcome: NoticeOutcome): Promise<ReporterNotice | undefined> {
+    const now = this.clock();
+    const nowUtc = now.toISOString();
+    let settled: ReporterNotice | undefined;
+    await this.store.updateOutbox(this.workspaceId, incidentId, (outbox) => {
+      const notice = outbox.find((n) => n.id === noticeId);
+      if (!notice || notice.state !== "pending") return undefined;
+      const attempts = notice.attempts + 1;
+      const base = { ...notice, attempts, updatedUtc: nowUtc };
+      delete base.claimUntilUtc;
+      if (outcome.kind === "sent") {
+        settled = { ...base, state: "sent" };
+        delete settled.lastError;
+      } else if (outcome.kind === "unreachable" || attempts >= NOTICE_ATTEMPTS_MAX) {
+        settled = { ...base, state: "unreachable", lastError: outcome.reason.slice(0, 300) };
+      } else {
+        const due = new Date(now.getTime() + Math.max(0, outcome.retryAfterMs)).toISOString();
+        settled = { ...base, dueUtc: due, lastError: outcome.reason.slice(0, 300) };
+      }
+      return outbox.map((n) => (n.id === noticeId ? settled! : n));
+    });
+    return settled;
   }
 
   /**
@@ -315,10 +534,44 @@ export class IncidentService {
     return this.store.unsentNotices(this.workspaceId, new Date(this.clock().getTime() - idleMs).toISOString(), limit);
   }
 
-  private async replaceFrom(next: Incident, revision: number): Promise<UpdateResult> {
-    const outcome = await this.store.replace(next, revision);
+  /** Writes an edit made from `revision`, with a notice to each reporter when the change is one they should know of. */
+  private async replaceFrom(current: Incident, next: Incident, revision: number, actor: Actor): Promise<UpdateResult> {
+    // Told only when the edit applies to what is stored (a conflict writes nothing).
+    const noticed =
+      current.revision === revision
+        ? withNotices(next, changeWords(current, next).join("\n\n"), revision + 1, actor, next.lastModifiedTimeUtc)
+        : next;
+    const outcome = await this.store.replace(noticed, revision);
     if (outcome.ok) return { kind: "updated", incident: outcome.incident };
     return outcome.current ? { kind: "conflict", current: outcome.current } : { kind: "not-found" };
+  }
+
+  /**
+   * Reads the incident for someone who may work on it (`needs`: an analyst with full access, or one
+   * of its reporters), applies `change` to what is stored (undefined: nothing to do; a string: why
+   * not) and writes it, reading again and retrying when someone changed it meanwhile.
+   */
+  private async append(
+    id: string,
+    actor: Actor,
+    needs: "analyst" | "reporter",
+    change: (incident: Incident, nowUtc: string) => Incident | string | undefined,
+  ): Promise<WorkResult> {
+    const viewer = await this.viewerOf(actor);
+    let current = (await this.find(id, viewer))?.incident;
+    const allowed = (incident: Incident) =>
+      needs === "analyst" ? accessTo(incident, viewer) === "full" : isReporter(incident, actor);
+    for (let attempt = 0; current && allowed(current) && attempt < APPEND_ATTEMPTS; attempt++) {
+      const now = this.clock().toISOString();
+      const next = change(current, now);
+      if (next === undefined) return { kind: "done", incident: current, isNew: false };
+      if (typeof next === "string") return { kind: "invalid", problem: next };
+      const outcome = await this.store.replace({ ...next, lastModifiedTimeUtc: now }, current.revision);
+      if (outcome.ok) return { kind: "done", incident: outcome.incident, isNew: true };
+      current = outcome.current;
+    }
+    if (!current || !allowed(current)) return { kind: "not-found" };
+    throw new StoreUnavailableError("The incident kept changing while this was being added to it; try again.");
   }
 
   private async checkWithOwner(
@@ -371,6 +624,12 @@ export class IncidentService {
       ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
     };
   }
+}
+
+/** How to reach `actor` later, when the transport gave an address and Teams said who they are. */
+function contactOf(actor: Actor, address: Contact["address"] | undefined): Contact | undefined {
+  const person = personKey(actor);
+  return address && person ? { person, address } : undefined;
 }
 
 function seen(incident: Incident, viewer: Viewer): Seen | undefined {

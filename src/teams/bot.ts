@@ -36,6 +36,7 @@ export class IncidentBot extends TeamsActivityHandler {
   override async run(context: TurnContext): Promise<void> {
     await super.run(context);
     this.s.triage.sweep(context);
+    this.s.reporters.sweep(context);
   }
 
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {

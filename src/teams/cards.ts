@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Template } from "adaptivecards-templating";
-import { closingChoiceOf, incidentRef, type Incident } from "../incidents/model";
+import { MESSAGE_MAX_LENGTH, hasReporters, TASK_TITLE_MAX_LENGTH } from "../incidents/casework";
+import { closingChoiceOf, incidentRef, type Incident, type IncidentComment, type ReporterNotice } from "../incidents/model";
 import type { ReporterView } from "../incidents/visibility";
 import { CARD_NAMES } from "./verbs";
 
@@ -66,8 +67,16 @@ export interface IncidentCardOptions {
   heading: string;
   note?: string;
   headerStyle?: "good" | "accent" | "attention" | "emphasis";
-  /** Assign to me and Edit, for the triage channel. */
+  /** Assign to me and Edit, comments, tasks and questions, for the triage channel. */
   triageActions?: boolean;
+  /** What the person had typed in the comment, question or task box, shown again with an error. */
+  kept?: Kept;
+}
+
+export interface Kept {
+  commentText?: string;
+  questionText?: string;
+  taskTitle?: string;
 }
 
 /** An incident, read-only: the confirmation, the triage card, a search result. User text goes in TextRuns: never markdown. */
@@ -103,7 +112,66 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
     restricted: incident.restricted === true,
     ...accountsOf(incident),
+    ...(options.triageActions ? caseworkOf(incident) : { tasks: [], comments: [], unreachable: [] }),
+    kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
   });
+}
+
+/** The triage card shows the latest few comments and every open task (with Done), and the reporters it could not reach. */
+const COMMENTS_SHOWN = 3;
+const COMMENT_PREVIEW = 300;
+const TASKS_SHOWN = 10;
+
+const COMMENT_LABEL: Record<IncidentComment["kind"], (c: IncidentComment) => string> = {
+  note: (c) => (c.shared ? " (shared with the reporters)" : ""),
+  question: () => " asked the reporters",
+  answer: () => " answered",
+};
+
+const UNREACHABLE_SHOWN = 3;
+
+/** The reporters the bot could not reach, a line each (the first few), so an analyst can contact them another way. */
+function unreachableLines(notices: ReporterNotice[]): { line: string }[] {
+  const lines = notices.slice(0, UNREACHABLE_SHOWN).map((n) => ({
+    line: wrappable(`Could not tell ${n.name} about this incident in Teams: ${n.lastError ?? "unknown reason"}.`),
+  }));
+  const more = notices.length - UNREACHABLE_SHOWN;
+  if (more > 0) lines.push({ line: `And ${more} other ${more === 1 ? "reporter" : "reporters"} could not be reached either.` });
+  return lines;
+}
+
+function caseworkOf(incident: Incident) {
+  const comments = incident.comments ?? [];
+  const tasks = incident.tasks ?? [];
+  const open = tasks.filter((t) => t.status === "New");
+  const shownTasks = [...open, ...tasks.filter((t) => t.status !== "New").reverse()].slice(0, TASKS_SHOWN);
+  const preview = (text: string) => (text.length > COMMENT_PREVIEW ? `${text.slice(0, COMMENT_PREVIEW)}…` : text);
+  // The latest outcome per reporter: someone reached since is no longer listed.
+  const latest = new Map<string, ReporterNotice>();
+  for (const n of incident.outbox ?? []) if (n.state !== "pending") latest.set(n.to, n);
+  return {
+    commentMax: MESSAGE_MAX_LENGTH,
+    taskMax: TASK_TITLE_MAX_LENGTH,
+    canAsk: hasReporters(incident),
+    commentsHeading: `Comments (${comments.length})${comments.length > COMMENTS_SHOWN ? `, the latest ${COMMENTS_SHOWN}` : ""}`,
+    comments: comments.slice(-COMMENTS_SHOWN).map((c) => ({
+      who: wrappable(c.author.name),
+      when: `${COMMENT_LABEL[c.kind](c)}, ${formatUtc(c.createdTimeUtc)}: `,
+      message: wrappable(preview(c.message)),
+    })),
+    tasksHeading: `Tasks: ${tasks.length - open.length} of ${tasks.length} done`,
+    tasks: shownTasks.map((t) => ({
+      id: t.id,
+      title: wrappable(t.title),
+      open: t.status === "New",
+      done: t.status === "New" ? "" : `  (done by ${t.completedBy?.name ?? "someone"})`,
+    })),
+    unreachable: [...latest.values()]
+      .filter((n) => n.state === "unreachable")
+      .map((n) => ({
+        line: wrappable(`Could not tell ${n.name} about this incident in Teams: ${n.lastError ?? "unknown reason"}.`),
+      })),
+  };
 }
 
 /** The card shows this many later reports, each cut to ACCOUNT_PREVIEW characters. */
@@ -144,6 +212,50 @@ export function reporterCard(view: ReporterView, options: { heading: string; not
 }
 
 /**
+ * A message to a reporter about their incident (src/incidents/casework.ts wrote its words): what
+ * changed, its status and who handles it, and for a question a box to answer in. `answered`: the
+ * card after they answered, showing what they sent.
+ */
+export function reporterUpdateCard(
+  incident: Incident,
+  notice: Pick<ReporterNotice, "text" | "questionId">,
+  options: { answered?: string; note?: string; answer?: string } = {},
+): AdaptiveCard {
+  const asks = notice.questionId !== undefined && options.answered === undefined;
+  return expand("reporter-update", {
+    heading: notice.questionId
+      ? `A question about your report ${incidentRef(incident)}`
+      : `Update on your report ${incidentRef(incident)}`,
+    note: options.note ?? "",
+    paragraphs: notice.text.split(/\n{2,}/).map((p) => wrappable(p)),
+    facts: [
+      { label: "Status", value: incident.status },
+      { label: "Handled by", value: incident.owner ? wrappable(incident.owner.assignedTo) : "Not assigned yet" },
+    ],
+    asks,
+    answerMax: MESSAGE_MAX_LENGTH,
+    answer: options.answer ?? "",
+    answered: options.answered !== undefined ? wrappable(options.answered) : "",
+    incidentId: incident.id,
+    questionId: notice.questionId ?? "",
+  });
+}
+
+/** A list of incidents ("my reports", "my incidents"): number, title, and a line of what matters. */
+export function incidentListCard(
+  heading: string,
+  rows: { ref: string; title: string; detail: string }[],
+  empty: string,
+): AdaptiveCard {
+  return expand("incident-list", {
+    heading,
+    note: "",
+    rows: rows.map((r) => ({ ...r, title: wrappable(r.title), detail: wrappable(r.detail) })),
+    empty: rows.length ? "" : empty,
+  });
+}
+
+/**
  * A restricted incident where others may see the card (the triage channel, a shared chat): only its
  * number and that it is restricted. `open` adds a button the restricted-cases team uses to see it.
  */
@@ -156,14 +268,15 @@ export function restrictedCard(incident: Incident, options: { heading: string; o
   });
 }
 
-/** The triage channel's card for an incident: its essentials with Assign to me and Edit. */
-export function triageCard(incident: Incident, note?: string): AdaptiveCard {
+/** The triage channel's card for an incident: its essentials with Assign to me, Edit, comments, tasks and questions. */
+export function triageCard(incident: Incident, note?: string, kept?: Kept): AdaptiveCard {
   const severity = incident.severity === "High" ? "attention" : "accent";
   return incidentCard(incident, {
     heading: `${incidentRef(incident)}: new ${incident.severity.toLowerCase()} incident`,
     headerStyle: incident.owner ? "emphasis" : severity,
     triageActions: true,
     ...(note && { note }),
+    ...(kept && { kept }),
   });
 }
 

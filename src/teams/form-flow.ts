@@ -46,6 +46,8 @@ export interface FormInput {
   evidence?: MessageEvidence;
   /** The Teams message the form was clicked in (a chat card), recorded with a new incident. */
   messageId?: string;
+  /** How to reach the person later about what they reported (src/teams/reporter-notifier.ts). */
+  contact?: Record<string, unknown>;
 }
 
 export interface ReportInput {
@@ -54,6 +56,7 @@ export interface ReportInput {
   timeZone: string | undefined;
   evidence?: MessageEvidence;
   messageId?: string;
+  contact?: Record<string, unknown>;
 }
 
 export type SubmitOutcome =
@@ -131,6 +134,7 @@ export class FormFlow {
           role: input.role,
           ...(input.evidence && { evidence: input.evidence }),
           ...(input.messageId && { formMessageId: input.messageId }),
+          ...(input.contact && { contact: input.contact }),
         };
         const result = await this.service.create(form, actor, input.entryPoint, options);
         switch (result.kind) {
@@ -166,6 +170,7 @@ export class FormFlow {
         const where = {
           ...(input.evidence && { evidence: input.evidence }),
           ...(input.messageId && { formMessageId: input.messageId }),
+          ...(input.contact && { contact: input.contact }),
         };
         const result = await this.service.report(report, actor, input.timeZone, where);
         switch (result.kind) {
@@ -195,9 +200,9 @@ export class FormFlow {
     revision: number,
     form: IncidentForm,
     who: Requester,
-  ): Promise<{ updated: boolean; card: AdaptiveCard }> {
+  ): Promise<{ updated: Incident | undefined; card: AdaptiveCard }> {
     const actor = who.actor;
-    const back = async (render: FormRender) => ({ updated: false, card: await this.formCard(who, form, render) });
+    const back = async (render: FormRender) => ({ updated: undefined, card: await this.formCard(who, form, render) });
     return whenDown(
       this.log,
       "update",
@@ -205,7 +210,7 @@ export class FormFlow {
         const result = await this.service.update(current.id, revision, form, actor);
         switch (result.kind) {
           case "updated":
-            return { updated: true, card: triageCard(result.incident, `Saved by ${actor.name}.`) };
+            return { updated: result.incident, card: triageCard(result.incident, `Saved by ${actor.name}.`) };
           case "invalid":
             return back({ errors: result.errors, edit: { incident: current, revision } });
           case "conflict": {
@@ -219,9 +224,9 @@ export class FormFlow {
             return back({ banner, edit: { incident: now, revision: now.revision } });
           }
           case "not-found":
-            return { updated: false, card: helpCard("That incident no longer exists.") };
+            return { updated: undefined, card: helpCard("That incident no longer exists.") };
           case "forbidden":
-            return { updated: false, card: triageCard(current, "Only SOC analysts can edit incidents.") };
+            return { updated: undefined, card: triageCard(current, "Only SOC analysts can edit incidents.") };
         }
       },
       (banner) => back({ banner, edit: { incident: current, revision } }),

@@ -66,6 +66,25 @@ export class TriageNotifier {
     }
   }
 
+  /**
+   * After the answer: redraws the incident's card in the triage channel (a reporter answered, so the
+   * analysts see it there). Best effort: a failure is logged; the card is right again on the next click.
+   */
+  refresh(context: TurnContext, incident: Incident): void {
+    const messageId = incident.triage?.state === "posted" ? incident.triage.messageId : undefined;
+    if (!messageId) return;
+    this.later.start("triage card update", async () => {
+      const channel = await this.service.triageChannel();
+      if (!channel || !isTrustedServiceUrl(channel.reference.serviceUrl, this.trustedServiceUrls)) return;
+      const adapter = context.adapter as CloudAdapter;
+      const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
+      await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
+        const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
+        await ctx.updateActivity({ type: "message", id: messageId, attachments: [cardAttachment(card)] });
+      });
+    });
+  }
+
   /** At most once a minute per instance, on any turn: retries notices that were not posted. Never throws. */
   sweep(context: TurnContext): void {
     const now = Date.now();

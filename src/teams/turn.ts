@@ -7,6 +7,7 @@ import type { AfterAnswer } from "./after-answer";
 import type { FormFlow } from "./form-flow";
 import { rateKey, type RateLimits } from "./rate-limit";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
+import type { ReporterNotifier } from "./reporter-notifier";
 import type { TriageNotifier } from "./triage-notifier";
 
 /** What every handler may use; built once, in src/app.ts. */
@@ -18,6 +19,8 @@ export interface Services {
   /** Work that goes on after the answer (card updates, triage posts); shutdown waits for it. */
   later: AfterAnswer;
   triage: TriageNotifier;
+  /** Tells reporters what happened to their incidents (the outbox kept with each incident). */
+  reporters: ReporterNotifier;
   /** Signs and checks the ids forms carry. */
   tokens: SubmissionTokens;
 }

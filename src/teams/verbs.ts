@@ -21,6 +21,16 @@ export const VERBS = {
   edit: "triage.edit",
   /** Back to the triage card (Cancel on the edit form). */
   view: "triage.view",
+  /** Triage card: Add comment (optionally shared with the reporters). */
+  comment: "triage.comment",
+  /** Triage card: Ask the reporter. */
+  ask: "triage.ask",
+  /** Triage card: Add task. */
+  task: "triage.task",
+  /** Triage card: a task's Done. */
+  taskDone: "triage.taskDone",
+  /** A reporter's answer to the SOC's question, from the card in their chat. */
+  answer: "report.answer",
 } as const;
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
 
@@ -36,6 +46,8 @@ export const TEXT_COMMANDS = {
   form: ["incident", "new incident", "create incident"],
   triage: ["triage here", "set triage channel"],
   help: ["help"],
+  myReports: ["my reports", "my report"],
+  myIncidents: ["my incidents", "my queue"],
 } as const;
 
 /** The names card templates use, as template data. */

@@ -50,6 +50,9 @@ export const TEAMS_ACTION_TYPES: ReadonlySet<string> = new Set([
 /** Other typed objects Teams understands inside a card: the typeahead query of a filtered Input.ChoiceSet. */
 export const TEAMS_DATA_TYPES: ReadonlySet<string> = new Set(["Data.Query"]);
 
+/** What an Action.ShowCard's `card` may be. */
+const SHOW_CARD_TYPES: ReadonlySet<string> = new Set(["AdaptiveCard"]);
+
 /** Teams' message size limit for older clients, and the budget of every card we send. */
 export const CARD_BUDGET_BYTES = 40 * 1024;
 
@@ -90,12 +93,15 @@ export function walk(node: unknown, visit: (object: Json, path: string) => void,
   }
 }
 
-function kindAt(path: string): "action" | "inline" | "data" | "fallback" | "element" {
-  const last = /\.([\w.]+)(?:\[\d+\])?$/.exec(path)?.[1] ?? "";
+function kindAt(path: string): "action" | "inline" | "data" | "fallback" | "card" | "element" {
+  const property = /\.([\w.]+)(?:\[\d+\])?$/.exec(path)?.[1] ?? "";
+  // "choices.data" is one property; "card.actions" (a ShowCard's card, then its actions) is two.
+  const last = property === "choices.data" ? property : (property.split(".").pop() ?? "");
   if (last === "actions" || last === "selectAction" || last === "action") return "action";
   if (last === "inlines") return "inline";
   if (last === "choices.data") return "data";
   if (last === "fallback") return "fallback";
+  if (last === "card") return "card";
   return "element";
 }
 
@@ -117,7 +123,15 @@ export function teamsProblems(card: Json): string[] {
     let kind = kindAt(path);
     if (kind === "fallback") kind = o.type.startsWith("Action.") ? "action" : "element";
     const allowed =
-      kind === "action" ? TEAMS_ACTION_TYPES : kind === "inline" ? TEAMS_INLINE_TYPES : kind === "data" ? TEAMS_DATA_TYPES : TEAMS_ELEMENT_TYPES;
+      kind === "action"
+        ? TEAMS_ACTION_TYPES
+        : kind === "inline"
+          ? TEAMS_INLINE_TYPES
+          : kind === "data"
+            ? TEAMS_DATA_TYPES
+            : kind === "card"
+              ? SHOW_CARD_TYPES
+              : TEAMS_ELEMENT_TYPES;
     if (!allowed.has(o.type)) problems.push(`${path}: ${o.type} is not something Teams renders in a ${TEAMS_CARD_VERSION} card here`);
     if (o.type.startsWith("Input.")) {
       // A toggle's title is the text beside its box, which names it; other inputs need a label.
@@ -140,7 +154,7 @@ export function templateTypes(template: unknown): { path: string; type: string; 
   const out: { path: string; type: string; allowed: boolean }[] = [];
   walk(template, (o, path) => {
     if (typeof o.type !== "string" || path === "$") return;
-    const all = [TEAMS_ELEMENT_TYPES, TEAMS_INLINE_TYPES, TEAMS_ACTION_TYPES, TEAMS_DATA_TYPES];
+    const all = [TEAMS_ELEMENT_TYPES, TEAMS_INLINE_TYPES, TEAMS_ACTION_TYPES, TEAMS_DATA_TYPES, SHOW_CARD_TYPES];
     out.push({ path, type: o.type, allowed: all.some((set) => set.has(o.type as string)) });
   });
   return out;

@@ -13,7 +13,9 @@ export interface ConnectorCall {
 
 /**
  * A small stand-in for the Bot Connector at `serviceUrl`: records what the bot sends
- * (POST .../activities to send, PUT .../activities/{id} to update) and answers as the connector does.
+ * (POST .../activities to send, PUT .../activities/{id} to update, POST /v3/conversations to open a
+ * 1:1 chat) and answers as the connector does: a new conversation's id; 403 for a user who has not
+ * installed the app (`notInstalled`); 429 with Retry-After when told to throttle.
  */
 export interface FakeConnector {
   url: string;
@@ -24,8 +26,12 @@ export interface FakeConnector {
   updated(): { id: string; activity: any }[];
   /** Waits until `count` calls have arrived (bounded by the test timeout). */
   waitForCalls(count: number): Promise<void>;
-  /** Makes the next calls fail with this HTTP status. */
-  failNext(times: number, status: number): void;
+  /** Makes the next calls fail with this HTTP status (429: with a Retry-After of `retryAfterSeconds`). */
+  failNext(times: number, status: number, retryAfterSeconds?: number): void;
+  /** Teams user ids (29:...) for whom the app is not installed: opening a chat with them answers 403. */
+  notInstalled: Set<string>;
+  /** Messages sent to each conversation id (POST .../conversations/{id}/activities). */
+  sentTo(conversationId: string): any[];
   /** Answers every call from now on only after `ms` (a slow connector). */
   answerAfter(ms: number): void;
   reset(): void;
@@ -36,6 +42,8 @@ export async function startConnector(): Promise<FakeConnector> {
   const calls: ConnectorCall[] = [];
   let failures = 0;
   let failStatus = 500;
+  let retryAfter: number | undefined;
+  const notInstalled = new Set<string>();
   let counter = 0;
   let delayMs = 0;
   const waiters: (() => void)[] = [];
@@ -53,7 +61,19 @@ export async function startConnector(): Promise<FakeConnector> {
         if (failures > 0) {
           failures--;
           res.statusCode = failStatus;
-          res.end(JSON.stringify({ error: { code: "ServiceError", message: "injected failure" } }));
+          if (failStatus === 429 && retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
+          res.end(JSON.stringify({ error: { code: failStatus === 429 ? "Throttled" : "ServiceError", message: "injected failure" } }));
+          return;
+        }
+        if (call.method === "POST" && /\/v3\/conversations\/?$/.test(call.path)) {
+          // Create conversation: Teams answers with the 1:1 chat's id, or 403 when the app is not installed for the user.
+          const member = call.body?.members?.[0]?.id;
+          if (notInstalled.has(member)) {
+            res.statusCode = 403;
+            res.end(JSON.stringify({ error: { code: "Forbidden", message: "The bot is not installed for this user." } }));
+            return;
+          }
+          res.end(JSON.stringify({ id: `a:1:chat-with-${member}` }));
           return;
         }
         res.end(JSON.stringify({ id: `activity-${++counter}` }));
@@ -76,12 +96,19 @@ export async function startConnector(): Promise<FakeConnector> {
     answerAfter: (ms) => {
       delayMs = ms;
     },
-    failNext: (times, status) => {
+    failNext: (times, status, retryAfterSeconds) => {
       failures = times;
       failStatus = status;
+      retryAfter = retryAfterSeconds;
     },
+    notInstalled,
+    sentTo: (conversationId) =>
+      calls
+        .filter((c) => c.method === "POST" && c.path.includes(`/v3/conversations/${conversationId}/activities`))
+        .map((c) => c.body),
     reset: () => {
       calls.length = 0;
+      notInstalled.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,7 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Incident } from "../../src/incidents/model";
-import { CARDS_DIR, helpCard, incidentCreatedCard, reportReceivedCard, triageCard, type AdaptiveCard } from "../../src/teams/cards";
+import {
+  CARDS_DIR,
+  helpCard,
+  incidentCreatedCard,
+  reporterUpdateCard,
+  reportReceivedCard,
+  triageCard,
+  type AdaptiveCard,
+} from "../../src/teams/cards";
 import { emptyForm, emptyReport, incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { CARD_ACTIONS } from "../../src/teams/handlers/card-actions";
 import { DATASET_HANDLERS } from "../../src/teams/handlers/typeahead";
@@ -14,6 +22,13 @@ import { aNewIncident } from "../support/builders";
  */
 
 const incident: Incident = { ...aNewIncident(), incidentNumber: 7, revision: 3 };
+/** Reported by an employee in chat, with an open task: Ask the reporter and Done show. */
+const worked: Incident = {
+  ...incident,
+  entryPoint: "chat-report",
+  createdBy: { name: "Megan Bowen", objectId: "6f1c2d3e-0000-4000-8000-000000000031" },
+  tasks: [{ id: "t1", title: "Call Megan", status: "New", createdBy: { name: "Alex" }, createdTimeUtc: incident.createdTimeUtc }],
+};
 const evidence = { kind: "teams-message" as const, messageId: "1", author: { kind: "user" as const, name: "A" }, bodySha256: "0".repeat(64) };
 
 /** Every card the bot draws, in each of its forms (create, edit, dialog; triage; help...). */
@@ -27,6 +42,8 @@ function everyCard(): { name: string; card: AdaptiveCard }[] {
     { name: "report", card: reportFormCard({ form: emptyReport() }) },
     { name: "report in a dialog", card: reportFormCard({ form: emptyReport(), mode: "dialog", evidenceData: evidence }) },
     { name: "triage", card: triageCard(incident) },
+    { name: "triage of a report, with a task", card: triageCard(worked) },
+    { name: "question to a reporter", card: reporterUpdateCard(worked, { text: "When?", questionId: "q1" }) },
     { name: "created", card: incidentCreatedCard(incident) },
     { name: "received", card: reportReceivedCard(incident) },
   ];
@@ -81,9 +98,9 @@ describe("the verb table", () => {
   it("the templates name verbs and datasets only through the table (${verbs.x}, ${datasets.x}), and only ones it has", () => {
     for (const file of fs.readdirSync(CARDS_DIR).filter((f) => f.endsWith(".json"))) {
       const text = fs.readFileSync(path.join(CARDS_DIR, file), "utf8");
-      for (const [, key] of text.matchAll(/\$\{verbs\.(\w+)\}/g)) expect(Object.keys(VERBS)).toContain(key);
+      for (const [, key] of text.matchAll(/\$\{(?:\$root\.)?verbs\.(\w+)\}/g)) expect(Object.keys(VERBS)).toContain(key);
       for (const [, key] of text.matchAll(/\$\{datasets\.(\w+)\}/g)) expect(Object.keys(DATASETS)).toContain(key);
-      for (const [, value] of text.matchAll(/"(?:verb|dataset)"\s*:\s*"([^"]*)"/g)) expect(value).toMatch(/^\$\{[\w.]+\}$/);
+      for (const [, value] of text.matchAll(/"(?:verb|dataset)"\s*:\s*"([^"]*)"/g)) expect(value).toMatch(/^\$\{(?:\$root\.)?[\w.]+\}$/);
     }
   });
 });

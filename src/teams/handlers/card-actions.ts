@@ -6,6 +6,7 @@ import { sendCard, updateCardMessage } from "../replies";
 import type { Services, Turn } from "../turn";
 import { VERBS, type Verb } from "../verbs";
 import { submitForm, type FormVerb } from "./submit";
+import { addTask, answer, ask, comment, completeTask } from "./casework";
 import { assign, edit, update, view } from "./triage";
 
 /**
@@ -55,6 +56,11 @@ export const CARD_ACTIONS: Record<Verb, { handle: CardHandler; reads: "form" | "
   [VERBS.edit]: { reads: "card action", handle: edit },
   [VERBS.assign]: { reads: "card action", handle: assign },
   [VERBS.update]: { reads: "card action", handle: update },
+  [VERBS.comment]: { reads: "card action", handle: comment },
+  [VERBS.ask]: { reads: "card action", handle: ask },
+  [VERBS.task]: { reads: "card action", handle: addTask },
+  [VERBS.taskDone]: { reads: "card action", handle: completeTask },
+  [VERBS.answer]: { reads: "card action", handle: answer },
 };
 
 function routeOf(verb: string): (typeof CARD_ACTIONS)[Verb] | undefined {

@@ -5,6 +5,7 @@ import { emptyReport } from "../form-cards";
 import { sendCard } from "../replies";
 import type { Services, Turn } from "../turn";
 import { TEXT_COMMANDS } from "../verbs";
+import { myIncidents, myReports } from "./casework";
 import { registerTriage } from "./triage";
 
 type Command = keyof typeof TEXT_COMMANDS;
@@ -32,6 +33,10 @@ export async function onText(s: Services, turn: Turn): Promise<void> {
       return;
     case "help":
       return sendCard(turn.context, helpCard());
+    case "myReports":
+      return sendCard(turn.context, await myReports(s, turn));
+    case "myIncidents":
+      return sendCard(turn.context, await myIncidents(s, turn));
     case undefined:
       break;
   }

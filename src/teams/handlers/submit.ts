@@ -6,6 +6,7 @@ import { isUuid, readForm } from "../../incidents/validation";
 import type { SubmitOutcome } from "../form-flow";
 import { messageIncidentId } from "../message-source";
 import { whenDown } from "../outage";
+import { chatAddressOf } from "../reporter-notifier";
 import { createLimitBanner } from "../rate-limit";
 import type { Services, Turn } from "../turn";
 import { VERBS } from "../verbs";
@@ -29,6 +30,9 @@ export async function submitForm(
   const replyTo = turn.activity.replyToId;
   // A dialog has no card message of its own; a chat card's message is recorded with a new incident.
   const evidence = dialog ? { evidence: dialog.evidence } : replyTo ? { messageId: replyTo } : {};
+  // Kept with the report, so the reporter can be told what happens to it.
+  const address = chatAddressOf(turn.activity);
+  const reach = address ? { contact: address } : {};
   const who = turn.who;
   let outcome: SubmitOutcome;
   if (verb === VERBS.report) {
@@ -40,7 +44,7 @@ export async function submitForm(
       const again = { ...report, submissionId: stopped.newId ?? report.submissionId };
       return { kind: "form", card: s.flow.reportCard(who, again, { ...render, banner: stopped.banner }) };
     }
-    outcome = await s.flow.submitReport({ report, who, timeZone: turn.timeZone, ...evidence }, render);
+    outcome = await s.flow.submitReport({ report, who, timeZone: turn.timeZone, ...evidence, ...reach }, render);
   } else {
     const read = readForm(data);
     if (!read.ok) return { problem: read.problem };
@@ -59,7 +63,7 @@ export async function submitForm(
     );
     if ("banner" in asked) return { kind: "form", card: await s.flow.formCard(who, form, { ...render, banner: asked.banner }) };
     const entryPoint = dialog ? "message-extension" : "form";
-    outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence }, render);
+    outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence, ...reach }, render);
   }
   if (outcome.kind === "created" && outcome.isNew) s.triage.announce(turn.context, outcome.incident);
   return outcome;

@@ -15,8 +15,8 @@ const incidentRefData = z.object({
   revision: z.coerce.number().int().min(1).optional(),
 });
 
-type TriageHandler = (s: Services, turn: Turn, incident: Incident, data: TriageData) => Promise<CardAnswer>;
-type TriageData = z.infer<typeof incidentRefData> & { raw: Record<string, unknown> };
+export type TriageHandler = (s: Services, turn: Turn, incident: Incident, data: TriageData) => Promise<CardAnswer>;
+export type TriageData = z.infer<typeof incidentRefData> & { raw: Record<string, unknown> };
 
 const gone: CardAnswer = { card: helpCard("That incident no longer exists.") };
 
@@ -24,7 +24,7 @@ const gone: CardAnswer = { card: helpCard("That incident no longer exists.") };
  * Reads the incident a triage button names, for an analyst who may see it (src/incidents/visibility.ts),
  * then hands it to `handle`. Others learn nothing: not whether it exists, not what it says.
  */
-function onIncident(doing: string, handle: TriageHandler) {
+export function onIncident(doing: string, handle: TriageHandler) {
   return async (s: Services, turn: Turn, data: Record<string, unknown>): Promise<CardAnswer> => {
     const ref = incidentRefData.safeParse(data);
     if (!ref.success) return { problem: `This card action can't be read: ${describeProblem(ref.error)}.` };
@@ -55,6 +55,7 @@ export const assign = onIncident("take incidents", async (s, turn, incident, { r
   const result = await s.service.assignToMe(incident.id, revision, actor);
   switch (result.kind) {
     case "updated": {
+      s.reporters.deliver(turn.context, result.incident);
       const note = `Assigned to ${result.incident.owner?.assignedTo ?? actor.name} by ${actor.name}.`;
       return { card: triageCard(result.incident, note), changed: true };
     }
@@ -80,7 +81,8 @@ export const update = onIncident("edit incidents", async (s, turn, incident, { r
   if (!form.ok) return { problem: form.problem };
   if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
   const { updated, card } = await s.flow.submitUpdate(incident, revision, form.form, turn.who);
-  return { card, changed: updated };
+  if (updated) s.reporters.deliver(turn.context, updated);
+  return { card, changed: updated !== undefined };
 });
 
 /** "triage here" in a team channel: every new incident is posted there. Analysts only. */

@@ -1,0 +1,179 @@
+import type { Activity, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from "botbuilder";
+import { z } from "zod";
+import { backoffMs } from "../adapters/backoff";
+import type { Contact, Incident, ReporterNotice } from "../incidents/model";
+import type { IncidentService, NoticeOutcome } from "../incidents/service";
+import type { Logger } from "../log";
+import type { AfterAnswer } from "./after-answer";
+import { cardAttachment, reporterUpdateCard } from "./cards";
+import { isTrustedServiceUrl } from "./service-urls";
+
+/** Incidents looked at per sweep; each may hold several due notices. */
+const SWEEP_BATCH = 10;
+const RETRY_BASE_MS = 5_000;
+const RETRY_MAX_MS = 15 * 60_000;
+
+/**
+ * How the bot reaches a reporter later, kept with their report: their 1:1 chat with the bot when
+ * they reported there, else what it takes to open one (their Teams id, the tenant, the service URL).
+ */
+const chatAddress = z.object({
+  serviceUrl: z.string().url(),
+  channelId: z.string().min(1),
+  tenantId: z.string().optional(),
+  user: z.object({ id: z.string().min(1), aadObjectId: z.string().optional(), name: z.string().optional() }),
+  bot: z.object({ id: z.string().min(1), name: z.string().optional() }),
+  conversationId: z.string().optional(),
+});
+export type ChatAddress = z.infer<typeof chatAddress>;
+
+/** The address of the person who sent `activity`, or undefined when Teams did not say who they are. */
+export function chatAddressOf(activity: Activity): ChatAddress | undefined {
+  const { from, recipient, serviceUrl, channelId, conversation } = activity;
+  if (!from?.id || !recipient?.id || !serviceUrl || !channelId) return undefined;
+  const tenantId =
+    conversation?.tenantId ?? (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id ?? undefined;
+  return {
+    serviceUrl,
+    channelId,
+    ...(typeof tenantId === "string" && { tenantId }),
+    user: { id: from.id, ...(from.aadObjectId && { aadObjectId: from.aadObjectId }), ...(from.name && { name: from.name }) },
+    bot: { id: recipient.id, ...(recipient.name && { name: recipient.name }) },
+    ...(conversation?.conversationType === "personal" && conversation.id && { conversationId: conversation.id }),
+  };
+}
+
+/**
+ * Tells reporters what happened to their incident: each notice the service wrote with a change
+ * (src/incidents/casework.ts) is sent in the reporter's 1:1 chat with the bot, after the answer,
+ * and retried from the store until sent or known unreachable. Before sending, an instance claims
+ * the notice in the store, so two instances never send it at once; a notice whose sender died
+ * mid-send is sent again once the claim lapses (at least once).
+ */
+export class ReporterNotifier {
+  private lastSweep = 0;
+
+  constructor(
+    private readonly service: IncidentService,
+    private readonly log: Logger,
+    private readonly later: AfterAnswer,
+    private readonly trustedServiceUrls: readonly string[],
+    /** The bot's app id ("" in local mode), for opening a 1:1 chat. */
+    private readonly botAppId: string,
+    private readonly sweepEveryMs: number,
+  ) {}
+
+  /** After the answer: sends the notices due on `incident` (those a change just wrote). */
+  deliver(context: TurnContext, incident: Incident): void {
+    const due = (incident.outbox ?? []).filter((n) => n.state === "pending");
+    if (!due.length) return;
+    this.later.start("notices to reporters", () => this.sendAll(context, incident.id, due));
+  }
+
+  /** On any turn, at most once per `sweepEveryMs` per instance: sends the notices that are due. Never throws. */
+  sweep(context: TurnContext): void {
+    const now = Date.now();
+    if (now - this.lastSweep < this.sweepEveryMs) return;
+    this.lastSweep = now;
+    this.later.start("notice sweep", async () => {
+      for (const incident of await this.service.dueNotices(SWEEP_BATCH)) {
+        await this.sendAll(
+          context,
+          incident.id,
+          (incident.outbox ?? []).filter((n) => n.state === "pending"),
+        );
+      }
+    });
+  }
+
+  private async sendAll(context: TurnContext, incidentId: string, notices: readonly ReporterNotice[]): Promise<void> {
+    for (const notice of notices) await this.send(context, incidentId, notice.id);
+  }
+
+  /** Claims, sends and records one notice. Never throws. */
+  private async send(context: TurnContext, incidentId: string, noticeId: string): Promise<void> {
+    try {
+      const claim = await this.service.claimNotice(incidentId, noticeId);
+      if (!claim) return;
+      const outcome = await this.post(context, claim.incident, claim.notice);
+      const settled = await this.service.settleNotice(incidentId, noticeId, outcome);
+      const where = { incidentId, notice: noticeId, attempts: settled?.attempts };
+      if (outcome.kind === "sent") this.log.info(where, "told a reporter about their incident");
+      else
+        this.log.warn(
+          { ...where, outcome: outcome.kind, reason: outcome.reason },
+          "could not tell a reporter about their incident",
+        );
+    } catch (error) {
+      // The store is down: the notice stays pending (its claim lapses) and the next sweep tries again.
+      this.log.warn({ err: error, incidentId, notice: noticeId }, "could not send or record a notice to a reporter");
+    }
+  }
+
+  private async post(context: TurnContext, incident: Incident, notice: ReporterNotice): Promise<NoticeOutcome> {
+    const contact = (incident.contacts ?? []).find((c: Contact) => c.person === notice.to);
+    const address = chatAddress.safeParse(contact?.address);
+    if (!address.success) return { kind: "unreachable", reason: "the bot has no way to reach them (no chat address was kept)" };
+    const to = address.data;
+    if (!isTrustedServiceUrl(to.serviceUrl, this.trustedServiceUrls)) {
+      return { kind: "unreachable", reason: "their chat's service URL is not a trusted host; nothing was sent there" };
+    }
+    const activity = { attachments: [cardAttachment(reporterUpdateCard(incident, notice))] };
+    const adapter = context.adapter as CloudAdapter;
+    try {
+      if (to.conversationId) {
+        const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
+        const reference: ConversationReference = {
+          channelId: to.channelId,
+          serviceUrl: to.serviceUrl,
+          bot: { ...to.bot, name: to.bot.name ?? "" },
+          user: { ...to.user, name: to.user.name ?? "" },
+          conversation: { id: to.conversationId, isGroup: false, conversationType: "personal", name: "", ...tenant(to) },
+        };
+        await adapter.continueConversationAsync(identity, reference, async (ctx) => {
+          await ctx.sendActivity(activity);
+        });
+      } else {
+        // They reported from a channel or a group chat: open (or find) their 1:1 chat with the bot.
+        const parameters = {
+          isGroup: false,
+          bot: { ...to.bot, name: to.bot.name ?? "" },
+          members: [{ ...to.user, name: to.user.name ?? "" }],
+          ...(to.tenantId && { tenantId: to.tenantId, channelData: { tenant: { id: to.tenantId } } }),
+        } as ConversationParameters;
+        await adapter.createConversationAsync(this.botAppId, to.channelId, to.serviceUrl, "", parameters, async (ctx) => {
+          await ctx.sendActivity(activity);
+        });
+      }
+      return { kind: "sent" };
+    } catch (error) {
+      return outcomeOf(error, notice.attempts);
+    }
+  }
+}
+
+function tenant(to: ChatAddress) {
+  return to.tenantId ? { tenantId: to.tenantId } : {};
+}
+
+/**
+ * What a failed send means. 403 and 404: Teams will not deliver to this person (the app is not
+ * installed for them, they blocked it, the chat is gone): not retried. 429: after Retry-After.
+ * Anything else: later, with backoff.
+ */
+export function outcomeOf(error: unknown, attempts: number): NoticeOutcome {
+  const e = error as { statusCode?: unknown; response?: { headers?: { get?(name: string): string | undefined } } };
+  const status = typeof e?.statusCode === "number" ? e.statusCode : undefined;
+  const reason = status ? `Teams answered HTTP ${status}` : String((error as Error)?.message ?? error);
+  if (status === 403 || status === 404) {
+    return { kind: "unreachable", reason: `${reason}: the app is not installed for them, or they blocked it` };
+  }
+  const backoff = backoffMs(attempts, RETRY_BASE_MS, RETRY_MAX_MS);
+  if (status === 429) {
+    const header = e.response?.headers?.get?.("retry-after");
+    const seconds = header !== undefined ? Number(header) : NaN;
+    const asked = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header ?? "") - Date.now();
+    return { kind: "retry", reason, retryAfterMs: Number.isFinite(asked) && asked > 0 ? Math.min(asked, RETRY_MAX_MS) : backoff };
+  }
+  return { kind: "retry", reason, retryAfterMs: backoff };
+}
