@@ -49,13 +49,13 @@ export function checkTaskTitle(title: string): string | undefined {
   return undefined;
 }
 
-/** Trimmed, line ends as \n, no control characters but new lines and tabs. */
+/** Trimmed, line ends as \n, no control characters (C0, DEL, C1) but new lines and tabs. */
 export function cleanText(text: string): string {
   return (
     text
       .replace(/\r\n?/g, "\n")
       // eslint-disable-next-line no-control-regex
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "")
       .trim()
   );
 }

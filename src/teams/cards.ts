@@ -119,8 +119,8 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
 
 /** The triage card shows the latest few comments and every open task (with Done), and the reporters it could not reach. */
 const COMMENTS_SHOWN = 3;
-const COMMENT_PREVIEW = 300;
-const TASKS_SHOWN = 10;
+const COMMENT_PREVIEW = 200;
+const TASKS_SHOWN = 5;
 
 const COMMENT_LABEL: Record<IncidentComment["kind"], (c: IncidentComment) => string> = {
   note: (c) => (c.shared ? " (shared with the reporters)" : ""),
@@ -159,7 +159,9 @@ function caseworkOf(incident: Incident) {
       when: `${COMMENT_LABEL[c.kind](c)}, ${formatUtc(c.createdTimeUtc)}: `,
       message: wrappable(preview(c.message)),
     })),
-    tasksHeading: `Tasks: ${tasks.length - open.length} of ${tasks.length} done`,
+    tasksHeading:
+      `Tasks: ${tasks.length - open.length} of ${tasks.length} done` +
+      (open.length > TASKS_SHOWN ? `; the first ${TASKS_SHOWN} open ones below` : ""),
     tasks: shownTasks.map((t) => ({
       id: t.id,
       title: wrappable(t.title),

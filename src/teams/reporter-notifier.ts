@@ -67,7 +67,8 @@ export class ReporterNotifier {
   deliver(context: TurnContext, incident: Incident): void {
     const due = (incident.outbox ?? []).filter((n) => n.state === "pending");
     if (!due.length) return;
-    this.later.start("notices to reporters", () => this.sendAll(context, incident.id, due));
+    const via = senderOf(context);
+    this.later.start("notices to reporters", () => this.sendAll(via, incident.id, due));
   }
 
   /** On any turn, at most once per `sweepEveryMs` per instance: sends the notices that are due. Never throws. */
@@ -75,10 +76,11 @@ export class ReporterNotifier {
     const now = Date.now();
     if (now - this.lastSweep < this.sweepEveryMs) return;
     this.lastSweep = now;
+    const via = senderOf(context);
     this.later.start("notice sweep", async () => {
       for (const incident of await this.service.dueNotices(SWEEP_BATCH)) {
         await this.sendAll(
-          context,
+          via,
           incident.id,
           (incident.outbox ?? []).filter((n) => n.state === "pending"),
         );
@@ -86,16 +88,16 @@ export class ReporterNotifier {
     });
   }
 
-  private async sendAll(context: TurnContext, incidentId: string, notices: readonly ReporterNotice[]): Promise<void> {
-    for (const notice of notices) await this.send(context, incidentId, notice.id);
+  private async sendAll(via: Sender, incidentId: string, notices: readonly ReporterNotice[]): Promise<void> {
+    for (const notice of notices) await this.send(via, incidentId, notice.id);
   }
 
   /** Claims, sends and records one notice. Never throws. */
-  private async send(context: TurnContext, incidentId: string, noticeId: string): Promise<void> {
+  private async send(via: Sender, incidentId: string, noticeId: string): Promise<void> {
     try {
       const claim = await this.service.claimNotice(incidentId, noticeId);
       if (!claim) return;
-      const outcome = await this.post(context, claim.incident, claim.notice);
+      const outcome = await this.post(via, claim.incident, claim.notice);
       const settled = await this.service.settleNotice(incidentId, noticeId, outcome);
       const where = { incidentId, notice: noticeId, attempts: settled?.attempts };
       if (outcome.kind === "sent") this.log.info(where, "told a reporter about their incident");
@@ -110,7 +112,7 @@ export class ReporterNotifier {
     }
   }
 
-  private async post(context: TurnContext, incident: Incident, notice: ReporterNotice): Promise<NoticeOutcome> {
+  private async post({ adapter, identity }: Sender, incident: Incident, notice: ReporterNotice): Promise<NoticeOutcome> {
     const contact = (incident.contacts ?? []).find((c: Contact) => c.person === notice.to);
     const address = chatAddress.safeParse(contact?.address);
     if (!address.success) return { kind: "unreachable", reason: "the bot has no way to reach them (no chat address was kept)" };
@@ -119,10 +121,8 @@ export class ReporterNotifier {
       return { kind: "unreachable", reason: "their chat's service URL is not a trusted host; nothing was sent there" };
     }
     const activity = { attachments: [cardAttachment(reporterUpdateCard(incident, notice))] };
-    const adapter = context.adapter as CloudAdapter;
     try {
       if (to.conversationId) {
-        const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
         const reference: ConversationReference = {
           channelId: to.channelId,
           serviceUrl: to.serviceUrl,
@@ -150,6 +150,17 @@ export class ReporterNotifier {
       return outcomeOf(error, notice.attempts);
     }
   }
+}
+
+/** What sending outside a turn needs, read while the turn is still open (its context is revoked when it ends). */
+export interface Sender {
+  adapter: CloudAdapter;
+  identity: Parameters<CloudAdapter["continueConversationAsync"]>[0];
+}
+
+export function senderOf(context: TurnContext): Sender {
+  const adapter = context.adapter as CloudAdapter;
+  return { adapter, identity: context.turnState.get<Sender["identity"]>(adapter.BotIdentityKey) };
 }
 
 function tenant(to: ChatAddress) {

@@ -1,4 +1,5 @@
 import {
+  ActivityEventNames,
   ActivityTypes,
   CloudAdapter,
   INVOKE_RESPONSE_KEY,
@@ -61,6 +62,12 @@ const activityShape = z.object({
 
 const NOT_JSON = { code: "UnsupportedMediaType", message: "Send the activity as JSON, with Content-Type: application/json." };
 const ENCODED = { code: "UnsupportedMediaType", message: "Send the activity uncompressed: Content-Encoding is not accepted." };
+/** The events botbuilder runs the bot's own turns with (continueConversationAsync, createConversationAsync). */
+const PROACTIVE_TURNS: ReadonlySet<string> = new Set([
+  ActivityEventNames.ContinueConversation,
+  ActivityEventNames.CreateConversation,
+]);
+
 const STOPPING = { code: "ServiceUnavailable", message: "The bot is restarting. Nothing was processed; try again in a moment." };
 
 /** The HTTP side: restify for transport, CloudAdapter for Bot Framework auth and the wire protocol. */
@@ -76,6 +83,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   adapter.use({ onTurn: answerUnknownInvokes });
 
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    // A turn the bot started itself (a triage post, a notice to a reporter): nobody to apologise to,
+    // and the caller must see the failure to record it and try again.
+    if (context.activity.type === "event" && PROACTIVE_TURNS.has(context.activity.name ?? "")) throw error;
     log.error({ err: error, activityId: context.activity.id }, "unhandled error in a turn");
     if (context.activity.type === "invoke") {
       await context.sendActivity({

@@ -1,8 +1,9 @@
-import type { CloudAdapter, TurnContext } from "botbuilder";
+import type { TurnContext } from "botbuilder";
 import type { Incident } from "../incidents/model";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
+import { senderOf, type Sender } from "./reporter-notifier";
 import { isTrustedServiceUrl } from "./service-urls";
 import { cardAttachment, restrictedTriageCard, triageCard } from "./cards";
 
@@ -29,11 +30,12 @@ export class TriageNotifier {
 
   /** After the answer: posts the card for a new incident in the triage channel. */
   announce(context: TurnContext, incident: Incident): void {
-    this.later.start("triage post", () => this.notify(context, incident));
+    const via = senderOf(context);
+    this.later.start("triage post", () => this.notify(via, incident));
   }
 
   /** Posts the card for `incident` in the triage channel and records the outcome. Never throws. */
-  private async notify(context: TurnContext, incident: Incident): Promise<void> {
+  private async notify({ adapter, identity }: Sender, incident: Incident): Promise<void> {
     if (!incident.triage || incident.triage.state === "posted") return;
     const attempts = incident.triage.attempts + 1;
     try {
@@ -43,8 +45,6 @@ export class TriageNotifier {
         throw new Error("the triage channel's service URL is not a trusted host; nothing was sent there");
       }
       let messageId: string | undefined;
-      const adapter = context.adapter as CloudAdapter;
-      const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
       await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
         // A restricted incident is announced as a line only; the restricted-cases team opens it.
         const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
@@ -73,11 +73,10 @@ export class TriageNotifier {
   refresh(context: TurnContext, incident: Incident): void {
     const messageId = incident.triage?.state === "posted" ? incident.triage.messageId : undefined;
     if (!messageId) return;
+    const { adapter, identity } = senderOf(context);
     this.later.start("triage card update", async () => {
       const channel = await this.service.triageChannel();
       if (!channel || !isTrustedServiceUrl(channel.reference.serviceUrl, this.trustedServiceUrls)) return;
-      const adapter = context.adapter as CloudAdapter;
-      const identity = context.turnState.get<Parameters<CloudAdapter["continueConversationAsync"]>[0]>(adapter.BotIdentityKey);
       await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
         const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
         await ctx.updateActivity({ type: "message", id: messageId, attachments: [cardAttachment(card)] });
@@ -90,8 +89,9 @@ export class TriageNotifier {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
+    const via = senderOf(context);
     this.later.start("triage retry sweep", async () => {
-      for (const incident of await this.service.unsentNotices(RETRY_IDLE_MS, SWEEP_BATCH)) await this.notify(context, incident);
+      for (const incident of await this.service.unsentNotices(RETRY_IDLE_MS, SWEEP_BATCH)) await this.notify(via, incident);
     });
   }
 }

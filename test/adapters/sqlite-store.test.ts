@@ -24,24 +24,135 @@ describeStoreContract("SQLite", () => {
   });
 });
 
+/** What the file's incidents table has: its columns, its indexes, and the schema version. */
+function shapeOf(file: string): { version: number; columns: string[]; indexes: string[] } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      version: db.pragma("user_version", { simple: true }) as number,
+      columns: (db.pragma("table_info(incidents)") as { name: string }[]).map((c) => c.name).sort(),
+      indexes: (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents' AND sql IS NOT NULL").all() as {
+        name: string;
+      }[])
+        .map((i) => i.name)
+        .sort(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Turns a file written by this version back into what an older schema left: undoes migration 3
+ * (owner_id, outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
+ */
+function downgrade(file: string, to: 1 | 2): void {
+  const db = new Database(file);
+  db.exec(`
+    DROP INDEX incidents_owner;
+    DROP INDEX incidents_outbox;
+    ALTER TABLE incidents DROP COLUMN owner_id;
+    ALTER TABLE incidents DROP COLUMN outbox_due;
+  `);
+  if (to === 1) db.exec("ALTER TABLE incidents DROP COLUMN reporters");
+  db.pragma(`user_version = ${to}`);
+  db.close();
+}
+
+const CURRENT_COLUMNS = [
+  "created_utc",
+  "doc",
+  "id",
+  "incident_number",
+  "notice_state",
+  "notice_updated",
+  "outbox_due",
+  "owner_id",
+  "reporters",
+  "revision",
+  "tags_lower",
+  "title_lower",
+  "workspace_id",
+];
+const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_unsent"];
+
 describe("SQLite store specifics", () => {
+  it("writes schema 3: the owner and outbox columns and their indexes", async () => {
+    const { dir, file } = tempFile();
+    await new SqliteIncidentStore(file).close();
+    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("upgrades a file written before reporters were kept: each incident's creator finds it", async () => {
     const { dir, file } = tempFile();
     const store = new SqliteIncidentStore(file);
     const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
-    const a = await store.create(aNewIncident({ createdBy: megan, title: "Before the upgrade" }));
+    const owner = { objectId: "C3A9E0F1-1B2C-4D3E-8F40-5A6B7C8D9E01", ownerType: "User" as const, assignedTo: "Adele Vance" };
+    const a = await store.create(aNewIncident({ createdBy: megan, title: "Before the upgrade", owner }));
     const b = await store.create(aNewIncident({ createdBy: { teamsId: "29:guest", name: "Guest" }, title: "A guest's" }));
     await store.close();
-    // As schema 1 left it: no reporters column.
-    const db = new Database(file);
-    db.exec("ALTER TABLE incidents DROP COLUMN reporters");
-    db.pragma("user_version = 1");
-    db.close();
+    // As schema 1 left it: no reporters, owner or outbox columns, no indexes but the unsent one.
+    downgrade(file, 1);
+    expect(shapeOf(file)).toEqual({
+      version: 1,
+      columns: CURRENT_COLUMNS.filter((c) => !["reporters", "owner_id", "outbox_due"].includes(c)),
+      indexes: ["incidents_unsent"],
+    });
 
     const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
+    expect((await upgraded.search(ws, { owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("upgrades a schema-2 file: incidents owned before the upgrade are found by their owner, and notices work", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const adele = { objectId: "C3A9E0F1-1B2C-4D3E-8F40-5A6B7C8D9E01", ownerType: "User" as const, assignedTo: "Adele Vance" };
+    const group = { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e99", ownerType: "Group" as const, assignedTo: "SOC Tier 1" };
+    const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
+    const mine = await store.create(aNewIncident({ title: "Adele's", owner: adele, createdBy: megan }));
+    const theirs = await store.create(aNewIncident({ title: "The group's", owner: group }));
+    const nobodys = await store.create(aNewIncident({ title: "Nobody's" }));
+    const later = await store.create(aNewIncident({ title: "Adele's too", owner: adele }));
+    await store.close();
+    downgrade(file, 2);
+    expect(shapeOf(file)).toEqual({
+      version: 2,
+      columns: CURRENT_COLUMNS.filter((c) => !["owner_id", "outbox_due"].includes(c)),
+      indexes: ["incidents_unsent"],
+    });
+
+    const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    const ws = mine.incident.workspaceId;
+    const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
+    expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
+    expect(await ids({ owner: group.objectId })).toEqual([theirs.incident.id]);
+    expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" })).toEqual([
+      mine.incident.id,
+    ]);
+    expect(await ids({})).toEqual([later.incident.id, nobodys.incident.id, theirs.incident.id, mine.incident.id]);
+    // Nothing was due before the upgrade; a notice written after it is.
+    const now = "2026-11-20T12:00:00.000Z";
+    expect(await upgraded.dueNotices(ws, now, 10)).toEqual([]);
+    const notice = {
+      id: "2:aad:megan",
+      to: "aad:megan",
+      name: "Megan Bowen",
+      text: "Adele Vance from the SOC is now handling your report INC-1.",
+      state: "pending" as const,
+      attempts: 0,
+      dueUtc: now,
+      updatedUtc: now,
+    };
+    await upgraded.updateOutbox(ws, mine.incident.id, (outbox) => [...outbox, notice]);
+    expect((await upgraded.dueNotices(ws, now, 10)).map((i) => i.id)).toEqual([mine.incident.id]);
     await upgraded.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

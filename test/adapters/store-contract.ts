@@ -1,6 +1,30 @@
 import { randomUUID } from "node:crypto";
+import type { Owner, ReporterNotice } from "../../src/incidents/model";
 import type { IncidentStore } from "../../src/incidents/ports";
 import { aNewIncident, labels } from "../support/builders";
+
+/** A pending notice to a reporter, due at `dueUtc`; override what the test is about. */
+function aNotice(id: string, dueUtc: string, overrides: Partial<ReporterNotice> = {}): ReporterNotice {
+  return {
+    id,
+    to: id.slice(id.indexOf(":") + 1),
+    name: "Megan Bowen",
+    text: "The SOC is investigating INC-1.",
+    state: "pending",
+    attempts: 0,
+    dueUtc,
+    updatedUtc: dueUtc,
+    ...overrides,
+  };
+}
+
+/** `base` moved by `ms` milliseconds, as an ISO time. */
+function shifted(base: string, ms: number): string {
+  return new Date(Date.parse(base) + ms).toISOString();
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 export interface StoreUnderTest {
   store: IncidentStore;
@@ -217,6 +241,187 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(edited.ok).toBe(true);
       // ...and leaves the recorded notice alone.
       expect(await store.get(ws, incident.id)).toMatchObject({ status: "Active", revision: 2, triage: { state: "posted", messageId: "m-1" } });
+    });
+
+    it("changes the outbox as bookkeeping: same revision, read back by get, nothing written when the change gives nothing", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const first = aNotice("2:aad:megan", t);
+      const second = aNotice("2:teams:29:guest", t, { name: "A guest" });
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, outbox: [first, second] }));
+      const given: { outbox: readonly ReporterNotice[]; incident: unknown }[] = [];
+
+      const sent = { ...first, state: "sent" as const, attempts: 1, updatedUtc: shifted(t, 1000) };
+      const changed = await store.updateOutbox(ws, incident.id, (outbox, current) => {
+        given.push({ outbox, incident: current });
+        return outbox.map((n) => (n.id === first.id ? sent : n));
+      });
+      // The change saw what was stored.
+      expect(given[given.length - 1]).toEqual({ outbox: [first, second], incident });
+      expect(changed).toEqual({ ...incident, outbox: [sent, second], revision: 1 });
+      expect(await store.get(ws, incident.id)).toEqual(changed);
+
+      // Undefined: nothing written (the outbox is not dropped).
+      expect(await store.updateOutbox(ws, incident.id, () => undefined)).toEqual(changed);
+      expect(await store.get(ws, incident.id)).toEqual(changed);
+
+      // Bookkeeping is not an edit: an edit from revision 1 still applies.
+      expect(await store.replace({ ...incident, status: "Active" }, 1)).toMatchObject({ ok: true, incident: { revision: 2 } });
+
+      // No such incident (or another workspace's): undefined, nothing created.
+      const change = (outbox: readonly ReporterNotice[]) => [...outbox, aNotice("9:aad:x", t)];
+      const unknown = randomUUID();
+      expect(await store.updateOutbox(ws, unknown, change)).toBeUndefined();
+      expect(await store.get(ws, unknown)).toBeUndefined();
+      const other = `ws-${randomUUID()}`;
+      expect(await store.updateOutbox(other, incident.id, change)).toBeUndefined();
+      expect(await store.get(other, incident.id)).toBeUndefined();
+      expect((await store.get(ws, incident.id))?.outbox).toEqual([sent, second]);
+    });
+
+    it("gives an incident without notices an outbox through updateOutbox, and finds it due afterwards", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws }));
+      expect(await store.dueNotices(ws, t, 10)).toEqual([]);
+      const notice = aNotice("1:aad:megan", t);
+      const changed = await store.updateOutbox(ws, incident.id, (outbox) => [...outbox, notice]);
+      expect(changed).toEqual({ ...incident, outbox: [notice] });
+      expect((await store.dueNotices(ws, t, 10)).map((i) => i.id)).toEqual([incident.id]);
+      // Emptied: no longer due.
+      await store.updateOutbox(ws, incident.id, () => []);
+      expect(await store.dueNotices(ws, t, 10)).toEqual([]);
+    });
+
+    it("lists incidents with a notice due, earliest first: at the due time exactly, after a claim lapses, never once settled", async () => {
+      const now = "2026-11-20T12:00:00.000Z";
+      const make = (title: string, outbox?: ReporterNotice[], workspaceId = ws) =>
+        store.create(aNewIncident({ workspaceId, title, ...(outbox && { outbox }) }));
+      await make("exactly now", [aNotice("1:aad:a", now)]);
+      await make("a millisecond later", [aNotice("1:aad:a", shifted(now, 1))]);
+      await make("sent", [aNotice("1:aad:a", shifted(now, -HOUR), { state: "sent", attempts: 1 })]);
+      await make("unreachable", [aNotice("1:aad:a", shifted(now, -HOUR), { state: "unreachable", attempts: 5 })]);
+      await make("claimed", [aNotice("1:aad:a", shifted(now, -2 * HOUR), { claimUntilUtc: shifted(now, 5 * MINUTE) })]);
+      // Due long ago, but claimed until an hour ago: due from then.
+      await make("claim lapsed", [aNotice("1:aad:a", shifted(now, -4 * HOUR), { claimUntilUtc: shifted(now, -HOUR) })]);
+      await make("earliest", [aNotice("1:aad:a", shifted(now, -3 * HOUR)), aNotice("1:aad:b", shifted(now, -MINUTE))]);
+      // The settled notice is older, but only the pending one counts.
+      await make("settled and pending", [
+        aNotice("1:aad:a", shifted(now, -5 * HOUR), { state: "sent", attempts: 1 }),
+        aNotice("2:aad:a", shifted(now, -30 * MINUTE)),
+      ]);
+      await make("no notices");
+      const other = `ws-${randomUUID()}`;
+      await make("other workspace", [aNotice("1:aad:a", shifted(now, -10 * HOUR))], other);
+      const titles = async (at: string, limit = 20, workspaceId = ws) =>
+        (await store.dueNotices(workspaceId, at, limit)).map((i) => i.title);
+
+      expect(await titles(now)).toEqual(["earliest", "claim lapsed", "settled and pending", "exactly now"]);
+      expect(await titles(now, 2)).toEqual(["earliest", "claim lapsed"]);
+      expect(await titles(shifted(now, 1))).toEqual(["earliest", "claim lapsed", "settled and pending", "exactly now", "a millisecond later"]);
+      expect(await titles(shifted(now, 5 * MINUTE))).toEqual([
+        "earliest",
+        "claim lapsed",
+        "settled and pending",
+        "exactly now",
+        "a millisecond later",
+        "claimed",
+      ]);
+      // Settled notices are never due, however late it gets.
+      expect(await titles(shifted(now, 24 * HOUR))).toEqual(await titles(shifted(now, 5 * MINUTE)));
+      expect(await titles(now, 20, other)).toEqual(["other workspace"]);
+      expect(await titles(now, 20, `ws-${randomUUID()}`)).toEqual([]);
+    });
+
+    it("follows the outbox's bookkeeping when listing notices due: a claim hides the notice until it lapses, a sent one is gone", async () => {
+      const now = "2026-11-20T12:00:00.000Z";
+      const notice = aNotice("2:aad:megan", shifted(now, -MINUTE));
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, outbox: [notice] }));
+      expect((await store.dueNotices(ws, now, 10)).map((i) => i.id)).toEqual([incident.id]);
+
+      const claimUntilUtc = shifted(now, 2 * MINUTE);
+      await store.updateOutbox(ws, incident.id, (outbox) => outbox.map((n) => ({ ...n, claimUntilUtc })));
+      expect(await store.dueNotices(ws, now, 10)).toEqual([]);
+      expect(await store.dueNotices(ws, shifted(claimUntilUtc, -1), 10)).toEqual([]);
+      expect((await store.dueNotices(ws, claimUntilUtc, 10)).map((i) => i.id)).toEqual([incident.id]);
+
+      await store.updateOutbox(ws, incident.id, (outbox) => outbox.map(({ claimUntilUtc: _, ...n }) => ({ ...n, state: "sent" as const })));
+      expect(await store.dueNotices(ws, shifted(now, 24 * HOUR), 10)).toEqual([]);
+    });
+
+    it("finds an owner's incidents, newest first, also with a reporter, a number or words, and follows a reassignment", async () => {
+      const owner = (objectId: string, assignedTo: string): Owner => ({ objectId, ownerType: "User", assignedTo });
+      const adele = owner("C3A9E0F1-1B2C-4D3E-8F40-5A6B7C8D9E01", "Adele Vance");
+      const adeleId = "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01";
+      const lynne = owner("c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e02", "Lynne Robbins");
+      const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
+      const meganKey = "aad:6f1c2d3e-0000-4000-8000-000000000031";
+      const door = await store.create(aNewIncident({ workspaceId: ws, title: "Badge door", owner: adele, createdBy: megan }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "Phishing mail", owner: adele, labels: labels("Badge") }));
+      const alarm = await store.create(aNewIncident({ workspaceId: ws, title: "Badge alarm", owner: lynne, createdBy: megan }));
+      await store.create(aNewIncident({ workspaceId: ws, title: "Badge lost" }));
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, title: "Badge elsewhere", owner: adele }));
+      const titles = async (query: Parameters<IncidentStore["search"]>[1]) => (await store.search(ws, query, 10)).map((i) => i.title);
+
+      expect(await titles({ owner: adeleId })).toEqual(["Phishing mail", "Badge door"]);
+      expect(await titles({ owner: lynne.objectId })).toEqual(["Badge alarm"]);
+      expect(await titles({ owner: "c3a9e0f1" })).toEqual([]);
+      expect(await titles({ owner: adeleId, text: "door" })).toEqual(["Badge door"]);
+      expect(await titles({ owner: adeleId, text: "badge" })).toEqual(["Phishing mail", "Badge door"]);
+      expect(await titles({ owner: adeleId, text: "alarm" })).toEqual([]);
+      expect(await titles({ owner: adeleId, reporter: meganKey })).toEqual(["Badge door"]);
+      expect(await titles({ owner: lynne.objectId, reporter: meganKey, text: "badge" })).toEqual(["Badge alarm"]);
+      expect(await titles({ owner: adeleId, reporter: meganKey, text: "phishing" })).toEqual([]);
+      expect(await titles({ owner: adeleId, number: door.incident.incidentNumber })).toEqual(["Badge door"]);
+      expect(await titles({ owner: adeleId, number: alarm.incident.incidentNumber })).toEqual([]);
+      expect((await store.search(ws, { owner: adeleId }, 1)).map((i) => i.title)).toEqual(["Phishing mail"]);
+
+      // Reassigned to Adele, then Badge door taken away from her.
+      expect((await store.replace({ ...alarm.incident, owner: adele }, 1)).ok).toBe(true);
+      const { owner: _, ...unowned } = door.incident;
+      expect((await store.replace(unowned, 1)).ok).toBe(true);
+      expect(await titles({ owner: adeleId })).toEqual(["Badge alarm", "Phishing mail"]);
+      expect(await titles({ owner: lynne.objectId })).toEqual([]);
+    });
+
+    it("merges the outbox on replace: a stored notice keeps its stored state, new notices are added", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const toMegan = aNotice("2:aad:megan", t);
+      const toGuest = aNotice("2:teams:29:guest", t, { name: "A guest" });
+      const { incident: read } = await store.create(aNewIncident({ workspaceId: ws, outbox: [toMegan, toGuest] }));
+
+      // Since the read: one notice sent, the other claimed by an instance sending it (bookkeeping).
+      const sent = { ...toMegan, state: "sent" as const, attempts: 1, updatedUtc: shifted(t, 1000) };
+      const claimed = { ...toGuest, claimUntilUtc: shifted(t, 2 * MINUTE), updatedUtc: shifted(t, 1000) };
+      await store.updateOutbox(ws, read.id, () => [sent, claimed]);
+
+      // An edit from the read, carrying both notices as they were then and a new one.
+      const fresh = aNotice("3:aad:megan", shifted(t, 3 * MINUTE));
+      const outcome = await store.replace({ ...read, status: "Closed", outbox: [toMegan, toGuest, fresh] }, 1);
+      expect(outcome).toEqual({ ok: true, incident: { ...read, status: "Closed", revision: 2, outbox: [sent, claimed, fresh] } });
+      const stored = await store.get(ws, read.id);
+      expect(stored).toEqual(outcome.ok && outcome.incident);
+      expect(stored?.outbox?.find((n) => n.id === toMegan.id)).toMatchObject({ state: "sent", attempts: 1 });
+
+      // Not resurrected as pending or unclaimed: nothing is due before the claim lapses (the new notice is due later).
+      expect((await store.dueNotices(ws, shifted(t, MINUTE), 10)).map((i) => i.id)).toEqual([]);
+      expect((await store.dueNotices(ws, shifted(t, 2 * MINUTE), 10)).map((i) => i.id)).toEqual([read.id]);
+
+      // An edit that carries no outbox at all keeps the stored one.
+      const { outbox: _, ...withoutOutbox } = stored!;
+      expect((await store.replace({ ...withoutOutbox, status: "Active" }, 2)).ok).toBe(true);
+      expect((await store.get(ws, read.id))?.outbox).toEqual([sent, claimed, fresh]);
+    });
+
+    it("does not let an edit from a read made before a notice was sent send it again", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const notice = aNotice("2:aad:megan", t);
+      const { incident: read } = await store.create(aNewIncident({ workspaceId: ws, outbox: [notice] }));
+      expect((await store.dueNotices(ws, t, 10)).map((i) => i.id)).toEqual([read.id]);
+      await store.updateOutbox(ws, read.id, (outbox) => outbox.map((n) => ({ ...n, state: "sent" as const, attempts: 1 })));
+      expect(await store.dueNotices(ws, t, 10)).toEqual([]);
+
+      expect((await store.replace({ ...read, title: "Edited from the older read" }, 1)).ok).toBe(true);
+      expect((await store.get(ws, read.id))?.outbox).toEqual([{ ...notice, state: "sent", attempts: 1 }]);
+      expect(await store.dueNotices(ws, shifted(t, 24 * HOUR), 10)).toEqual([]);
     });
 
     it("keeps small settings per workspace", async () => {

@@ -15,7 +15,8 @@ import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report"
 import { incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { unavailableBanner } from "../../src/teams/outage";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
-import { ALEX, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { MESSAGE_MAX_LENGTH, TASK_TITLE_MAX_LENGTH } from "../../src/incidents/casework";
+import { ALEX, DIEGO, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
 import { LONG_GROUP_IDS, LONG_PEOPLE, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
 
@@ -175,6 +176,47 @@ async function triaged(world: SampleWorld, typed: Record<string, string>): Promi
   return world.triagePost(1);
 }
 
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `count`th update the bot sent `person` about their reports (a notice in their 1:1 chat), once Teams took it. */
+async function noticeTo(world: SampleWorld, person: Person, count: number): Promise<Json> {
+  for (let i = 0; i < 500; i++) {
+    const cards = world.bot.connector.calls
+      .filter((c) => c.method === "POST" && c.status === 200 && c.body?.recipient?.id === person.id)
+      .map((c) => cardOf(c.body))
+      .filter((card) => card.body?.[0]?.id === "reporterUpdate");
+    if (cards.length >= count) return cards[count - 1]!;
+    await wait(20);
+  }
+  throw new Error(`${person.name} got no update number ${count}`);
+}
+
+/** Megan's report from her chat; the incident as stored. */
+async function meganReport(world: SampleWorld, typed: Record<string, string> = {}) {
+  await world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), typed, MEGAN);
+  return (await world.bot.incidents())[0]!;
+}
+
+/** Waits until every notice is sent or given up on. */
+async function noticesSettled(world: SampleWorld): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const all = await world.bot.incidents();
+    if (!all.some((incident) => (incident.outbox ?? []).some((n) => n.state === "pending"))) return;
+    await wait(20);
+  }
+  throw new Error("notices stayed pending");
+}
+
+/** The same Teams message reported by each of `people` through the message extension. */
+async function reportedByMany(world: SampleWorld, people: Person[]) {
+  const payload = messagePayload();
+  for (const person of people) {
+    const dialog = await world.dialog(person, payload);
+    await world.bot.post(submitActionFromMessage(world.bot.serviceUrl, { ...dialog.actions[0].data, ...values(dialog) }, { from: person, payload }));
+  }
+  return (await world.bot.incidents())[0]!;
+}
+
 export const CATALOGUE: CatalogueEntry[] = [
   {
     template: "help",
@@ -283,6 +325,37 @@ export const CATALOGUE: CatalogueEntry[] = [
         make: async (world) => {
           const triage = await triaged(world, { title: "Suspicious login from a new country", tags: "Identity" });
           return world.act("triage.assign", triage.actions[0].data);
+        },
+      },
+      {
+        name: "triage card of an employee's report being worked: a shared comment, a question answered, two tasks, one done",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          const ref = { incidentId: incident.id, revision: String(incident.revision) };
+          await world.act("triage.comment", { ...ref, commentText: "Number traced to a known vishing campaign.", commentShared: "false" });
+          await world.act("triage.ask", { ...ref, questionText: "Did you give them any code or password?" });
+          const question = await noticeTo(world, MEGAN, 1);
+          await world.act("report.answer", { ...question.actions[0].data, answerText: "No, I hung up and called the service desk." }, MEGAN);
+          await world.act("triage.task", { ...ref, taskTitle: "Block the caller's number at the PBX" });
+          const card = await world.act("triage.task", { ...ref, taskTitle: "Warn the finance team about the campaign" });
+          const done = card.body.find((b: Json) => b.id === "tasks").items[1].columns[1].items[0].actions[0];
+          return world.act(done.verb, done.data);
+        },
+      },
+      {
+        name: "worst case: the longest comments and task titles in text JSON must escape, ten open tasks, five reporters not reached",
+        make: async (world) => {
+          const incident = await reportedByMany(world, [MEGAN, LEE, DIEGO, LONG_PEOPLE.heavy, LONG_PEOPLE.words]);
+          const ref = { incidentId: incident.id, revision: String(incident.revision) };
+          world.bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 403 : undefined));
+          for (let i = 0; i < 3; i++) {
+            await world.act("triage.comment", { ...ref, commentText: `${i}${heavy(MESSAGE_MAX_LENGTH - 1)}`, commentShared: "true" }, LONG_PEOPLE.heavy);
+          }
+          await noticesSettled(world);
+          let card: Json = {};
+          for (let i = 0; i < 10; i++) card = await world.act("triage.task", { ...ref, taskTitle: `${i}${heavy(TASK_TITLE_MAX_LENGTH - 1)}` }, LONG_PEOPLE.heavy);
+          world.bot.connector.refuse(undefined);
+          return card;
         },
       },
       {
@@ -443,6 +516,82 @@ export const CATALOGUE: CatalogueEntry[] = [
           const typed = { title: heavy(TITLE_MAX_LENGTH), whatHappened: words(500), where: heavy(WHERE_MAX_LENGTH), urgent: "true" };
           await world.submit(form, typed, LONG_PEOPLE.heavy);
           return world.submit(form, typed, LONG_PEOPLE.heavy);
+        },
+      },
+    ],
+  },
+  {
+    template: "reporter-update",
+    samples: [
+      {
+        name: "update: an analyst took the report",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          await world.act("triage.assign", { incidentId: incident.id, revision: String(incident.revision) });
+          return noticeTo(world, MEGAN, 1);
+        },
+      },
+      {
+        name: "a question from the SOC, with a box to answer in",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          await world.act("triage.ask", { incidentId: incident.id, revision: String(incident.revision), questionText: "Which number did they call from?" });
+          return noticeTo(world, MEGAN, 1);
+        },
+      },
+      {
+        name: "the reporter's card once they answered",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          await world.act("triage.ask", { incidentId: incident.id, revision: String(incident.revision), questionText: "Which number did they call from?" });
+          const question = await noticeTo(world, MEGAN, 1);
+          return world.act("report.answer", { ...question.actions[0].data, answerText: "+44 20 7946 0000, at about 9:15." }, MEGAN);
+        },
+      },
+      {
+        name: "worst case: a question at its 4,000-character limit in text JSON must escape, answered too long (the answer kept)",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          await world.act("triage.ask", { incidentId: incident.id, revision: String(incident.revision), questionText: heavy(MESSAGE_MAX_LENGTH) }, LONG_PEOPLE.heavy);
+          const question = await noticeTo(world, MEGAN, 1);
+          return world.act("report.answer", { ...question.actions[0].data, answerText: heavy(MESSAGE_MAX_LENGTH + 1) }, MEGAN);
+        },
+      },
+    ],
+  },
+  {
+    template: "incident-list",
+    samples: [
+      {
+        name: "my reports, one handled by an analyst",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          await meganReport(world, { title: "A USB stick left in the lobby" });
+          await world.act("triage.assign", { incidentId: incident.id, revision: String(incident.revision) });
+          await noticesSettled(world);
+          return world.say("my reports", MEGAN);
+        },
+      },
+      {
+        name: "my incidents, for an analyst",
+        make: async (world) => {
+          const incident = await meganReport(world);
+          const card = await world.act("triage.assign", { incidentId: incident.id, revision: String(incident.revision) });
+          if (!visibleText(card).some((t) => t.startsWith("Assigned to"))) throw new Error("not assigned");
+          await world.act("triage.task", { incidentId: incident.id, revision: "2", taskTitle: "Call the reporter back" });
+          await noticesSettled(world);
+          return world.say("my incidents", ALEX);
+        },
+      },
+      {
+        name: "worst case: twenty reports with the longest titles in text JSON must escape, handled by the longest name",
+        make: async (world) => {
+          for (let i = 0; i < 20; i++) {
+            const incident = await meganReport(world, { title: `${i}${heavy(TITLE_MAX_LENGTH - 1)}` });
+            await world.act("triage.assign", { incidentId: incident.id, revision: String(incident.revision) }, LONG_PEOPLE.heavy);
+            await noticesSettled(world);
+          }
+          return world.say("my reports", MEGAN);
         },
       },
     ],

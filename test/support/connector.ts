@@ -9,6 +9,10 @@ export interface ConnectorCall {
   headers: http.IncomingHttpHeaders;
   /** Whether the connector has answered it yet. */
   answered: boolean;
+  /** When it arrived (Date.now()). */
+  at: number;
+  /** The HTTP status it was answered with (0 until answered). */
+  status: number;
 }
 
 /**
@@ -28,6 +32,8 @@ export interface FakeConnector {
   waitForCalls(count: number): Promise<void>;
   /** Makes the next calls fail with this HTTP status (429: with a Retry-After of `retryAfterSeconds`). */
   failNext(times: number, status: number, retryAfterSeconds?: number): void;
+  /** Answers calls `status` returns a number for with that HTTP status (undefined: as usual). */
+  refuse(status: ((call: ConnectorCall) => number | undefined) | undefined): void;
   /** Teams user ids (29:...) for whom the app is not installed: opening a chat with them answers 403. */
   notInstalled: Set<string>;
   /** Messages sent to each conversation id (POST .../conversations/{id}/activities). */
@@ -44,6 +50,7 @@ export async function startConnector(): Promise<FakeConnector> {
   let failStatus = 500;
   let retryAfter: number | undefined;
   const notInstalled = new Set<string>();
+  let refusal: ((call: ConnectorCall) => number | undefined) | undefined;
   let counter = 0;
   let delayMs = 0;
   const waiters: (() => void)[] = [];
@@ -52,17 +59,25 @@ export async function startConnector(): Promise<FakeConnector> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      const call: ConnectorCall = { method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined, headers: req.headers, answered: false };
+      const call: ConnectorCall = { method: req.method ?? "", path: decodeURIComponent(req.url ?? ""), body: text ? JSON.parse(text) : undefined, headers: req.headers, answered: false, at: Date.now(), status: 0 };
       calls.push(call);
       waiters.splice(0).forEach((w) => w());
       res.setHeader("content-type", "application/json");
       const answer = () => {
         call.answered = true;
+        res.on("finish", () => (call.status = res.statusCode));
         if (failures > 0) {
           failures--;
           res.statusCode = failStatus;
           if (failStatus === 429 && retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
           res.end(JSON.stringify({ error: { code: failStatus === 429 ? "Throttled" : "ServiceError", message: "injected failure" } }));
+          return;
+        }
+        const refused = refusal?.(call);
+        if (refused !== undefined) {
+          res.statusCode = refused;
+          if (refused === 429 && retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
+          res.end(JSON.stringify({ error: { code: "Refused", message: "refused by the test" } }));
           return;
         }
         if (call.method === "POST" && /\/v3\/conversations\/?$/.test(call.path)) {
@@ -102,6 +117,9 @@ export async function startConnector(): Promise<FakeConnector> {
       retryAfter = retryAfterSeconds;
     },
     notInstalled,
+    refuse: (status) => {
+      refusal = status;
+    },
     sentTo: (conversationId) =>
       calls
         .filter((c) => c.method === "POST" && c.path.includes(`/v3/conversations/${conversationId}/activities`))
@@ -109,6 +127,7 @@ export async function startConnector(): Promise<FakeConnector> {
     reset: () => {
       calls.length = 0;
       notInstalled.clear();
+      refusal = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {
