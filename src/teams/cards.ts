@@ -93,7 +93,7 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
   const comment = incident.classificationComment ?? "";
   return expand("incident", {
     heading: options.heading,
-    note: options.note ?? "",
+    note: wrappable(options.note ?? ""),
     headerStyle: options.headerStyle ?? "good",
     showTriageActions: options.triageActions === true,
     incident: { ...incident, title: wrappable(incident.title) },
@@ -117,7 +117,7 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
   });
 }
 
-/** The triage card shows the latest few comments and every open task (with Done), and the reporters it could not reach. */
+/** The triage card shows the latest few comments, the first open tasks (with Done), and the reporters it could not reach. */
 const COMMENTS_SHOWN = 3;
 const COMMENT_PREVIEW = 200;
 const TASKS_SHOWN = 5;
@@ -168,11 +168,7 @@ function caseworkOf(incident: Incident) {
       open: t.status === "New",
       done: t.status === "New" ? "" : `  (done by ${t.completedBy?.name ?? "someone"})`,
     })),
-    unreachable: [...latest.values()]
-      .filter((n) => n.state === "unreachable")
-      .map((n) => ({
-        line: wrappable(`Could not tell ${n.name} about this incident in Teams: ${n.lastError ?? "unknown reason"}.`),
-      })),
+    unreachable: unreachableLines([...latest.values()].filter((n) => n.state === "unreachable")),
   };
 }
 

@@ -4,7 +4,7 @@
  * adaptiveCard/action invoke); the card that comes back is rendered in turn and read off the screen.
  */
 import { startTestBot, type TestBot } from "../support/bot";
-import { cardOf, visibleText } from "../support/cards";
+import { cardOf, values, visibleText } from "../support/cards";
 import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
 import { launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
 
@@ -259,5 +259,55 @@ describe("the triage channel card, used in the renderer", () => {
     const after = await page.text();
     expect(after).toContain("Saved by Alex Wilber.");
     expect(after).toContain("Active");
+  });
+});
+
+describe("after the report, used in the renderer", () => {
+  it("an analyst comments, asks the reporter and adds a task from the triage card; the reporter answers in their chat", async () => {
+    const report = await botSays("Someone called me claiming to be IT and asked for my MFA code", MEGAN);
+    await send({ type: "Action.Execute", verb: "report.create", data: { ...report.actions[0].data, ...values(report), title: "A caller asked for my MFA code" } }, MEGAN);
+    const [incident] = await bot.incidents();
+    const triage = await send({ type: "Action.Execute", verb: "triage.view", data: { incidentId: incident!.id } });
+
+    expect(await page.show(triage)).toEqual([]);
+    expect(await page.click("Comment")).toBeUndefined();
+    await page.type("Comment", "Number traced to a known vishing campaign.", { required: true });
+    const commented = await send(await page.click("Add comment"));
+    expect(await page.show(commented)).toEqual([]);
+    expect(await page.text()).toContain("Comment added by Alex Wilber.");
+
+    await page.click("Ask the reporter");
+    await page.type("Question for the people who reported it", "Did you give them any code?", { required: true });
+    const asked = await send(await page.click("Send question"));
+    expect(await page.show(asked)).toEqual([]);
+    expect(await page.text()).toContain("Question sent to the reporters by Alex Wilber.");
+
+    await page.click("Add task");
+    await page.type("Task", "Block the caller's number", { required: true });
+    const tasked = await send(await page.click("Save task"));
+    expect(await page.show(tasked)).toEqual([]);
+    const read = await page.text();
+    for (const seen of ["Tasks: 0 of 1 done", "Block the caller's number", "Comments (2)", "Did you give them any code?"]) expect(read).toContain(seen);
+    expect(await page.layoutProblems()).toEqual([]);
+    await page.screenshot("triage-worked");
+
+    // Megan's chat: the question, with a box to answer in.
+    let question: Json | undefined;
+    for (let i = 0; i < 200 && !question; i++) {
+      question = bot.connector.calls
+        .filter((c) => c.method === "POST" && c.body?.recipient?.id === MEGAN.id)
+        .map((c) => cardOf(c.body))
+        .find((card) => card.body?.[0]?.id === "reporterUpdate");
+      if (!question) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await page.show(question!)).toEqual([]);
+    expect(await page.text()).toMatch(/^A question about your report INC-1\n/);
+    await page.type("Your answer", "No, I hung up and called the service desk.", { required: true });
+    expect(await page.layoutProblems()).toEqual([]);
+    await page.screenshot("reporter-question");
+    const answered = await send(await page.click("Send answer"), MEGAN);
+    expect(await page.show(answered)).toEqual([]);
+    expect(await page.text()).toContain("Thank you: the SOC has your answer.");
+    expect((await bot.incidents())[0]!.comments?.map((c) => c.kind)).toEqual(["note", "question", "answer"]);
   });
 });

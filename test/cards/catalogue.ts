@@ -17,7 +17,7 @@ import { unavailableBanner } from "../../src/teams/outage";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
 import { MESSAGE_MAX_LENGTH, TASK_TITLE_MAX_LENGTH } from "../../src/incidents/casework";
 import { ALEX, DIEGO, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
-import { LONG_GROUP_IDS, LONG_PEOPLE, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
+import { LONG_GROUP_IDS, LONG_PEOPLE, NAME_MAX, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
 
 export interface CardSample {
@@ -345,7 +345,9 @@ export const CATALOGUE: CatalogueEntry[] = [
       {
         name: "worst case: the longest comments and task titles in text JSON must escape, ten open tasks, five reporters not reached",
         make: async (world) => {
-          const incident = await reportedByMany(world, [MEGAN, LEE, DIEGO, LONG_PEOPLE.heavy, LONG_PEOPLE.words]);
+          // Employees and guests (an analyst offered an already reported message gets the incident, not a report).
+          const guests = [1, 2, 3].map((i) => ({ id: `29:guest-${i}`, name: i === 1 ? heavy(NAME_MAX) : `Guest ${i}` }));
+          const incident = await reportedByMany(world, [MEGAN, DIEGO, ...guests]);
           const ref = { incidentId: incident.id, revision: String(incident.revision) };
           world.bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 403 : undefined));
           for (let i = 0; i < 3; i++) {
@@ -355,6 +357,12 @@ export const CATALOGUE: CatalogueEntry[] = [
           let card: Json = {};
           for (let i = 0; i < 10; i++) card = await world.act("triage.task", { ...ref, taskTitle: `${i}${heavy(TASK_TITLE_MAX_LENGTH - 1)}` }, LONG_PEOPLE.heavy);
           world.bot.connector.refuse(undefined);
+          // Three reporters named, the others counted; five open tasks shown of ten.
+          const seen = visibleText(card).join("\n");
+          if (!seen.includes("And 2 other reporters could not be reached either.") || (seen.match(/^Could not tell /gm) ?? []).length !== 3) {
+            throw new Error("the unreachable reporters are not listed as three and a count");
+          }
+          if (!seen.includes("Tasks: 0 of 10 done; the first 5 open ones below")) throw new Error("the open tasks are not cut to five");
           return card;
         },
       },

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
-import type { Incident } from "../../src/incidents/model";
+import type { Incident, ReporterNotice } from "../../src/incidents/model";
 import { startTestBot } from "../support/bot";
 import { cardOf, values } from "../support/cards";
 import { spawnBot, type ChildBot } from "../support/child-bot";
@@ -116,7 +116,7 @@ describe("Teams throttling", () => {
       bot.connector.failNext(0, 429, 1);
       bot.connector.refuse((call) => (isNotice(call) ? 429 : undefined));
       await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: id, revision: 1 }, { from: ALEX }));
-      let notice;
+      let notice: ReporterNotice | undefined;
       for (let i = 0; i < 400; i++) {
         notice = (await bot.app.service.get(id))?.outbox?.[0];
         if (notice && notice.attempts > 0) break;
@@ -128,7 +128,7 @@ describe("Teams throttling", () => {
       for (let i = 1; i < tries.length; i++) expect(tries[i]!.at - tries[i - 1]!.at).toBeGreaterThanOrEqual(990);
       // ...and then the notice stays in the outbox, due again after the last Retry-After.
       expect(notice).toMatchObject({ state: "pending", attempts: 1, lastError: "Teams answered HTTP 429" });
-      expect(Date.parse(notice!.dueUtc) - Date.parse(notice!.updatedUtc)).toBe(1_000);
+      expect(Date.parse(notice?.dueUtc ?? "") - Date.parse(notice?.updatedUtc ?? "")).toBe(1_000);
       bot.connector.refuse(undefined);
     } finally {
       await bot.stop();
