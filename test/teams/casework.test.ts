@@ -42,10 +42,10 @@ async function meganReports(): Promise<Incident> {
   return (await bot.incidents())[0]!;
 }
 
-/** The updates the bot sent to `person` (cards about their reports, not answers to what they did). */
+/** The updates Teams took for `person` (cards about their reports, not answers to what they did). */
 function messagesTo(person: Person) {
   return bot.connector.calls
-    .filter((c) => c.method === "POST" && c.body?.recipient?.id === person.id && c.body?.attachments)
+    .filter((c) => c.method === "POST" && c.status === 200 && c.body?.recipient?.id === person.id && c.body?.attachments)
     .map((c) => cardOf(c.body))
     .filter((card) => card.body?.[0]?.id === "reporterUpdate");
 }
@@ -315,4 +315,62 @@ describe.each(STORES)("on %s", (_store, env) => {
       expect(megans.id).not.toBe(diegos!.id);
     });
   });
+});
+
+describe("the triage post and several instances", () => {
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("updates the incident's post in the triage channel when the reporter answers, so the analysts see it there", async () => {
+    await say("triage here", ALEX, "channel");
+    const reported = await meganReports();
+    let posted: string | undefined;
+    for (let i = 0; i < 200 && !(posted = (await bot.app.service.get(reported.id))?.triage?.messageId); i++) await wait(20);
+    expect(posted).toBeDefined();
+    await act("triage.ask", { incidentId: reported.id, revision: reported.revision, questionText: "Which floor?" });
+    await settled(reported.id);
+    const send = messagesTo(MEGAN)[0]!.actions[0];
+    await act(send.verb, { ...send.data, answerText: "The third floor." }, MEGAN);
+    let update;
+    for (let i = 0; i < 200 && !(update = bot.connector.updated().find((u) => u.id === posted)); i++) await wait(20);
+    expect(update?.activity).toBeDefined();
+    expect(visibleText(cardOf(update!.activity)).join("\n")).toMatch(/Megan Bowen answered, .*: The third floor\./);
+  });
+});
+
+describe("two instances on one Cosmos DB", () => {
+  it("send a notice both find due exactly once (the claim in the store decides)", async () => {
+    const env = { ...cosmosEnv(cosmos.endpoint, TEST_COSMOS_KEY), NOTICE_SWEEP_SECONDS: "1" };
+    bot = await startTestBot(env);
+    const other = await startTestBot({ ...env, COSMOS_CREATE_IF_MISSING: "true" });
+    try {
+      // Both instances send to the first one's fake connector: every activity below carries its serviceUrl.
+      const reported = await meganReports();
+      bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 500 : undefined));
+      await act("triage.assign", { incidentId: reported.id, revision: reported.revision });
+      let notice;
+      for (let i = 0; i < 400 && !((notice = (await bot.app.service.get(reported.id))?.outbox?.[0])?.attempts ?? 0); i++) await wait(25);
+      expect(notice?.state).toBe("pending");
+      bot.connector.refuse(undefined);
+      // Wait until it is due again, then wake both instances at the same moment.
+      await wait(Math.max(0, Date.parse(notice!.dueUtc) - Date.now()) + 1100);
+      // A slow Teams: the first instance's send is still in flight when the second looks.
+      bot.connector.answerAfter(300);
+      const help = (from: Person) => message(bot.serviceUrl, "help", { from, where: "channel" });
+      await Promise.all([bot.post(help(ALEX)), other.post(help(LEE)), bot.post(help(LEE)), other.post(help(ALEX))]);
+      await settled(reported.id);
+      // Every send either instance started has ended (a stop waits for work after answers).
+      await other.app.close();
+      while (bot.connector.calls.some((c) => !c.answered || c.status === 0)) await wait(20);
+      expect(messagesTo(MEGAN)).toHaveLength(1);
+      expect((await bot.app.service.get(reported.id))?.outbox?.[0]).toMatchObject({ state: "sent", attempts: 2 });
+    } finally {
+      await other.stop().catch(() => undefined);
+      await bot.stop();
+    }
+  }, 60_000);
 });
