@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values } from "../support/cards";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
+import { VERBS } from "../../src/teams/verbs";
 import {
   ALEX,
   DIEGO,
@@ -161,6 +162,80 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         }
       },
     );
+  });
+
+  describe("working an incident (comment, ask, add task, tick one off) sent with its id", () => {
+    /** Each verb that changes an incident from the triage card, with what the card sends besides the id. */
+    const WORK: Record<string, (taskId: string) => Record<string, unknown>> = {
+      [VERBS.comment]: () => ({ commentText: `note ${randomUUID()}`, commentShared: "true" }),
+      [VERBS.ask]: () => ({ questionText: `question ${randomUUID()}` }),
+      [VERBS.task]: () => ({ taskTitle: `task ${randomUUID()}` }),
+      [VERBS.taskDone]: (taskId) => ({ taskId }),
+    };
+    const tasks: Record<string, string> = {};
+    beforeAll(async () => {
+      // A task on each incident (added by Alex, who may work on all three) for "Done".
+      for (const which of ["plain", "restricted", "form"] as const) {
+        const stored = (await world.bot.incidents(`INC-${world[which].number}`, 1))[0]!;
+        await world.bot.post(execute(world.bot.serviceUrl, VERBS.task, { incidentId: stored.id, revision: stored.revision, taskTitle: `first ${which}` }, { from: ALEX }));
+        tasks[which] = (await world.bot.incidents(`INC-${world[which].number}`, 1))[0]!.tasks![0]!.id;
+      }
+    });
+
+    it("covers every verb that answers a card button on the triage card", () => {
+      const triageVerbs = Object.values(VERBS).filter((v) => v.startsWith("triage.") && !["triage.view", "triage.edit", "triage.assign"].includes(v));
+      expect(Object.keys(WORK).sort()).toEqual(triageVerbs.sort());
+    });
+
+    it.each(cells.flatMap(([who, which, access]) => Object.keys(WORK).map((verb) => [who, which, verb, access] as const)))(
+      "%s on the %s incident with %s",
+      async (who, which, verb, access) => {
+        const target = world[which];
+        const before = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+        const data = { incidentId: target.id, revision: before.revision, ...WORK[verb]!(tasks[which]!) };
+        const res = await world.bot.post(execute(world.bot.serviceUrl, verb, data, { from: PEOPLE[who], replyToId: "not-this" }));
+        expect(res.status).toBe(200);
+        const after = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+        const soc = access === "full" && (who === "alex" || who === "lee");
+        // Ask needs a reporter (the form's incident has none); Done on a task already done changes nothing.
+        const changes = soc && !(verb === VERBS.ask && which === "form") && !(verb === VERBS.taskDone && before.tasks?.[0]?.status === "Completed");
+        expect(after.revision).toBe(before.revision + (changes ? 1 : 0));
+        if (!soc) {
+          expect(text(res)).not.toContain(target.words);
+          const nobody = await world.bot.post(execute(world.bot.serviceUrl, verb, { ...data, incidentId: randomUUID() }, { from: PEOPLE[who] }));
+          expect(visible(res)).toEqual(visible(nobody));
+        }
+      },
+    );
+
+  });
+
+  describe("answering the SOC's question about an incident", () => {
+    const questions: Record<string, string> = {};
+    beforeAll(async () => {
+      // Alex asks Megan about both of her reports.
+      for (const which of ["plain", "restricted"] as const) {
+        const stored = (await world.bot.incidents(`INC-${world[which].number}`, 1))[0]!;
+        const message = `question ${randomUUID()}`;
+        await world.bot.post(execute(world.bot.serviceUrl, VERBS.ask, { incidentId: stored.id, revision: stored.revision, questionText: message }, { from: ALEX }));
+        questions[which] = (await world.bot.incidents(`INC-${world[which].number}`, 1))[0]!.comments!.find((c) => c.message === message)!.id;
+      }
+    });
+
+    it.each(cells.filter(([, which]) => which !== "form"))("%s answering a question about the %s incident: %s", async (who, which, access) => {
+      const target = world[which];
+      const stored = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+      const question = stored.comments?.find((c) => c.id === questions[which]);
+      const before = stored.revision;
+      const res = await world.bot.post(
+        execute(world.bot.serviceUrl, VERBS.answer, { incidentId: target.id, questionId: question!.id, answerText: `answer ${randomUUID()}` }, { from: PEOPLE[who] }),
+      );
+      expect(res.status).toBe(200);
+      const after = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+      // Only a reporter answers (Megan, on both of her reports); anyone else learns nothing.
+      expect(after.revision).toBe(before + (access === "reporter" ? 1 : 0));
+      if (access !== "reporter") expect(text(res)).not.toContain(question!.message);
+    });
   });
 
   describe("Create incident on a message someone already reported", () => {

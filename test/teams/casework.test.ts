@@ -2,7 +2,7 @@ import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, values, visibleText } from "../support/cards";
 import { ALEX, DIEGO, LEE, MEGAN, execute, fetchTaskFromMessage, message, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
-import type { Incident } from "../../src/incidents/model";
+import type { Incident, ReporterNotice } from "../../src/incidents/model";
 
 /*
  * After the report (issue 14), over HTTP with Teams-shaped activities and the fake connector: the
@@ -335,10 +335,10 @@ describe("the triage post and several instances", () => {
     await settled(reported.id);
     const send = messagesTo(MEGAN)[0]!.actions[0];
     await act(send.verb, { ...send.data, answerText: "The third floor." }, MEGAN);
-    let update;
+    let update: { id: string; activity: any } | undefined;
     for (let i = 0; i < 200 && !(update = bot.connector.updated().find((u) => u.id === posted)); i++) await wait(20);
     expect(update?.activity).toBeDefined();
-    expect(visibleText(cardOf(update!.activity)).join("\n")).toMatch(/Megan Bowen answered, .*: The third floor\./);
+    expect(visibleText(cardOf(update?.activity)).join("\n")).toMatch(/Megan Bowen answered, .*: The third floor\./);
   });
 });
 
@@ -352,12 +352,12 @@ describe("two instances on one Cosmos DB", () => {
       const reported = await meganReports();
       bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 500 : undefined));
       await act("triage.assign", { incidentId: reported.id, revision: reported.revision });
-      let notice;
+      let notice: ReporterNotice | undefined;
       for (let i = 0; i < 400 && !((notice = (await bot.app.service.get(reported.id))?.outbox?.[0])?.attempts ?? 0); i++) await wait(25);
       expect(notice?.state).toBe("pending");
       bot.connector.refuse(undefined);
       // Wait until it is due again, then wake both instances at the same moment.
-      await wait(Math.max(0, Date.parse(notice!.dueUtc) - Date.now()) + 1100);
+      await wait(Math.max(0, Date.parse(notice?.dueUtc ?? "") - Date.now()) + 1100);
       // A slow Teams: the first instance's send is still in flight when the second looks.
       bot.connector.answerAfter(300);
       const help = (from: Person) => message(bot.serviceUrl, "help", { from, where: "channel" });

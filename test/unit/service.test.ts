@@ -97,3 +97,43 @@ describe("finding owners", () => {
     expect((await service.findOwners("e", 50)).length).toBeLessThanOrEqual(15);
   });
 });
+
+describe("working an incident: who may, at the service itself (the Teams layer checks first; this holds without it)", () => {
+  const MEGAN = { objectId: "6f1c2d3e-0000-4000-8000-000000000031", name: "Megan Bowen" };
+  const DIEGO = { objectId: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a02", name: "Diego Siciliani" };
+
+  async function meganReport(service: IncidentService) {
+    const result = await service.report({ submissionId: aForm().submissionId, title: "A caller asked for my code", whatHappened: "They said IT.", whenDate: "", whenTime: "", where: "", urgent: "false" }, MEGAN, undefined);
+    if (result.kind !== "created") throw new Error(result.kind);
+    return result.incident;
+  }
+
+  it("lets its reporter neither comment, ask, add nor tick off tasks; an analyst may", async () => {
+    const { service } = setup();
+    const incident = await meganReport(service);
+    expect(await service.comment(incident.id, "mine", false, 1, MEGAN)).toEqual({ kind: "not-found" });
+    expect(await service.ask(incident.id, "mine?", 1, MEGAN)).toEqual({ kind: "not-found" });
+    expect(await service.addTask(incident.id, "mine", 1, MEGAN)).toEqual({ kind: "not-found" });
+    const added = await service.addTask(incident.id, "Call Megan", 1, ALEX);
+    expect(added).toMatchObject({ kind: "done", isNew: true });
+    const taskId = (await service.get(incident.id))!.tasks![0]!.id;
+    expect(await service.completeTask(incident.id, taskId, MEGAN)).toEqual({ kind: "not-found" });
+    expect(await service.completeTask(incident.id, taskId, ALEX)).toMatchObject({ kind: "done", isNew: true });
+    expect(await service.comment(incident.id, "ok", false, 3, ALEX)).toMatchObject({ kind: "done", isNew: true });
+  });
+
+  it("lets only a reporter answer a question, and only a question on that incident", async () => {
+    const { service } = setup();
+    const incident = await meganReport(service);
+    const asked = await service.ask(incident.id, "Which number?", 1, ALEX);
+    if (asked.kind !== "done") throw new Error(asked.kind);
+    const questionId = asked.incident.comments![0]!.id;
+    expect(await service.answer(incident.id, questionId, "not mine", DIEGO)).toEqual({ kind: "not-found" });
+    expect(await service.answer(incident.id, questionId, "analyst", ALEX)).toEqual({ kind: "not-found" });
+    expect(await service.answer(incident.id, "0badc0de-0000-4000-8000-000000000000", "x", MEGAN)).toEqual({
+      kind: "invalid",
+      problem: "That question is not on this incident any more.",
+    });
+    expect(await service.answer(incident.id, questionId, "+44 20 7946 0000", MEGAN)).toMatchObject({ kind: "done", isNew: true });
+  });
+});
