@@ -29,6 +29,8 @@ export const VERBS = {
   task: "triage.task",
   /** Triage card: a task's Done. */
   taskDone: "triage.taskDone",
+  /** The help card's My reports: the person's reports. */
+  myReports: "help.myReports",
   /** A reporter's answer to the SOC's question, from the card in their chat. */
   answer: "report.answer",
 } as const;

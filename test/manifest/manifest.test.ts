@@ -53,6 +53,8 @@ const BLANK = {
  */
 const BOT_COMMANDS = [
   { title: "incident", description: "Open the incident form" },
+  { title: "my reports", description: "What you reported, its status and who handles it" },
+  { title: "my incidents", description: "SOC analysts: what is assigned to you" },
   { title: "help", description: "What this bot does" },
 ];
 const ACTION_COMMAND = "createIncidentFromMessage";
@@ -167,7 +169,7 @@ describe("bad manifests are reported", () => {
 });
 
 describe("commands", () => {
-  it("the bot is in personal, team and groupChat, with incident and help in each scope's command list", () => {
+  it("the bot is in personal, team and groupChat, with incident, my reports, my incidents and help in each scope's command list", () => {
     const bot = filled().bots?.[0];
     expect(filled().bots).toHaveLength(1);
     expect(bot?.scopes).toEqual(["personal", "team", "groupChat"]);
@@ -186,6 +188,13 @@ describe("commands", () => {
       expect.objectContaining({ id: SEARCH_COMMAND, type: "query", title: "Find incident", context: ["compose", "commandBox"], initialRun: true }),
     );
     expect(extension?.commands?.[1]?.parameters).toEqual([expect.objectContaining({ name: "query", title: "Number, words or tag" })]);
+  });
+
+  it("every command in the bot's menu is one the bot answers (src/teams/verbs.ts)", () => {
+    const answered = Object.values(verbs.TEXT_COMMANDS).flat() as string[];
+    const listed = (filled().bots?.[0]?.commandLists ?? []).flatMap((l) => l.commands.map((c) => c.title));
+    expect(listed.length).toBeGreaterThan(0);
+    for (const title of listed) expect(answered).toContain(title);
   });
 
   it("the message-extension ids are the ones src/teams/verbs.ts routes", () => {

@@ -1,7 +1,7 @@
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, values, visibleText } from "../support/cards";
-import { ALEX, DIEGO, LEE, MEGAN, execute, fetchTaskFromMessage, message, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { ALEX, DIEGO, LEE, MEGAN, execute, fetchTaskFromMessage, message, submitMessage, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
 import type { Incident, ReporterNotice } from "../../src/incidents/model";
 
 /*
@@ -373,4 +373,26 @@ describe("two instances on one Cosmos DB", () => {
       await bot.stop();
     }
   }, 60_000);
+});
+
+describe("My reports from the help card", () => {
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("opens the person's reports, as saying my reports does", async () => {
+    await meganReports();
+    const help = cardOf(await say("help", MEGAN));
+    const button = help.actions.find((a: any) => a.title === "My reports");
+    expect(button).toMatchObject({ type: "Action.Execute", verb: "help.myReports", fallback: { type: "Action.Submit" } });
+    const list = await act(button.verb, button.data ?? {}, MEGAN);
+    expect(visibleText(list).join("\n")).toMatch(/^Your reports\nINC-1 +Someone called me claiming to be IT/);
+    // The older clients' Action.Submit: the list comes as a new message.
+    const before = bot.connector.sent().length;
+    await bot.post(submitMessage(bot.serviceUrl, button.fallback.data, { from: MEGAN }));
+    expect(visibleText(cardOf(bot.connector.sent()[before])).join("\n")).toMatch(/^Your reports\nINC-1/);
+  });
 });

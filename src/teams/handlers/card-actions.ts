@@ -6,7 +6,7 @@ import { sendCard, updateCardMessage } from "../replies";
 import type { Services, Turn } from "../turn";
 import { VERBS, type Verb } from "../verbs";
 import { submitForm, type FormVerb } from "./submit";
-import { addTask, answer, ask, comment, completeTask } from "./casework";
+import { addTask, answer, ask, comment, completeTask, myReports } from "./casework";
 import { assign, edit, update, view } from "./triage";
 
 /**
@@ -61,6 +61,7 @@ export const CARD_ACTIONS: Record<Verb, { handle: CardHandler; reads: "form" | "
   [VERBS.task]: { reads: "card action", handle: addTask },
   [VERBS.taskDone]: { reads: "card action", handle: completeTask },
   [VERBS.answer]: { reads: "card action", handle: answer },
+  [VERBS.myReports]: { reads: "card action", handle: async (s, turn) => ({ card: await myReports(s, turn), opensNew: true }) },
 };
 
 function routeOf(verb: string): (typeof CARD_ACTIONS)[Verb] | undefined {
