@@ -63,14 +63,22 @@ describe("opening the form", () => {
     expect(owner).toMatchObject({ style: "filtered", "choices.data": { type: "Data.Query", dataset: "owners" } });
     expect(owner.choices[0]).toEqual({ title: "Assign to me (Alex Wilber (Teams))", value: "me" });
 
-    const tags = input(card, "tags");
-    expect(tags).toMatchObject({ style: "filtered", isMultiSelect: true, "choices.data": { type: "Data.Query", dataset: "tags" } });
+    // No tag was used in this workspace yet: nothing to suggest, so a plain box (an empty choice set is invalid).
+    expect(input(card, "tags")).toMatchObject({ type: "Input.Text", label: "Tags", placeholder: expect.stringMatching(/^Comma-separated/) });
 
     const [action] = card.actions;
     expect(action).toMatchObject({ type: "Action.Execute", verb: "incident.create", fallback: { type: "Action.Submit" } });
     expect(action.data.submissionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(action.data.submissionToken).toMatch(/^[\w-]{43}$/);
     expect(action.fallback.data).toEqual({ verb: "incident.create", submissionId: action.data.submissionId, submissionToken: action.data.submissionToken });
+  });
+
+  it("offers the workspace's recent tags with typeahead once a tag was used", async () => {
+    const first = await openForm();
+    await bot.post(execute(bot.serviceUrl, "incident.create", submitted(first, { title: "Tagged", tags: "Phishing" })));
+    const tags = input(await openForm(), "tags");
+    expect(tags).toMatchObject({ type: "Input.ChoiceSet", style: "filtered", isMultiSelect: true, "choices.data": { type: "Data.Query", dataset: "tags" } });
+    expect(tags.choices).toEqual([{ title: "Phishing", value: "Phishing" }]);
   });
 
   it("gives every new form its own submission id", async () => {
