@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const sdks = ["botbuilder*", "botframework-*", "restify*", "@azure/*", "@microsoft/*", "better-sqlite3", "adaptivecards*", "pino*"];
 
 export default tseslint.config(
-  { ignores: ["dist/", "coverage/", "node_modules/", "bench/results/", "docs/", "*.js", "*.mjs"] },
+  { ignores: ["dist/", "coverage/", "node_modules/", "bench/results/", "docs/", "reports/", ".stryker-tmp/", "*.js", "*.mjs"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, elements, errorAfter, input, values, visibleText } from "../support/cards";
@@ -299,9 +302,20 @@ describe("typeahead", () => {
     expect(res.body.value.results).toEqual([]);
   });
 
-  it("never answers more than 15 results", async () => {
-    const res = await bot.post(search(bot.serviceUrl, "owners", "e"));
-    expect(res.body.value.results.length).toBeLessThanOrEqual(15);
+  it("never answers more than 15 results (a directory with 40 people named Eve)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eves-"));
+    const file = path.join(dir, "directory.json");
+    const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+    const users = Array.from({ length: 40 }, (_, i) => ({ id: id(i), displayName: `Eve ${i}`, analyst: true }));
+    fs.writeFileSync(file, JSON.stringify({ users: [...users, { id: ALEX.aadObjectId, displayName: "Alex", analyst: true }], groups: [] }));
+    const eves = await startTestBot({ DIRECTORY_FILE: file });
+    try {
+      const res = await eves.post(search(eves.serviceUrl, "owners", "eve"));
+      expect(res.body.value.results).toHaveLength(15);
+    } finally {
+      await eves.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("suggests the workspace's recent tags by use, and offers what was typed as a new tag", async () => {

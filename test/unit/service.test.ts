@@ -94,7 +94,23 @@ describe("finding owners", () => {
       ["SOC Tier 2", "Group"],
       ["Socrates Papadopoulos", "User"],
     ]);
-    expect((await service.findOwners("e", 50)).length).toBeLessThanOrEqual(15);
+  });
+
+  it("gives at most 15 owners however many match (40 users and 20 groups named Eve here)", async () => {
+    const store = new SqliteIncidentStore(":memory:");
+    const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+    const directory = new LocalDirectory({
+      users: Array.from({ length: 40 }, (_, i) => ({ id: id(i), displayName: `Eve ${i}`, mail: `eve${i}@example.com` })),
+      groups: Array.from({ length: 20 }, (_, i) => ({ id: id(100 + i), displayName: `Eve's group ${i}` })),
+    });
+    const service = new IncidentService({ store, directory, workspaceId: "ws" });
+    expect(await service.findOwners("eve", 50)).toHaveLength(15);
+    expect(await service.findOwners("eve", 5)).toHaveLength(5);
+    // Fewer than 15 matches: all of them, the exact name first.
+    const threes = (await service.findOwners("eve 3", 50)).map((e) => e.displayName);
+    expect(threes[0]).toBe("Eve 3");
+    expect(threes.slice(1).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `Eve 3${i}`).sort());
+    await store.close();
   });
 });
 
