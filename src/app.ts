@@ -11,7 +11,7 @@ import {
   trustSettings,
   type Config,
 } from "./config";
-import type { Directory, IncidentStore } from "./incidents/ports";
+import type { Clock, Directory, IncidentStore } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
 import { AfterAnswer } from "./teams/after-answer";
@@ -43,6 +43,8 @@ export interface App {
 /** Parts a test may supply itself instead of building them from configuration. */
 export interface AppOverrides {
   directory?: Directory;
+  /** The service's clock (tests move time forward: retry delays, the tag window). */
+  clock?: Clock;
 }
 
 function openStore(config: Config): Promise<IncidentStore> {
@@ -101,7 +103,7 @@ export function buildBot(parts: BotParts): IncidentBot {
     tokens,
     flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
-    triage: new TriageNotifier(service, log, later, trustedServiceUrls),
+    triage: new TriageNotifier(service, log, later, trustedServiceUrls, parts.noticeSweepMs ?? 30_000),
     reporters: new ReporterNotifier(service, log, later, trustedServiceUrls, parts.botAppId ?? "", parts.noticeSweepMs ?? 30_000),
   });
 }
@@ -132,7 +134,13 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   }
   const store = await openStore(config);
   const directory = overrides.directory ?? openDirectory(config, logger);
-  const service = new IncidentService({ store, directory, workspaceId: config.WORKSPACE_ID, tagCacheMs: config.TAG_CACHE_MS });
+  const service = new IncidentService({
+    store,
+    directory,
+    workspaceId: config.WORKSPACE_ID,
+    tagCacheMs: config.TAG_CACHE_MS,
+    ...(overrides.clock && { clock: overrides.clock }),
+  });
   const secret = formSecret(config, service);
   const trusted = trustedServiceUrls(config);
   const server = await startServer({

@@ -176,8 +176,9 @@ const schema = z
      */
     TAG_CACHE_MS: z.coerce.number({ message: "use milliseconds, e.g. 30000" }).int().min(0).max(3_600_000).default(30_000),
     /**
-     * How often, at most, an instance looks for notices to reporters that are due (retries, and those an
-     * instance stopped before sending), in seconds; it looks on the next activity after that.
+     * How often, at most, an instance looks for notices to reporters that are due and triage posts that
+     * failed (retries, and those an instance stopped before sending), in seconds; it looks on the next
+     * activity after that.
      */
     NOTICE_SWEEP_SECONDS: z.coerce.number({ message: "use seconds, e.g. 30" }).int().min(1).max(3600).default(30),
 

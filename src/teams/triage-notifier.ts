@@ -9,7 +9,6 @@ import { cardAttachment, restrictedTriageCard, triageCard } from "./cards";
 
 /** Notices not posted are retried once they have been idle this long. */
 const RETRY_IDLE_MS = 60_000;
-const SWEEP_EVERY_MS = 60_000;
 const SWEEP_BATCH = 10;
 
 /**
@@ -26,6 +25,8 @@ export class TriageNotifier {
     private readonly later: AfterAnswer,
     /** Where the bot may post (src/teams/service-urls.ts): a stored channel elsewhere gets nothing. */
     private readonly trustedServiceUrls: readonly string[],
+    /** How often, at most, this instance looks for posts to retry (NOTICE_SWEEP_SECONDS). */
+    private readonly sweepEveryMs: number,
   ) {}
 
   /** After the answer: posts the card for a new incident in the triage channel. */
@@ -84,10 +85,10 @@ export class TriageNotifier {
     });
   }
 
-  /** At most once a minute per instance, on any turn: retries notices that were not posted. Never throws. */
+  /** On any turn, at most once per `sweepEveryMs` per instance: retries posts that failed a minute ago or more. Never throws. */
   sweep(context: TurnContext): void {
     const now = Date.now();
-    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    if (now - this.lastSweep < this.sweepEveryMs) return;
     this.lastSweep = now;
     const via = senderOf(context);
     this.later.start("triage retry sweep", async () => {

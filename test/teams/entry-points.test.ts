@@ -314,7 +314,7 @@ describe("the SOC triage channel", () => {
     expect((await bot.incidents("1", 1))[0]).toMatchObject({ severity: "High", status: "New" });
   });
 
-  it("does not fail the create when the triage post fails, and records it for a retry", async () => {
+  it("does not fail the create when the triage post fails, and records the failure as due for a retry", async () => {
     await say("triage here", ALEX, "channel");
     const form = cardOf(await say("incident", ALEX));
     bot.connector.reset();
@@ -330,4 +330,47 @@ describe("the SOC triage channel", () => {
     expect(stored?.triage).toMatchObject({ state: "failed", attempts: 1 });
     expect(await bot.app.service.unsentNotices(0, 10)).toHaveLength(1);
   });
+
+  it("posts a failed triage card again once it has waited a minute, and records it as posted", async () => {
+    let now = Date.now();
+    const timed = await startTestBot({ NOTICE_SWEEP_SECONDS: "1" }, { clock: () => new Date(now) });
+    try {
+      const inChannel = (c: { method: string; path: string }) => c.method === "POST" && c.path.startsWith("/v3/conversations/19:soc-triage@thread.tacv2/activities");
+      await timed.post(message(timed.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+      timed.connector.reset();
+      await timed.post(message(timed.serviceUrl, "incident", { from: ALEX }));
+      const form = cardOf(timed.connector.sent()[0]);
+      timed.connector.refuse((c) => (inChannel(c) ? 403 : undefined));
+      const data = submitted(form, { title: "Posted later" });
+      await timed.post(execute(timed.serviceUrl, "incident.create", data));
+      let stored = await timed.app.service.get(data.submissionId);
+      for (let i = 0; i < 500 && stored?.triage?.state !== "failed"; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        stored = await timed.app.service.get(data.submissionId);
+      }
+      expect(stored?.triage).toMatchObject({ state: "failed", attempts: 1 });
+      timed.connector.refuse(undefined);
+
+      // Within the minute nothing is retried, whatever happens in the meantime.
+      await new Promise((r) => setTimeout(r, 1100));
+      await timed.post(message(timed.serviceUrl, "help", { from: ALEX }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await timed.app.service.get(data.submissionId))?.triage).toMatchObject({ state: "failed", attempts: 1 });
+
+      // A minute later, the next activity's sweep posts it.
+      now += 61_000;
+      await new Promise((r) => setTimeout(r, 1100));
+      await timed.post(message(timed.serviceUrl, "help", { from: ALEX }));
+      for (let i = 0; i < 500 && stored?.triage?.state !== "posted"; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        stored = await timed.app.service.get(data.submissionId);
+      }
+      expect(stored?.triage).toMatchObject({ state: "posted", attempts: 2, messageId: expect.any(String) });
+      const delivered = timed.connector.calls.filter((c) => inChannel(c) && c.status === 200);
+      expect(delivered).toHaveLength(1);
+      expect(visibleText(cardOf(delivered[0]!.body))[0]).toBe("INC-1: new medium incident");
+    } finally {
+      await timed.stop();
+    }
+  }, 30_000);
 });
