@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -170,20 +171,32 @@ describe("SQLite store specifics", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("shares numbering with another connection to the same file (two processes on one machine)", async () => {
+  it("shares numbering and idempotency with two other processes writing the same file at once", async () => {
     const { dir, file } = tempFile();
-    const one = new SqliteIncidentStore(file);
-    const two = new SqliteIncidentStore(file);
-    const numbers: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      numbers.push((await one.create(aNewIncident())).incident.incidentNumber);
-      numbers.push((await two.create(aNewIncident())).incident.incidentNumber);
+    new SqliteIncidentStore(file).close(); // the schema, before the writers race
+    const writer = path.resolve(__dirname, "..", "support", "sqlite-writer.ts");
+    const run = () =>
+      new Promise<{ id: string; number: number; created: boolean }[]>((resolve, reject) => {
+        execFile(process.execPath, ["--import", "tsx", writer, file, "60", "ws-two-processes", "shared"], { cwd: path.resolve(__dirname, "..", "..") }, (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+        );
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    const all = [...a!, ...b!];
+    // 30 shared ids + 30 own ids per writer: 90 incidents, numbered 1..90 without a gap or a duplicate.
+    const numberOf = new Map<string, number>();
+    for (const { id, number } of all) {
+      if (numberOf.has(id)) expect(number).toBe(numberOf.get(id));
+      numberOf.set(id, number);
     }
-    expect(numbers).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    await one.close();
-    await two.close();
+    expect(numberOf.size).toBe(90);
+    expect([...numberOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+    expect(all.filter((o) => o.created)).toHaveLength(90);
+    const store = new SqliteIncidentStore(file);
+    expect(await store.search("ws-two-processes", {}, 1000)).toHaveLength(90);
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it("reports a closed store as unavailable, not as a crash", async () => {
     const { dir, file } = tempFile();

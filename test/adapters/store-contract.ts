@@ -100,7 +100,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await store.get(`ws-${randomUUID()}`, incident.id)).toBeUndefined();
     });
 
-    it("gives unique numbers and one incident per id under concurrent creates with repeated ids", async () => {
+    it("gives unique numbers and one incident per id when creates with repeated ids are in flight together", async () => {
       const ids = Array.from({ length: 40 }, () => randomUUID());
       const attempts = [...ids, ...ids.slice(0, 20), ...ids.slice(0, 10)].map((id) =>
         store.create(aNewIncident({ workspaceId: ws, id, title: `Incident ${id}` })),
@@ -162,7 +162,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(usage.map((u) => [u.tag, u.count])).toEqual([["Phishing", 1]]);
     });
 
-    it("lets exactly one of two concurrent replaces from the same revision win", async () => {
+    it("lets exactly one of two replaces from the same revision win when both are in flight together", async () => {
       const { incident } = await store.create(aNewIncident({ workspaceId: ws }));
       const outcomes = await Promise.all([
         store.replace({ ...incident, owner: { objectId: "a", ownerType: "User", assignedTo: "A" } }, 1),
