@@ -173,7 +173,7 @@ describe("SQLite store specifics", () => {
 
   it("shares numbering and idempotency with two other processes writing the same file at once", async () => {
     const { dir, file } = tempFile();
-    new SqliteIncidentStore(file).close(); // the schema, before the writers race
+    await new SqliteIncidentStore(file).close(); // the schema, before the writers race
     const writer = path.resolve(__dirname, "..", "support", "sqlite-writer.ts");
     const run = () =>
       new Promise<{ id: string; number: number; created: boolean }[]>((resolve, reject) => {
@@ -182,7 +182,7 @@ describe("SQLite store specifics", () => {
         );
       });
     const [a, b] = await Promise.all([run(), run()]);
-    const all = [...a!, ...b!];
+    const all = [...a, ...b];
     // 30 shared ids + 30 own ids per writer: 90 incidents, numbered 1..90 without a gap or a duplicate.
     const numberOf = new Map<string, number>();
     for (const { id, number } of all) {
