@@ -80,8 +80,9 @@ describe("SIGKILL while creates are in flight", () => {
                 bot.child.kill("SIGKILL");
               }
             } catch (error) {
-              if (!killed) throw error;
-              // Cut off by the kill: stored or not, the person saw no confirmation.
+              // Cut off by the kill (the connection died, no answer came): stored or not, the person saw no
+              // confirmation. An answer that came but was wrong (a 5xx, an error card) is a failure, kill or not.
+              if (!killed || !connectionLost(error)) throw error;
               unknown.add(form.submissionId);
             }
           }
@@ -217,3 +218,12 @@ describe("SIGTERM while creates are in flight", () => {
     }
   });
 });
+
+/** fetch's own failure when the server went away mid-request (reset, refused, closed), as opposed to an answer. */
+function connectionLost(error: unknown): boolean {
+  // By name: Jest's sandbox has its own TypeError, not the one Node's fetch throws.
+  const e = error as { name?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  if (e?.name !== "TypeError" || e.message !== "fetch failed") return false;
+  const code = e.cause?.code;
+  return typeof code === "string" && ["ECONNRESET", "ECONNREFUSED", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"].includes(code);
+}
