@@ -240,12 +240,12 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
 });
 
 describe("Cosmos DB store: faults between the bot and the database", () => {
-  /** Room for a few faults and retries; `short` for tests that are meant to run out of budget. */
+  /** Room for a few faults and retries, with timeouts a busy 2-core machine meets; `short` for tests meant to run out of budget. */
   const settings = (proxy: FaultProxy, budget: "roomy" | "short" = "roomy"): Record<string, string> => ({
     COSMOS_ENDPOINT: proxy.endpoint,
     COSMOS_DATABASE: "faults",
-    COSMOS_RETRY_BUDGET_MS: budget === "roomy" ? "2000" : "600",
-    COSMOS_REQUEST_TIMEOUT_MS: budget === "roomy" ? "250" : "150",
+    COSMOS_RETRY_BUDGET_MS: budget === "roomy" ? "10000" : "3000",
+    COSMOS_REQUEST_TIMEOUT_MS: budget === "roomy" ? "1000" : "750",
   });
 
   it.each([

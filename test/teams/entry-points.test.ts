@@ -323,7 +323,7 @@ describe("the SOC triage channel", () => {
     const res = await bot.post({ ...execute(bot.serviceUrl, "incident.create", data), replyToId: undefined });
     expect(visibleText(res.body.value)[0]).toBe("Incident INC-1 created");
     let stored = await bot.app.service.get(data.submissionId);
-    for (let i = 0; i < 50 && stored?.triage?.state !== "failed"; i++) {
+    for (let i = 0; i < 500 && stored?.triage?.state !== "failed"; i++) {
       await new Promise((r) => setTimeout(r, 20));
       stored = await bot.app.service.get(data.submissionId);
     }
