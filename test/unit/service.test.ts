@@ -138,6 +138,17 @@ describe("working an incident: who may, at the service itself (the Teams layer c
     expect(await service.comment(incident.id, "ok", false, 3, ALEX)).toMatchObject({ kind: "done", isNew: true });
   });
 
+  it("lets its reporter neither edit nor take it; an analyst may", async () => {
+    const { service } = setup();
+    const incident = await meganReport(service);
+    const edit = aForm({ submissionId: incident.id, title: incident.title, status: "Closed", closing: "Undetermined", closingComment: "Mine now" });
+    expect(await service.update(incident.id, 1, edit, MEGAN)).toEqual({ kind: "forbidden" });
+    expect(await service.assignToMe(incident.id, 1, MEGAN)).toEqual({ kind: "forbidden" });
+    expect((await service.get(incident.id))?.revision).toBe(1);
+    expect(await service.assignToMe(incident.id, 1, ALEX)).toMatchObject({ kind: "updated" });
+    expect(await service.update(incident.id, 2, edit, ALEX)).toMatchObject({ kind: "updated", incident: { status: "Closed" } });
+  });
+
   it("lets only a reporter answer a question, and only a question on that incident", async () => {
     const { service } = setup();
     const incident = await meganReport(service);
