@@ -5,8 +5,8 @@ import type { Logger } from "../log";
 export function unavailableBanner(error: unknown): string | undefined {
   if (error instanceof StoreUnavailableError) {
     return (
-      "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create " +
-      "incident again in a moment."
+      "The incident store is not answering, so nothing was saved. Everything you typed is still here: send it again " +
+      "in a moment."
     );
   }
   if (error instanceof DirectoryUnavailableError) {

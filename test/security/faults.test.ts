@@ -21,7 +21,7 @@ import { LOOPBACK_SERVICE_URLS } from "../../src/teams/service-urls";
 import { execute, message, search, submitMessage, TEST_SUBMISSION_SECRET } from "../support/teams";
 
 const DIRECTORY_FILE = path.resolve(__dirname, "..", "..", "data", "directory.json");
-const STORE_DOWN = "The incident store is not answering, so nothing was saved. Everything you typed is still here: try Create incident again in a moment.";
+const STORE_DOWN = "The incident store is not answering, so nothing was saved. Everything you typed is still here: send it again in a moment.";
 const DIRECTORY_DOWN = /^The directory is not answering/;
 
 /** What a person typed into the form, all of it to come back. */
