@@ -19,6 +19,8 @@ const endpointUrl = z
       .string()
       .url({ message: "use a URL, e.g. https://login.example.com/..." })
       .refine((v) => {
+        // Not a URL at all: the .url() check above says so (a refinement still runs after it).
+        if (!URL.canParse(v)) return true;
         const url = new URL(v);
         return (
           url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))
@@ -435,8 +437,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const result = schema.safeParse(input);
   if (!result.success) {
+    // A value of the wrong kind (a word for a number, an unknown choice) stops zod before the rules
+    // between settings: check those again without the broken values, so every problem is told at once.
+    const broken = new Set(result.error.issues.map((issue) => String(issue.path[0] ?? "")));
+    const rest = schema.safeParse(Object.fromEntries(Object.entries(input).filter(([key]) => !broken.has(key))));
+    const told = new Set(result.error.issues.map((issue) => `${issue.path.join(".")}\n${issue.message}`));
+    const more = rest.success
+      ? []
+      : rest.error.issues.filter(
+          (issue) => !broken.has(String(issue.path[0] ?? "")) && !told.has(`${issue.path.join(".")}\n${issue.message}`),
+        );
     throw new ConfigError(
-      result.error.issues.map((issue) => {
+      [...result.error.issues, ...more].map((issue) => {
         const key = issue.path.join(".") || "configuration";
         const got = input[key] !== undefined && !/PASSWORD|SECRET|KEY/i.test(key) ? ` (got "${input[key]}")` : "";
         return `${key}${got}: ${issue.message}`;

@@ -76,17 +76,36 @@ export function localToUtc(date: string, time: string, timeZone: string | undefi
   const check = new Date(wall);
   if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da || h > 23 || mi > 59)
     return undefined;
-  let zone = "UTC";
+  const zone = knownZone(timeZone);
+  // The two instants the wall time can be, by the offsets around it; one that shows that wall time in
+  // the zone is it (the earlier, when the clocks went back and it happened twice). None does when the
+  // clocks went forward over it: read it with the offset from before the change, as calendars do (RFC 5545).
+  const a = wall - offsetMs(wall, zone);
+  const b = wall - offsetMs(a, zone);
+  const real = [a, b].filter((t) => t + offsetMs(t, zone) === wall).sort((x, y) => x - y);
+  if (real.length) return new Date(real[0]!);
+  return new Date(wall - Math.min(offsetMs(a, zone), offsetMs(b, zone)));
+}
+
+/** The IANA zone if this runtime knows it, else UTC. */
+function knownZone(timeZone: string | undefined): string {
+  if (!timeZone) return "UTC";
   try {
-    if (timeZone) {
-      new Intl.DateTimeFormat("en-US", { timeZone });
-      zone = timeZone;
-    }
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return timeZone;
   } catch {
-    zone = "UTC";
+    return "UTC";
   }
-  const first = wall - offsetMs(wall, zone);
-  return new Date(wall - offsetMs(first, zone));
+}
+
+/** Today's date (YYYY-MM-DD) where the person is. */
+function todayIn(timeZone: string | undefined, now: Date): string {
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone: knownZone(timeZone),
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(now);
 }
 
 /**
@@ -106,7 +125,8 @@ export function checkReport(report: ReportForm, timeZone: string | undefined, no
 
   let firstActivityTimeUtc: string | undefined;
   if (report.whenDate.trim() || report.whenTime.trim()) {
-    const date = report.whenDate.trim() || now.toISOString().slice(0, 10);
+    // A time alone is today's, where the person is.
+    const date = report.whenDate.trim() || todayIn(timeZone, now);
     const when = localToUtc(date, report.whenTime.trim(), timeZone);
     if (!when) errors.when = "That date or time is not valid.";
     else if (when.getTime() > now.getTime() + FUTURE_SKEW_MS) errors.when = "That time is in the future.";

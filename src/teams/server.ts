@@ -120,8 +120,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.use(restify.plugins.bodyParser({ maxBodySize: options.maxBodyBytes, mapParams: false, mapFiles: false }));
 
   server.get("/healthz", (_req, res, next) => {
-    if (stopping) res.send(503, { status: "stopping", ...options.describe });
-    else res.send(200, { status: "ok", ...options.describe });
+    if (stopping) {
+      // As for /api/messages while stopping: no kept-alive connection to hold the stop open.
+      res.header("connection", "close");
+      res.send(503, { status: "stopping", ...options.describe });
+    } else res.send(200, { status: "ok", ...options.describe });
     next();
   });
 

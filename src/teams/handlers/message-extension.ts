@@ -4,7 +4,7 @@ import type {
   MessagingExtensionQuery,
   MessagingExtensionResponse,
 } from "botbuilder";
-import { incidentRef, type MessageEvidence } from "../../incidents/model";
+import { incidentRef, type Incident, type MessageEvidence } from "../../incidents/model";
 import type { Seen } from "../../incidents/service";
 import { accessTo, reporterView, type Viewer } from "../../incidents/visibility";
 import { cardAttachment, incidentCard, reporterCard, type AdaptiveCard } from "../cards";
@@ -22,6 +22,7 @@ const SEARCH_RESULTS_MAX = 25;
 /** Teams gives message-extension invokes 5 s; posting a confirmation must leave room to answer. */
 const POST_BUDGET_MS = 2500;
 
+const OPEN_WHILE_DOWN = "The incident store or the directory is not answering, so this can't open now. Try again in a moment.";
 const unknownCommand = (id: unknown) => `Unknown command "${String(id).slice(0, 60)}".`;
 
 /** "Create incident" on a message: the form by role, prefilled from the message; or the incident it already made. */
@@ -37,7 +38,15 @@ export async function openFromMessage(
   if (!payload.success) return taskMessage("Teams did not send the message to report. Try again from the message's menu.");
   const source = readMessage(payload.data);
   const id = messageIncidentId(s.service.workspaceId, turn.activity.conversation?.id ?? "", payload.data.id);
-  const [existing, viewer] = await Promise.all([s.service.get(id), turn.viewer()]);
+  const read = await whenDown<{ found: [Incident | undefined, Viewer] } | { down: true }>(
+    s.log,
+    "opening Create incident on a message",
+    async () => ({ found: await Promise.all([s.service.get(id), turn.viewer()]) }),
+    () => ({ down: true }),
+    "dialog answered that it can't open",
+  );
+  if ("down" in read) return taskMessage(OPEN_WHILE_DOWN);
+  const [existing, viewer] = read.found;
   // Someone who may not see the incident gets the form, as for a message nobody reported: what
   // they send is added to it, and nothing tells them who reported it or what they said.
   const seen = existing && accessTo(existing, viewer);
@@ -66,6 +75,7 @@ export async function submitFromMessage(
   turn: Turn,
   action: MessagingExtensionAction,
 ): Promise<MessagingExtensionActionResponse> {
+  if (action.commandId !== COMMANDS.fromMessage) return taskMessage(unknownCommand(action.commandId));
   const wait = s.limits.actions.take(turn.rateKey);
   if (wait) return taskMessage(actionLimitMessage(wait));
   const data = (action.data ?? {}) as Record<string, unknown>;
