@@ -15,7 +15,7 @@ import { execute, message, search, submitMessage, tokenFor } from "../support/te
 let bot: TestBot;
 beforeAll(async () => {
   // The corpus sends more creates a minute than a person may: the limit has tests of its own.
-  bot = await startTestBot({ RATE_LIMIT_CREATES_PER_MINUTE: "10000", RATE_LIMIT_SEARCHES_PER_MINUTE: "10000" });
+  bot = await startTestBot({ RATE_LIMIT_CREATES_PER_MINUTE: "10000", RATE_LIMIT_SEARCHES_PER_MINUTE: "10000", RATE_LIMIT_ACTIONS_PER_MINUTE: "10000" });
 });
 afterAll(async () => {
   await bot.stop();
