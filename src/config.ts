@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { CosmosSettings } from "./adapters/cosmos-store";
 import type { GraphSettings } from "./adapters/graph-directory";
+import type { SentinelSettings } from "./adapters/sentinel-client";
 
 /**
  * The only reader of process.env. Every setting is listed in .env.example with a comment.
@@ -183,6 +184,67 @@ const schema = z
      * activity after that.
      */
     NOTICE_SWEEP_SECONDS: z.coerce.number({ message: "use seconds, e.g. 30" }).int().min(1).max(3600).default(30),
+
+    // --- Microsoft Sentinel sync; see src/incidents/mirror.ts and src/adapters/sentinel-client.ts ---
+    // All three set: every new incident is mirrored to this workspace and changes made there come back.
+    SENTINEL_SUBSCRIPTION_ID: optionalText.pipe(
+      z.string().regex(GUID, "use the subscription id, a GUID (Azure portal > the workspace > Overview)").optional(),
+    ),
+    SENTINEL_RESOURCE_GROUP: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[-\w.()]{0,89}[-\w()]$/, "use the resource group's name (1-90 letters, digits, - _ . ( ), not ending in .)")
+        .optional(),
+    ),
+    /** The Log Analytics workspace's resource name (not its workspace id GUID). */
+    SENTINEL_WORKSPACE_NAME: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$/,
+          "use the Log Analytics workspace's name (4-63 letters, digits and -), not its workspace id",
+        )
+        .optional(),
+    ),
+    /** Azure Resource Manager: https://management.usgovcloudapi.net, https://management.chinacloudapi.cn, ... */
+    SENTINEL_ARM_ENDPOINT: z
+      .string()
+      .url({ message: "use the Azure Resource Manager endpoint, e.g. https://management.azure.com" })
+      .refine(
+        (v) => /^https:\/\/[^/?#]+\/?$/i.test(v),
+        "use https and no path, e.g. https://management.azure.com (the bot sends its token only over https)",
+      )
+      .default("https://management.azure.com"),
+    SENTINEL_API_VERSION: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, "use an api-version such as 2025-09-01")
+      .default("2025-09-01"),
+    /** Sign-in with a client secret or certificate; neither: the managed identity (SENTINEL_CLIENT_ID: a user-assigned one). */
+    SENTINEL_TENANT_ID: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.-]{1,256}$/, "use the tenant's GUID or its domain, e.g. contoso.onmicrosoft.com")
+        .optional(),
+    ),
+    SENTINEL_CLIENT_ID: optionalText.pipe(z.string().regex(GUID, "use the application (client) id, a GUID").optional()),
+    SENTINEL_CLIENT_SECRET: optionalText,
+    SENTINEL_CERTIFICATE_PATH: optionalText,
+    SENTINEL_CERTIFICATE_PASSWORD: optionalText,
+    SENTINEL_AUTHORITY_HOST: optionalText.pipe(
+      z.string().url({ message: "use e.g. https://login.microsoftonline.us" }).optional(),
+    ),
+    /** How often one instance (a lease in the store) reads what changed in Sentinel, in seconds. */
+    SENTINEL_POLL_SECONDS: z.coerce.number({ message: "use seconds, e.g. 60" }).int().min(5).max(3600).default(60),
+    /** How often every instance looks for changes still to send to Sentinel (retries, other instances' leftovers), in seconds. */
+    SENTINEL_SYNC_SECONDS: z.coerce.number({ message: "use seconds, e.g. 10" }).int().min(1).max(600).default(10),
+    /** Longest wait for one request to Sentinel before it is tried again later. */
+    SENTINEL_REQUEST_TIMEOUT_MS: z.coerce
+      .number({ message: "use milliseconds, e.g. 10000" })
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(10_000),
+    // --- end of Microsoft Sentinel settings ---
 
     // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
     // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID
@@ -405,6 +467,65 @@ const schema = z
         });
       }
     }
+    // Microsoft Sentinel cross-field checks.
+    const where = {
+      SENTINEL_SUBSCRIPTION_ID: c.SENTINEL_SUBSCRIPTION_ID,
+      SENTINEL_RESOURCE_GROUP: c.SENTINEL_RESOURCE_GROUP,
+      SENTINEL_WORKSPACE_NAME: c.SENTINEL_WORKSPACE_NAME,
+    };
+    const missing = Object.entries(where)
+      .filter(([, v]) => !v)
+      .map(([k]) => k);
+    if (missing.length > 0 && missing.length < 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: [missing[0]!],
+        message: `the Sentinel sync needs all three of SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME; ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing (or remove the others to turn the sync off)`,
+      });
+    }
+    if (missing.length === 3) {
+      for (const key of [
+        "SENTINEL_TENANT_ID",
+        "SENTINEL_CLIENT_ID",
+        "SENTINEL_CLIENT_SECRET",
+        "SENTINEL_CERTIFICATE_PATH",
+      ] as const) {
+        if (c[key]) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message:
+              "is set but the Sentinel sync is off: set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME, or remove it",
+          });
+        }
+      }
+    }
+    if (c.SENTINEL_CLIENT_SECRET && c.SENTINEL_CERTIFICATE_PATH) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SENTINEL_CLIENT_SECRET"],
+        message: "set only one way to sign in to Sentinel, not SENTINEL_CLIENT_SECRET and SENTINEL_CERTIFICATE_PATH",
+      });
+    }
+    if (c.SENTINEL_CLIENT_SECRET || c.SENTINEL_CERTIFICATE_PATH) {
+      for (const key of ["SENTINEL_TENANT_ID", "SENTINEL_CLIENT_ID"] as const) {
+        if (!c[key]) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message:
+              "is required with SENTINEL_CLIENT_SECRET or SENTINEL_CERTIFICATE_PATH (the app registration that signs in to Sentinel)",
+          });
+        }
+      }
+    }
+    if (c.SENTINEL_CERTIFICATE_PASSWORD && !c.SENTINEL_CERTIFICATE_PATH) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SENTINEL_CERTIFICATE_PASSWORD"],
+        message: "is set but SENTINEL_CERTIFICATE_PATH is not: set the PEM file's path too, or remove the password",
+      });
+    }
     if (c.GRAPH_CERTIFICATE_PASSWORD && !c.GRAPH_CERTIFICATE_PATH) {
       ctx.addIssue({
         code: "custom",
@@ -530,5 +651,32 @@ export function graphSettings(config: Config): GraphSettings {
     timeoutMs: config.GRAPH_TIMEOUT_MS,
     cacheMs: config.GRAPH_CACHE_MS,
     analystCacheMs: config.GRAPH_ANALYST_CACHE_MS,
+  };
+}
+
+/** The Microsoft Sentinel sync's settings, or undefined when it is off (the workspace is not named). */
+export function sentinelSettings(config: Config): SentinelSettings | undefined {
+  const {
+    SENTINEL_SUBSCRIPTION_ID: subscriptionId,
+    SENTINEL_RESOURCE_GROUP: resourceGroup,
+    SENTINEL_WORKSPACE_NAME: workspace,
+  } = config;
+  if (!subscriptionId || !resourceGroup || !workspace) return undefined;
+  const signIn: SentinelSettings["signIn"] = config.SENTINEL_CERTIFICATE_PATH
+    ? { kind: "certificate", path: config.SENTINEL_CERTIFICATE_PATH, password: config.SENTINEL_CERTIFICATE_PASSWORD }
+    : config.SENTINEL_CLIENT_SECRET
+      ? { kind: "secret", secret: config.SENTINEL_CLIENT_SECRET }
+      : { kind: "managed-identity" };
+  return {
+    armEndpoint: config.SENTINEL_ARM_ENDPOINT.replace(/\/$/, ""),
+    apiVersion: config.SENTINEL_API_VERSION,
+    subscriptionId,
+    resourceGroup,
+    workspace,
+    tenantId: config.SENTINEL_TENANT_ID,
+    clientId: config.SENTINEL_CLIENT_ID,
+    signIn,
+    authorityHost: config.SENTINEL_AUTHORITY_HOST,
+    requestTimeoutMs: config.SENTINEL_REQUEST_TIMEOUT_MS,
   };
 }

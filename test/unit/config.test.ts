@@ -423,6 +423,11 @@ describe("good settings", () => {
       RATE_LIMIT_SEARCHES_PER_MINUTE: 120,
       SQLITE_BUSY_TIMEOUT_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      SENTINEL_ARM_ENDPOINT: "https://management.azure.com",
+      SENTINEL_API_VERSION: "2025-09-01",
+      SENTINEL_POLL_SECONDS: 60,
+      SENTINEL_SYNC_SECONDS: 10,
+      SENTINEL_REQUEST_TIMEOUT_MS: 10_000,
     };
     expect(loadConfig({})).toEqual(defaults);
     // Settings the bot does not know are ignored.
