@@ -41,6 +41,12 @@ const optionalText = z
 
 const schema = z
   .object({
+    /** production: the refusals below apply (no local mode, no SQLite, no directory file unless PRODUCTION_ALLOW_* says so). */
+    NODE_ENV: optionalText,
+    /** With NODE_ENV=production, each allows one fallback that is otherwise refused. */
+    PRODUCTION_ALLOW_LOCAL_MODE: bool.default("false"),
+    PRODUCTION_ALLOW_SQLITE: bool.default("false"),
+    PRODUCTION_ALLOW_LOCAL_DIRECTORY: bool.default("false"),
     PORT: z.coerce.number({ message: "use a port number such as 3978" }).int().min(0).max(65535).default(3978),
     /** Absent: 127.0.0.1 in local mode (nobody is authenticated), 0.0.0.0 with an app id. */
     HOST: optionalText,
@@ -368,6 +374,39 @@ const schema = z
         path: ["MicrosoftAppId"],
         message: "is empty but other bot credentials are set: set MicrosoftAppId too, or remove them all for local mode",
       });
+    }
+    // NODE_ENV=production: no silent fallback to what is only fit for a developer's machine.
+    if (c.NODE_ENV === "production") {
+      if (!c.MicrosoftAppId && !c.PRODUCTION_ALLOW_LOCAL_MODE) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["MicrosoftAppId"],
+          message:
+            "is required with NODE_ENV=production: without it requests are not authenticated (local mode), so anyone who " +
+            "reaches the bot can read and change incidents. Set MicrosoftAppId, MicrosoftAppPassword and " +
+            "MicrosoftAppTenantId (the bot's Azure Bot registration), or set PRODUCTION_ALLOW_LOCAL_MODE=true if you mean it",
+        });
+      }
+      if (c.STORE === "sqlite" && !c.PRODUCTION_ALLOW_SQLITE) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["STORE"],
+          message:
+            "is sqlite with NODE_ENV=production: the SQLite file is lost when the container or App Service instance is " +
+            "replaced (its disk is ephemeral) and a second instance can't share it. Set STORE=cosmos (Azure Cosmos DB), or " +
+            "set PRODUCTION_ALLOW_SQLITE=true if SQLITE_PATH is on a disk that survives restarts and only one instance runs",
+        });
+      }
+      if (c.DIRECTORY === "local" && !c.PRODUCTION_ALLOW_LOCAL_DIRECTORY) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["DIRECTORY"],
+          message:
+            "is local with NODE_ENV=production: people, groups and analysts would come from DIRECTORY_FILE (the sample " +
+            "directory unless you replaced it), not from Microsoft Entra ID. Set DIRECTORY=graph (see GRAPH_*), or set " +
+            "PRODUCTION_ALLOW_LOCAL_DIRECTORY=true if you keep that file as your directory",
+        });
+      }
     }
     // Production refusals: settings that would let anyone in.
     if (c.MicrosoftAppId && c.DIRECTORY === "graph" && !c.ANALYST_GROUP_ID && !c.ANALYSTS_ARE_EVERYONE) {
