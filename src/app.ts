@@ -1,6 +1,9 @@
 import { createGraphDirectory } from "./adapters/graph-directory";
 import { LocalDirectory } from "./adapters/local-directory";
 import { SqliteIncidentStore } from "./adapters/sqlite-store";
+import { randomUUID } from "node:crypto";
+import { SentinelClient, type SentinelClientOptions } from "./adapters/sentinel-client";
+import { Background } from "./background";
 import {
   botFrameworkSettings,
   cosmosSettings,
@@ -8,9 +11,11 @@ import {
   isLocalMode,
   loadConfig,
   rateLimitSettings,
+  sentinelSettings,
   trustSettings,
   type Config,
 } from "./config";
+import { SentinelMirror } from "./incidents/mirror";
 import type { Clock, Directory, IncidentStore } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
@@ -45,6 +50,8 @@ export interface AppOverrides {
   directory?: Directory;
   /** The service's clock (tests move time forward: retry delays, the tag window). */
   clock?: Clock;
+  /** How the Sentinel client reaches Azure (its own credential or https agent). */
+  sentinel?: SentinelClientOptions;
 }
 
 function openStore(config: Config): Promise<IncidentStore> {
@@ -134,15 +141,33 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
   }
   const store = await openStore(config);
   const directory = overrides.directory ?? openDirectory(config, logger);
+  const sentinel = sentinelSettings(config);
+  const background = new Background(logger);
+  let mirror: SentinelMirror | undefined;
   const service = new IncidentService({
     store,
     directory,
     workspaceId: config.WORKSPACE_ID,
     tagCacheMs: config.TAG_CACHE_MS,
     ...(overrides.clock && { clock: overrides.clock }),
+    mirrored: sentinel !== undefined,
+    // Each change goes to Sentinel as soon as it is written, without holding up the answer.
+    written: (incident) => {
+      if (mirror && incident.sentinel) background.run("Sentinel push", () => mirror!.push(incident.id));
+    },
   });
   const secret = formSecret(config, service);
   const trusted = trustedServiceUrls(config);
+  const bot = buildBot({
+    trustedServiceUrls: trusted,
+    service,
+    log: logger,
+    secret: await secret.secret(),
+    ...(secret.reload && { reloadSecret: secret.reload }),
+    rateLimits: rateLimitSettings(config),
+    botAppId: config.MicrosoftAppId ?? "",
+    noticeSweepMs: config.NOTICE_SWEEP_SECONDS * 1000,
+  });
   const server = await startServer({
     port: config.PORT,
     // Local mode authenticates nobody: this machine only, unless HOST says otherwise.
@@ -151,19 +176,39 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     maxBodyBytes: config.MAX_BODY_BYTES,
     botFramework: botFrameworkSettings(config),
     ...trustSettings(config),
-    bot: buildBot({
-      trustedServiceUrls: trusted,
-      service,
-      log: logger,
-      secret: await secret.secret(),
-      ...(secret.reload && { reloadSecret: secret.reload }),
-      rateLimits: rateLimitSettings(config),
-      botAppId: config.MicrosoftAppId ?? "",
-      noticeSweepMs: config.NOTICE_SWEEP_SECONDS * 1000,
-    }),
+    bot,
     log: logger,
     describe: { store: config.STORE, directory: config.DIRECTORY, localMode: isLocalMode(config) },
   });
+  if (sentinel) {
+    const log = logger.child({ component: "sentinel" });
+    mirror = new SentinelMirror({
+      store,
+      api: new SentinelClient(sentinel, overrides.sentinel),
+      workspaceId: config.WORKSPACE_ID,
+      instanceId: randomUUID(),
+      pollEveryMs: config.SENTINEL_POLL_SECONDS * 1000,
+      ...(overrides.clock && { clock: overrides.clock }),
+      log,
+      changed: (incident) => bot.changedElsewhere(incident),
+    });
+    const running = mirror;
+    background.every(config.SENTINEL_SYNC_SECONDS * 1000, "Sentinel retry sweep", () => running.sweep());
+    background.every(config.SENTINEL_POLL_SECONDS * 1000, "Sentinel poll", () => running.poll());
+    log.info(
+      {
+        workspace: sentinel.workspace,
+        resourceGroup: sentinel.resourceGroup,
+        armEndpoint: sentinel.armEndpoint,
+        apiVersion: sentinel.apiVersion,
+      },
+      "Sentinel sync: on; new incidents are mirrored to this workspace and changes made there come back",
+    );
+  } else {
+    logger.info(
+      "Sentinel sync: off (set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME to turn it on)",
+    );
+  }
   const where = { port: server.port, store: config.STORE, directory: config.DIRECTORY, workspace: config.WORKSPACE_ID };
   logger.info(where, "bot listening on /api/messages");
   return {
@@ -173,6 +218,8 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     config,
     service,
     close: async () => {
+      // What the mirror has not sent stays pending in the store, for the next start or another instance.
+      await background.stop();
       await server.close();
       await store.close();
     },

@@ -519,7 +519,10 @@ const schema = z
       ctx.addIssue({
         code: "custom",
         path: [missing[0]!],
-        message: `the Sentinel sync needs all three of SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME; ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing (or remove the others to turn the sync off)`,
+        message:
+          "the Sentinel sync needs all three of SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and " +
+          `SENTINEL_WORKSPACE_NAME; ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing ` +
+          "(or remove the others to turn the sync off)",
       });
     }
     if (missing.length === 3) {
@@ -534,7 +537,8 @@ const schema = z
             code: "custom",
             path: [key],
             message:
-              "is set but the Sentinel sync is off: set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME, or remove it",
+              "is set but the Sentinel sync is off: set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and " +
+              "SENTINEL_WORKSPACE_NAME, or remove it",
           });
         }
       }
@@ -553,7 +557,8 @@ const schema = z
             code: "custom",
             path: [key],
             message:
-              "is required with SENTINEL_CLIENT_SECRET or SENTINEL_CERTIFICATE_PATH (the app registration that signs in to Sentinel)",
+              "is required with SENTINEL_CLIENT_SECRET or SENTINEL_CERTIFICATE_PATH (the app registration that signs in " +
+              "to Sentinel)",
           });
         }
       }

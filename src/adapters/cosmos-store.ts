@@ -61,7 +61,7 @@ import {
 } from "@azure/cosmos";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { StoreUnavailableError } from "../incidents/errors";
-import type { Incident, TriageNotice } from "../incidents/model";
+import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import { mergeOutbox } from "../incidents/casework";
 import type {
   CreateOutcome,
@@ -70,6 +70,7 @@ import type {
   NewIncident,
   OutboxChange,
   ReplaceOutcome,
+  SentinelChange,
   TagDayUsage,
 } from "../incidents/ports";
 import { queryWords, searchKeys, type SearchKeys } from "../incidents/search";
@@ -81,6 +82,7 @@ export const PARTITION_KEY_PATH = "/workspaceId";
 const COUNTER_ID = "counter";
 const TAG_DAY_PREFIX = "tags:";
 const SETTING_PREFIX = "setting:";
+const LEASE_PREFIX = "lease:";
 
 /**
  * Only what queries filter or sort on is indexed, so writes stay cheap: document type and day, the
@@ -123,6 +125,14 @@ interface SettingDoc extends ItemDefinition {
   value: unknown;
 }
 
+interface LeaseDoc extends ItemDefinition {
+  id: string;
+  workspaceId: string;
+  type: "lease";
+  holder: string;
+  untilUtc: string;
+}
+
 interface CounterDoc extends ItemDefinition {
   id: typeof COUNTER_ID;
   workspaceId: string;
@@ -154,7 +164,8 @@ function isStorableIncidentId(id: string): boolean {
     !/[/\\?#]/.test(id) &&
     id !== COUNTER_ID &&
     !id.startsWith(TAG_DAY_PREFIX) &&
-    !id.startsWith(SETTING_PREFIX)
+    !id.startsWith(SETTING_PREFIX) &&
+    !id.startsWith(LEASE_PREFIX)
   );
 }
 
@@ -270,7 +281,7 @@ export class CosmosIncidentStore implements IncidentStore {
     });
   }
 
-  async replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome> {
+  async replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome> {
     if (!isStorableIncidentId(incident.id)) return { ok: false, current: undefined };
     const deadline = this.deadline();
     const { workspaceId, id } = incident;
@@ -293,6 +304,9 @@ export class CosmosIncidentStore implements IncidentStore {
         const outbox = mergeOutbox(current.incident.outbox, incident.outbox);
         if (outbox) next.outbox = outbox;
         else delete next.outbox;
+        const link = sentinel ? plain(sentinel) : current.incident.sentinel;
+        if (link) next.sentinel = link;
+        else delete next.sentinel;
         const doc = incidentDoc(next, current.createToken, writeToken);
         try {
           await this.call("update the incident", deadline, (abortSignal) =>
@@ -336,20 +350,44 @@ export class CosmosIncidentStore implements IncidentStore {
   }
 
   async updateOutbox(workspaceId: string, id: string, change: OutboxChange): Promise<Incident | undefined> {
+    return this.bookkeeping("record a notice to a reporter", workspaceId, id, (incident) => {
+      const outbox = change(incident.outbox ?? [], incident);
+      if (!outbox) return undefined;
+      const next: Incident = { ...incident, outbox };
+      if (!outbox.length) delete next.outbox;
+      return next;
+    });
+  }
+
+  async updateSentinel(workspaceId: string, id: string, change: SentinelChange): Promise<Incident | undefined> {
+    return this.bookkeeping("record the Sentinel sync", workspaceId, id, (incident) => {
+      const link = change(incident.sentinel, incident);
+      return link ? { ...incident, sentinel: link } : undefined;
+    });
+  }
+
+  /**
+   * A change that is not an edit (same revision and write token, like setNotice): `change` gets the
+   * stored incident and gives the next one, or undefined for none; read again after losing a race.
+   */
+  private async bookkeeping(
+    what: string,
+    workspaceId: string,
+    id: string,
+    change: (incident: Incident) => Incident | undefined,
+  ): Promise<Incident | undefined> {
     if (!isStorableIncidentId(id)) return undefined;
     const deadline = this.deadline();
-    return this.translate("record a notice to a reporter", async () => {
+    return this.translate(what, async () => {
       for (let conflicts = 0; ; conflicts++) {
         const current = await this.readIncident(workspaceId, id, deadline);
         if (!current) return undefined;
-        const outbox = change(current.incident.outbox ?? [], current.incident);
-        if (!outbox) return current.incident;
-        const next = plain<Incident>({ ...current.incident, outbox });
-        if (!outbox.length) delete next.outbox;
-        // Bookkeeping, as setNotice: same revision and write token.
+        const changed = change(current.incident);
+        if (!changed) return current.incident;
+        const next = plain<Incident>(changed);
         const doc = incidentDoc(next, current.createToken, current.writeToken);
         try {
-          await this.call("record a notice to a reporter", deadline, (abortSignal) =>
+          await this.call(what, deadline, (abortSignal) =>
             this.container
               .item(id, workspaceId)
               .replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
@@ -357,8 +395,42 @@ export class CosmosIncidentStore implements IncidentStore {
           return next;
         } catch (error) {
           if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
-          await pauseAfterConflict(conflicts, deadline, `record a notice of incident ${id}`, error);
+          await pauseAfterConflict(conflicts, deadline, `${what} of incident ${id}`, error);
         }
+      }
+    });
+  }
+
+  async dueSyncs(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]> {
+    const where = ["c.workspaceId = @workspaceId", "c.type = @type", "c.search.syncDue <= @now"];
+    const parameters: SqlParameter[] = [{ name: "@now", value: nowUtc }];
+    return this.incidents("list changes due for Sentinel", workspaceId, where, "c.search.syncDue ASC", parameters, limit);
+  }
+
+  async lease(workspaceId: string, name: string, holder: string, nowUtc: string, untilUtc: string): Promise<boolean> {
+    const deadline = this.deadline();
+    const id = `${LEASE_PREFIX}${encodeURIComponent(name)}`;
+    const doc: LeaseDoc = { id, workspaceId, type: "lease", holder, untilUtc };
+    return this.translate("take a lease", async () => {
+      const { resource } = await this.call("take a lease", deadline, (abortSignal) =>
+        this.container.item(id, workspaceId).read<LeaseDoc>({ abortSignal }),
+      );
+      try {
+        if (!resource) {
+          await this.call("take a lease", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
+          return true;
+        }
+        if (resource.holder !== holder && resource.untilUtc > nowUtc) return false;
+        await this.call("take a lease", deadline, (abortSignal) =>
+          this.container
+            .item(id, workspaceId)
+            .replace(doc, { accessCondition: { type: "IfMatch", condition: resource._etag }, abortSignal }),
+        );
+        return true;
+      } catch (error) {
+        // Another instance took it between the read and the write.
+        if (statusOf(error) === 409 || statusOf(error) === 412) return false;
+        throw error;
       }
     });
   }

@@ -79,7 +79,8 @@ export function createSentinelCredential(settings: SentinelSettings): TokenCrede
     case "certificate": {
       if (!fs.existsSync(signIn.path)) {
         throw new Error(
-          `SENTINEL_CERTIFICATE_PATH: there is no file at ${signIn.path}. Use the PEM file with the certificate and its private key.`,
+          `SENTINEL_CERTIFICATE_PATH: there is no file at ${signIn.path}. ` +
+            "Use the PEM file with the certificate and its private key.",
         );
       }
       const certificate = { certificatePath: signIn.path, ...(signIn.password && { certificatePassword: signIn.password }) };
@@ -302,8 +303,9 @@ export class SentinelClient implements SentinelApi {
   private missing(): SentinelError {
     return new SentinelError(
       "missing",
-      `There is no Sentinel workspace ${this.settings.workspace} in resource group ${this.settings.resourceGroup} of subscription ` +
-        `${this.settings.subscriptionId} (HTTP 404): check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME.`,
+      `There is no Sentinel workspace ${this.settings.workspace} in resource group ${this.settings.resourceGroup} ` +
+        `of subscription ${this.settings.subscriptionId} (HTTP 404): check SENTINEL_SUBSCRIPTION_ID, ` +
+        "SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME.",
       { status: 404 },
     );
   }
@@ -348,7 +350,8 @@ export class SentinelClient implements SentinelApi {
         "forbidden",
         `Sentinel refused the bot's identity (HTTP 403): give it the "Microsoft Sentinel Responder" role on workspace ` +
           `${this.settings.workspace} (Azure portal > the workspace > Access control (IAM) > Add role assignment), or run ` +
-          `az role assignment create --assignee <the identity's client id> --role "Microsoft Sentinel Responder" --scope ${scope}`,
+          'az role assignment create --assignee <the identity\'s client id> --role "Microsoft Sentinel Responder" ' +
+          `--scope ${scope}`,
         { status },
       );
     }

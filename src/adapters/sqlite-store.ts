@@ -3,7 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../incidents/errors";
 import { mergeOutbox } from "../incidents/casework";
-import type { Incident, TriageNotice } from "../incidents/model";
+import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import type {
   CreateOutcome,
   IncidentQuery,
@@ -11,12 +11,13 @@ import type {
   NewIncident,
   OutboxChange,
   ReplaceOutcome,
+  SentinelChange,
   TagDayUsage,
 } from "../incidents/ports";
 import { queryWords, searchKeys } from "../incidents/search";
 import { utcDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -31,6 +32,7 @@ interface IncidentRow {
   reporters: string;
   owner_id: string | null;
   outbox_due: string | null;
+  sync_due: string | null;
   notice_state: string | null;
   notice_updated: string | null;
   doc: string;
@@ -49,6 +51,7 @@ function toRow(incident: Incident): IncidentRow {
     reporters: `${SEP}${keys.reporters.join(SEP)}${SEP}`,
     owner_id: keys.owner ?? null,
     outbox_due: keys.outboxDue ?? null,
+    sync_due: keys.syncDue ?? null,
     notice_state: incident.triage?.state ?? null,
     notice_updated: incident.triage?.updatedUtc ?? null,
     doc: JSON.stringify(incident),
@@ -115,6 +118,19 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX incidents_owner ON incidents (workspace_id, owner_id, incident_number) WHERE owner_id IS NOT NULL;
     CREATE INDEX incidents_outbox ON incidents (workspace_id, outbox_due) WHERE outbox_due IS NOT NULL;
   `,
+  // When the next change for Microsoft Sentinel is due (incidents stored before are not mirrored),
+  // and leases (one Sentinel poller at a time among processes sharing the file).
+  4: `
+    ALTER TABLE incidents ADD COLUMN sync_due TEXT;
+    CREATE INDEX incidents_sync ON incidents (workspace_id, sync_due) WHERE sync_due IS NOT NULL;
+    CREATE TABLE leases (
+      workspace_id TEXT NOT NULL,
+      name         TEXT NOT NULL,
+      holder       TEXT NOT NULL,
+      until_utc    TEXT NOT NULL,
+      PRIMARY KEY (workspace_id, name)
+    );
+  `,
 };
 
 /**
@@ -126,7 +142,12 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
-  private readonly replaceTx: Database.Transaction<(incident: Incident, expectedRevision: number) => ReplaceOutcome>;
+  private readonly replaceTx: Database.Transaction<
+    (incident: Incident, expectedRevision: number, sentinel?: SentinelLink) => ReplaceOutcome
+  >;
+  private readonly sentinelTx: Database.Transaction<
+    (workspaceId: string, id: string, change: SentinelChange) => Incident | undefined
+  >;
   private readonly setNoticeTx: Database.Transaction<
     (workspaceId: string, id: string, notice: TriageNotice) => Incident | undefined
   >;
@@ -156,19 +177,30 @@ export class SqliteIncidentStore implements IncidentStore {
       ),
       insert: db.prepare<[IncidentRow]>(
         `INSERT INTO incidents (workspace_id, id, incident_number, created_utc, revision, title_lower, tags_lower,
-           reporters, owner_id, outbox_due, notice_state, notice_updated, doc)
+           reporters, owner_id, outbox_due, sync_due, notice_state, notice_updated, doc)
          VALUES (@workspace_id, @id, @incident_number, @created_utc, @revision, @title_lower, @tags_lower,
-           @reporters, @owner_id, @outbox_due, @notice_state, @notice_updated, @doc)`,
+           @reporters, @owner_id, @outbox_due, @sync_due, @notice_state, @notice_updated, @doc)`,
       ),
       replace: db.prepare<[IncidentRow & { expected: number }]>(
         `UPDATE incidents SET revision = @revision, title_lower = @title_lower, tags_lower = @tags_lower,
-           reporters = @reporters, owner_id = @owner_id, outbox_due = @outbox_due, notice_state = @notice_state,
+           reporters = @reporters, owner_id = @owner_id, outbox_due = @outbox_due, sync_due = @sync_due,
+           notice_state = @notice_state,
            notice_updated = @notice_updated, doc = @doc
          WHERE workspace_id = @workspace_id AND id = @id AND revision = @expected`,
       ),
       due: db.prepare<[string, string, number], { doc: string }>(
         `SELECT doc FROM incidents WHERE workspace_id = ? AND outbox_due IS NOT NULL AND outbox_due <= ?
          ORDER BY outbox_due LIMIT ?`,
+      ),
+      dueSyncs: db.prepare<[string, string, number], { doc: string }>(
+        `SELECT doc FROM incidents WHERE workspace_id = ? AND sync_due IS NOT NULL AND sync_due <= ?
+         ORDER BY sync_due LIMIT ?`,
+      ),
+      lease: db.prepare<[string, string, string, string, string], { holder: string }>(
+        `INSERT INTO leases (workspace_id, name, holder, until_utc) VALUES (?, ?, ?, ?)
+         ON CONFLICT (workspace_id, name) DO UPDATE SET holder = excluded.holder, until_utc = excluded.until_utc
+           WHERE leases.holder = excluded.holder OR leases.until_utc <= ?
+         RETURNING holder`,
       ),
       unsent: db.prepare<[string, string, number], { doc: string }>(
         `SELECT doc FROM incidents WHERE workspace_id = ? AND notice_state IN ('pending', 'failed') AND notice_updated < ?
@@ -202,12 +234,15 @@ export class SqliteIncidentStore implements IncidentStore {
       }
       return { incident: stored, created: true };
     });
-    this.replaceTx = db.transaction((incident: Incident, expectedRevision: number): ReplaceOutcome => {
+    this.replaceTx = db.transaction((incident: Incident, expectedRevision: number, sentinel?: SentinelLink): ReplaceOutcome => {
       const current = this.readDoc(incident.workspaceId, incident.id);
       if (!current || current.revision !== expectedRevision) return { ok: false, current };
       const next: Incident = { ...incident, revision: expectedRevision + 1 };
       if (current.triage) next.triage = current.triage;
       else delete next.triage;
+      const link = sentinel ?? current.sentinel;
+      if (link) next.sentinel = link;
+      else delete next.sentinel;
       const outbox = mergeOutbox(current.outbox, incident.outbox);
       if (outbox) next.outbox = outbox;
       else delete next.outbox;
@@ -228,6 +263,15 @@ export class SqliteIncidentStore implements IncidentStore {
       if (!outbox) return current;
       const next: Incident = { ...current, outbox };
       if (!outbox.length) delete next.outbox;
+      this.stmts.replace.run({ ...toRow(next), expected: current.revision });
+      return next;
+    });
+    this.sentinelTx = db.transaction((workspaceId: string, id: string, change: SentinelChange): Incident | undefined => {
+      const current = this.readDoc(workspaceId, id);
+      if (!current) return undefined;
+      const link = change(current.sentinel, current);
+      if (!link) return current;
+      const next: Incident = { ...current, sentinel: link };
       this.stmts.replace.run({ ...toRow(next), expected: current.revision });
       return next;
     });
@@ -260,8 +304,20 @@ export class SqliteIncidentStore implements IncidentStore {
     );
   }
 
-  replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome> {
-    return this.run(() => this.replaceTx.immediate(incident, expectedRevision));
+  replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome> {
+    return this.run(() => this.replaceTx.immediate(incident, expectedRevision, sentinel));
+  }
+
+  updateSentinel(workspaceId: string, id: string, change: SentinelChange): Promise<Incident | undefined> {
+    return this.run(() => this.sentinelTx.immediate(workspaceId, id, change));
+  }
+
+  dueSyncs(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]> {
+    return this.run(() => this.stmts.dueSyncs.all(workspaceId, nowUtc, limit).map((r) => JSON.parse(r.doc) as Incident));
+  }
+
+  lease(workspaceId: string, name: string, holder: string, nowUtc: string, untilUtc: string): Promise<boolean> {
+    return this.run(() => this.stmts.lease.get(workspaceId, name, holder, untilUtc, nowUtc) !== undefined);
   }
 
   setNotice(workspaceId: string, id: string, notice: TriageNotice): Promise<Incident | undefined> {

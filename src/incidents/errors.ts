@@ -15,3 +15,24 @@ export class DirectoryUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Microsoft Sentinel did not take a request. `kind` says what to do: `retry` later (throttled, down,
+ * timed out; `retryAfterMs` when it said), `conflict` (the etag is stale: read, merge, write again),
+ * `rejected` (400: it won't take this content; `message` is its reason), `forbidden` (the bot's
+ * identity lacks the role) and `missing` (no such workspace), both retried slowly until fixed.
+ */
+export class SentinelError extends Error {
+  override readonly name = "SentinelError";
+  constructor(
+    readonly kind: "retry" | "conflict" | "rejected" | "forbidden" | "missing",
+    message: string,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined; status?: number | undefined },
+  ) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
+  }
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+}

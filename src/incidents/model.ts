@@ -219,6 +219,54 @@ export interface Incident {
   contacts?: Contact[];
   /** Messages to the reporters about changes; their state is bookkeeping (the revision stays). */
   outbox?: ReporterNotice[];
+  /** Its mirror in Microsoft Sentinel (src/incidents/mirror.ts): set on incidents created while the sync is on. */
+  sentinel?: SentinelLink;
+}
+
+/** The incident fields mirrored to Microsoft Sentinel and back. */
+export interface MirroredFields {
+  title: string;
+  description: string;
+  severity: Severity;
+  status: Status;
+  classification?: Classification;
+  classificationReason?: ClassificationReason;
+  classificationComment?: string;
+  owner?: Owner;
+  labels: Label[];
+}
+
+/**
+ * How an incident stands in Microsoft Sentinel: bookkeeping written with every change (an outbox),
+ * so a change is never lost: pending while the incident's revision is ahead of `revision`.
+ */
+export interface SentinelLink {
+  /** The incident revision Sentinel holds (0: not created there yet). */
+  revision: number;
+  /** Sentinel's etag of its incident as last read or written. */
+  etag?: string;
+  incidentNumber?: number;
+  incidentUrl?: string;
+  /** The mirrored fields as both sides last agreed: what tells a change made in Teams from one made in Sentinel. */
+  base?: MirroredFields;
+  /** How many of the incident's comments and later reports Sentinel has (both only grow, oldest first). */
+  comments: number;
+  reports: number;
+  /** The tasks Sentinel has, as `<task id>:<status>`. */
+  tasks: string[];
+  /** Tries since the last success. */
+  attempts: number;
+  /** Not to be tried before this time (backoff, Retry-After). */
+  dueUtc: string;
+  /** An instance is sending it until then; others leave it alone. */
+  claimUntilUtc?: string;
+  /** Why the last try failed (retried). */
+  lastError?: string;
+  /** Sentinel refused this revision (400) with this reason: not retried until the incident changes again. */
+  rejected?: { revision: number; reason: string };
+  /** Fields changed in both places at once, and what was kept, as people read it (the latest few). */
+  conflicts?: string[];
+  syncedUtc?: string;
 }
 
 export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";

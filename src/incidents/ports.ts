@@ -1,4 +1,4 @@
-import type { Actor, Incident, OwnerType, ReporterNotice, TriageNotice } from "./model";
+import type { Actor, Incident, OwnerType, ReporterNotice, SentinelLink, TriageNotice } from "./model";
 
 /** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
 export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
@@ -22,6 +22,12 @@ export interface IncidentQuery {
  * undefined to write nothing. May be called again (with what is stored then) when another write won.
  */
 export type OutboxChange = (outbox: readonly ReporterNotice[], incident: Incident) => ReporterNotice[] | undefined;
+
+/**
+ * A change to an incident's Sentinel link, given the stored link and incident: the new link, or
+ * undefined to write nothing. May be called again (with what is stored then) when another write won.
+ */
+export type SentinelChange = (link: SentinelLink | undefined, incident: Incident) => SentinelLink | undefined;
 
 export type ReplaceOutcome =
   | { ok: true; incident: Incident }
@@ -68,8 +74,10 @@ export interface IncidentStore {
    * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are
    * not new uses). Never overwrites a concurrent change silently. The stored outbox is merged with
    * the written one (`mergeOutbox`): notices stored keep their stored state, new ones are added.
+   * The stored Sentinel link is kept too, unless `sentinel` is given: the mirror's own write, which
+   * brings a change made in Sentinel home together with the link that records it.
    */
-  replace(incident: Incident, expectedRevision: number): Promise<ReplaceOutcome>;
+  replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome>;
   /**
    * Records the triage notice's state on the incident without changing its revision: bookkeeping is
    * not an edit, so cards showing revision N stay valid. `replace` never changes the stored notice.
@@ -81,6 +89,18 @@ export interface IncidentStore {
    * `setNotice`. Returns the incident as stored afterwards, or undefined when there is no such incident.
    */
   updateOutbox(workspaceId: string, id: string, change: OutboxChange): Promise<Incident | undefined>;
+  /**
+   * Changes the incident's Sentinel link without changing its revision (bookkeeping, like
+   * `updateOutbox`). Returns the incident as stored afterwards, or undefined when there is no such incident.
+   */
+  updateSentinel(workspaceId: string, id: string, change: SentinelChange): Promise<Incident | undefined>;
+  /** Incidents with a change for Sentinel due at or before `nowUtc` (`syncDue`), earliest first. */
+  dueSyncs(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]>;
+  /**
+   * Takes or renews the lease `name` for `holder` until `untilUtc` when it is free, lapsed (at
+   * `nowUtc`) or already the holder's; false when another holder has it. Atomic across instances.
+   */
+  lease(workspaceId: string, name: string, holder: string, nowUtc: string, untilUtc: string): Promise<boolean>;
   /** Incidents with a notice to a reporter due at or before `nowUtc` (`outboxDue`), earliest first. */
   dueNotices(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]>;
   /** Incidents matching the query, newest first, at most `limit`. An empty query gives the most recent. */

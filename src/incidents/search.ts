@@ -1,4 +1,5 @@
 import { outboxDue } from "./casework";
+import { syncDue } from "./mirror";
 import { reporterKeys, type Incident } from "./model";
 import type { IncidentQuery } from "./ports";
 
@@ -26,18 +27,23 @@ export interface SearchKeys {
   reporters: string[];
   owner?: string;
   outboxDue?: string;
+  /** When its next change for Microsoft Sentinel is due. */
+  syncDue?: string;
 }
 
 export function searchKeys(
-  incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports" | "owner" | "outbox">,
+  incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports" | "owner" | "outbox"> &
+    Partial<Pick<Incident, "revision" | "sentinel">>,
 ): SearchKeys {
   const due = outboxDue(incident);
+  const sync = syncDue(incident);
   return {
     title: foldText(incident.title),
     tags: incident.labels.map((l) => foldText(l.labelName)),
     reporters: reporterKeys(incident),
     ...(incident.owner && { owner: incident.owner.objectId.toLowerCase() }),
     ...(due && { outboxDue: due }),
+    ...(sync && { syncDue: sync }),
   };
 }
 

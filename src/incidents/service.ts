@@ -29,6 +29,7 @@ import type {
 } from "./model";
 import { personKey, PROVIDER_NAME } from "./model";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident } from "./ports";
+import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
@@ -102,6 +103,10 @@ export interface IncidentServiceOptions {
   clock?: Clock;
   /** How long tag usage and the triage channel read from the store are reused, in ms. */
   tagCacheMs?: number;
+  /** Incidents created are mirrored to Microsoft Sentinel (src/incidents/mirror.ts). */
+  mirrored?: boolean;
+  /** Told of every change written (a create, an edit, a comment...), after the write: the mirror sends it on. */
+  written?: (incident: Incident) => void;
 }
 
 /** Owner typeahead shows at most this many (Teams shows 15). */
@@ -121,6 +126,8 @@ export class IncidentService {
   private readonly directory: Directory;
   private readonly clock: Clock;
   private readonly cacheMs: number;
+  private readonly mirrored: boolean;
+  private readonly written: (incident: Incident) => void;
   readonly workspaceId: string;
   private tagCache: { at: number; since: string; ranked: Promise<RankedTag[]> } | undefined;
   private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
@@ -131,6 +138,8 @@ export class IncidentService {
     this.workspaceId = options.workspaceId;
     this.clock = options.clock ?? (() => new Date());
     this.cacheMs = options.tagCacheMs ?? 30_000;
+    this.mirrored = options.mirrored ?? false;
+    this.written = options.written ?? (() => undefined);
   }
 
   /** Whether this person works in the SOC. */
@@ -181,10 +190,12 @@ export class IncidentService {
       ...(options.formMessageId && { formMessageId: options.formMessageId }),
       ...(contactOf(actor, options.contact) && { contacts: [contactOf(actor, options.contact)!] }),
       providerName: PROVIDER_NAME,
+      ...(this.mirrored && { sentinel: newLink(now) }),
     };
     const outcome = await this.store.create(created);
     if (outcome.created) {
       if (v.tags.length) this.tagCache = undefined;
+      this.written(outcome.incident);
       return { kind: "created", incident: outcome.incident, isNew: true };
     }
     // The id was used before: by this person (a double click, a retry), or, for a reported message,
@@ -215,7 +226,10 @@ export class IncidentService {
       const contacts = withContact(current.contacts, contact);
       if (contacts) next.contacts = contacts;
       const outcome = await this.store.replace(next, current.revision);
-      if (outcome.ok) return { kind: "added", incident: outcome.incident };
+      if (outcome.ok) {
+        this.written(outcome.incident);
+        return { kind: "added", incident: outcome.incident };
+      }
       current = outcome.current;
     }
     throw new StoreUnavailableError("The incident kept changing while a report was being added to it; try again.");
@@ -542,7 +556,10 @@ export class IncidentService {
         ? withNotices(next, changeWords(current, next).join("\n\n"), revision + 1, actor, next.lastModifiedTimeUtc)
         : next;
     const outcome = await this.store.replace(noticed, revision);
-    if (outcome.ok) return { kind: "updated", incident: outcome.incident };
+    if (outcome.ok) {
+      this.written(outcome.incident);
+      return { kind: "updated", incident: outcome.incident };
+    }
     return outcome.current ? { kind: "conflict", current: outcome.current } : { kind: "not-found" };
   }
 
@@ -567,7 +584,10 @@ export class IncidentService {
       if (next === undefined) return { kind: "done", incident: current, isNew: false };
       if (typeof next === "string") return { kind: "invalid", problem: next };
       const outcome = await this.store.replace({ ...next, lastModifiedTimeUtc: now }, current.revision);
-      if (outcome.ok) return { kind: "done", incident: outcome.incident, isNew: true };
+      if (outcome.ok) {
+        this.written(outcome.incident);
+        return { kind: "done", incident: outcome.incident, isNew: true };
+      }
       current = outcome.current;
     }
     if (!current || !allowed(current)) return { kind: "not-found" };

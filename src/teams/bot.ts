@@ -11,6 +11,9 @@ import { onCardAction, onSubmitFallback } from "./handlers/card-actions";
 import { onText } from "./handlers/commands";
 import { searchIncidents, openFromMessage, submitFromMessage } from "./handlers/message-extension";
 import { onTypeahead } from "./handlers/typeahead";
+import type { CloudAdapter } from "botbuilder";
+import type { Incident } from "../incidents/model";
+import type { Sender } from "./reporter-notifier";
 import { Turn, type Services } from "./turn";
 
 /**
@@ -22,6 +25,9 @@ import { Turn, type Services } from "./turn";
  * - the message extension (Create incident on a message, Find incident): handlers/message-extension.ts
  */
 export class IncidentBot extends TeamsActivityHandler {
+  /** How the bot sends on its own, for changes no turn brought (made in Microsoft Sentinel). */
+  private own: Sender | undefined;
+
   constructor(private readonly s: Services) {
     super();
     this.onMessage(async (context, next) => {
@@ -70,6 +76,21 @@ export class IncidentBot extends TeamsActivityHandler {
     query: MessagingExtensionQuery,
   ): Promise<MessagingExtensionResponse> {
     return searchIncidents(this.s, this.turn(context), query);
+  }
+
+  /** The adapter the server runs, and the bot's app id ("" in local mode), for sending on its own. */
+  attach(adapter: CloudAdapter, botAppId: string): void {
+    this.own = { adapter, identity: botAppId };
+  }
+
+  /**
+   * An incident changed without a turn (in Microsoft Sentinel, brought here by the mirror): its triage
+   * card is redrawn and its reporters are told, as after a click.
+   */
+  changedElsewhere(incident: Incident): void {
+    if (!this.own) return;
+    this.s.triage.refreshVia(this.own, incident);
+    this.s.reporters.deliverVia(this.own, incident);
   }
 
   /** Resolves once the work started after answers (card updates, triage posts) has finished. */

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Template } from "adaptivecards-templating";
 import { MESSAGE_MAX_LENGTH, hasReporters, TASK_TITLE_MAX_LENGTH } from "../incidents/casework";
 import { closingChoiceOf, incidentRef, type Incident, type IncidentComment, type ReporterNotice } from "../incidents/model";
+import { mirrorState } from "../incidents/mirror";
 import type { ReporterView } from "../incidents/visibility";
 import { CARD_NAMES } from "./verbs";
 
@@ -114,7 +115,45 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     ...accountsOf(incident),
     ...(options.triageActions ? caseworkOf(incident) : { tasks: [], comments: [], unreachable: [] }),
     kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
+    sentinel: sentinelOf(incident, options.triageActions === true),
   });
+}
+
+/** The incident's place in Microsoft Sentinel: its number and link once there, or why not yet; conflicts for the triage card. */
+export function sentinelOf(
+  incident: Incident,
+  withConflicts: boolean,
+): { text: string; color: string; url: string; conflicts: { line: string }[] } {
+  const state = mirrorState(incident);
+  const url = state.kind !== "off" && state.incidentUrl && /^https:\/\//i.test(state.incidentUrl) ? state.incidentUrl : "";
+  const number = state.kind !== "off" && state.incidentNumber !== undefined ? `Incident ${state.incidentNumber}` : "";
+  const conflicts = withConflicts ? (incident.sentinel?.conflicts ?? []).map((line) => ({ line: wrappable(line) })) : [];
+  switch (state.kind) {
+    case "off":
+      return { text: "", color: "Default", url: "", conflicts: [] };
+    case "synced":
+      return {
+        text: state.behind ? `${number || "In Sentinel"}; sending the latest change…` : number || "In Sentinel",
+        color: "Default",
+        url,
+        conflicts,
+      };
+    case "sending":
+      return {
+        text: wrappable(
+          state.lastError
+            ? `${number ? `${number}; the latest change is` : "Not"} in Sentinel yet: ${state.lastError} Trying again.`
+            : number
+              ? `${number}; sending the latest change…`
+              : "Sending to Sentinel…",
+        ),
+        color: state.lastError ? "Warning" : "Default",
+        url,
+        conflicts,
+      };
+    case "rejected":
+      return { text: wrappable(`Not in Sentinel: ${state.reason}`), color: "Attention", url, conflicts };
+  }
 }
 
 /** The triage card shows the latest few comments, the first open tasks (with Done), and the reporters it could not reach. */

@@ -65,9 +65,13 @@ export class ReporterNotifier {
 
   /** After the answer: sends the notices due on `incident` (those a change just wrote). */
   deliver(context: TurnContext, incident: Incident): void {
+    this.deliverVia(senderOf(context), incident);
+  }
+
+  /** As `deliver`, through `via` (the bot's own sender when no turn started it: a change made in Sentinel). */
+  deliverVia(via: Sender, incident: Incident): void {
     const due = (incident.outbox ?? []).filter((n) => n.state === "pending");
     if (!due.length) return;
-    const via = senderOf(context);
     this.later.start("notices to reporters", () => this.sendAll(via, incident.id, due));
   }
 

@@ -27,7 +27,7 @@ export interface ServerOptions {
   /** The only service URLs activities may name (src/teams/service-urls.ts). */
   trustedServiceUrls: readonly string[];
   /** The bot every authenticated activity goes to (built in src/app.ts). */
-  bot: Pick<IncidentBot, "run" | "settled">;
+  bot: Pick<IncidentBot, "run" | "settled" | "attach">;
   log: Logger;
   /** Shown by /healthz. */
   describe: Record<string, string | boolean>;
@@ -74,6 +74,7 @@ const STOPPING = { code: "ServiceUnavailable", message: "The bot is restarting. 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log, bot } = options;
   const adapter = new CloudAdapter(createAuthentication(options.botFramework, options.authOverrides));
+  bot.attach(adapter, options.botFramework.MicrosoftAppId ?? "");
   const guard = new TenantGuard(options.allowedTenantIds ?? [], log);
   if (guard.allowsEveryTenant) log.info("ALLOWED_TENANT_IDS is empty: activities from every tenant are accepted");
   else log.info({ allowedTenants: options.allowedTenantIds?.length }, "only activities from ALLOWED_TENANT_IDS are processed");

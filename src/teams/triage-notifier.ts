@@ -72,9 +72,13 @@ export class TriageNotifier {
    * analysts see it there). Best effort: a failure is logged; the card is right again on the next click.
    */
   refresh(context: TurnContext, incident: Incident): void {
+    this.refreshVia(senderOf(context), incident);
+  }
+
+  /** As `refresh`, through `via` (the bot's own sender when no turn started it: a change made in Sentinel). */
+  refreshVia({ adapter, identity }: Sender, incident: Incident): void {
     const messageId = incident.triage?.state === "posted" ? incident.triage.messageId : undefined;
     if (!messageId) return;
-    const { adapter, identity } = senderOf(context);
     this.later.start("triage card update", async () => {
       const channel = await this.service.triageChannel();
       if (!channel || !isTrustedServiceUrl(channel.reference.serviceUrl, this.trustedServiceUrls)) return;

@@ -44,12 +44,19 @@ function shapeOf(file: string): { version: number; columns: string[]; indexes: s
 }
 
 /**
- * Turns a file written by this version back into what an older schema left: undoes migration 3
- * (owner_id, outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
+ * Turns a file written by this version back into what an older schema left: undoes migration 4
+ * (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3 (owner_id,
+ * outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
  */
-function downgrade(file: string, to: 1 | 2): void {
+function downgrade(file: string, to: 1 | 2 | 3): void {
   const db = new Database(file);
   db.exec(`
+    DROP INDEX incidents_sync;
+    ALTER TABLE incidents DROP COLUMN sync_due;
+    DROP TABLE leases;
+  `);
+  if (to < 3)
+    db.exec(`
     DROP INDEX incidents_owner;
     DROP INDEX incidents_outbox;
     ALTER TABLE incidents DROP COLUMN owner_id;
@@ -71,17 +78,18 @@ const CURRENT_COLUMNS = [
   "owner_id",
   "reporters",
   "revision",
+  "sync_due",
   "tags_lower",
   "title_lower",
   "workspace_id",
 ];
-const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_unsent"];
+const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_sync", "incidents_unsent"];
 
 describe("SQLite store specifics", () => {
-  it("writes schema 3: the owner and outbox columns and their indexes", async () => {
+  it("writes schema 4: the owner, outbox and Sentinel sync columns and their indexes", async () => {
     const { dir, file } = tempFile();
     await new SqliteIncidentStore(file).close();
-    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -97,12 +105,12 @@ describe("SQLite store specifics", () => {
     downgrade(file, 1);
     expect(shapeOf(file)).toEqual({
       version: 1,
-      columns: CURRENT_COLUMNS.filter((c) => !["reporters", "owner_id", "outbox_due"].includes(c)),
+      columns: CURRENT_COLUMNS.filter((c) => !["reporters", "owner_id", "outbox_due", "sync_due"].includes(c)),
       indexes: ["incidents_unsent"],
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
@@ -125,12 +133,12 @@ describe("SQLite store specifics", () => {
     downgrade(file, 2);
     expect(shapeOf(file)).toEqual({
       version: 2,
-      columns: CURRENT_COLUMNS.filter((c) => !["owner_id", "outbox_due"].includes(c)),
+      columns: CURRENT_COLUMNS.filter((c) => !["owner_id", "outbox_due", "sync_due"].includes(c)),
       indexes: ["incidents_unsent"],
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 3, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = mine.incident.workspaceId;
     const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
     expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
