@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Owner, ReporterNotice } from "../../src/incidents/model";
+import type { Owner, ReporterNotice, SentinelLink } from "../../src/incidents/model";
 import type { IncidentStore } from "../../src/incidents/ports";
 import { aNewIncident, labels } from "../support/builders";
 
@@ -16,6 +16,11 @@ function aNotice(id: string, dueUtc: string, overrides: Partial<ReporterNotice> 
     updatedUtc: dueUtc,
     ...overrides,
   };
+}
+
+/** A Sentinel link, not yet sent (revision 0), due at `dueUtc`; override what the test is about. */
+function aLink(dueUtc: string, overrides: Partial<SentinelLink> = {}): SentinelLink {
+  return { revision: 0, comments: 0, reports: 0, tasks: [], attempts: 0, dueUtc, ...overrides };
 }
 
 /** `base` moved by `ms` milliseconds, as an ISO time. */
@@ -422,6 +427,205 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect((await store.replace({ ...read, title: "Edited from the older read" }, 1)).ok).toBe(true);
       expect((await store.get(ws, read.id))?.outbox).toEqual([{ ...notice, state: "sent", attempts: 1 }]);
       expect(await store.dueNotices(ws, shifted(t, 24 * HOUR), 10)).toEqual([]);
+    });
+
+    it("changes the Sentinel link as bookkeeping: same revision, the stored incident returned, nothing written for undefined", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const link = aLink(t);
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, sentinel: link }));
+      const given: { link: SentinelLink | undefined; incident: unknown }[] = [];
+
+      const synced = aLink(t, { revision: 1, etag: '"e-1"', incidentNumber: 7, syncedUtc: shifted(t, 1000) });
+      const changed = await store.updateSentinel(ws, incident.id, (stored, current) => {
+        given.push({ link: stored, incident: current });
+        return synced;
+      });
+      // The change saw what was stored; the revision did not move.
+      expect(given[given.length - 1]).toEqual({ link, incident });
+      expect(changed).toEqual({ ...incident, sentinel: synced, revision: 1 });
+      expect(await store.get(ws, incident.id)).toEqual(changed);
+
+      // Undefined: nothing written (the link is neither dropped nor changed), the stored incident returned.
+      expect(await store.updateSentinel(ws, incident.id, () => undefined)).toEqual(changed);
+      expect(await store.get(ws, incident.id)).toEqual(changed);
+
+      // Bookkeeping is not an edit: an edit from revision 1 still applies, and keeps the link.
+      expect(await store.replace({ ...incident, status: "Active" }, 1)).toMatchObject({ ok: true, incident: { revision: 2 } });
+      expect((await store.get(ws, incident.id))?.sentinel).toEqual(synced);
+
+      // An incident without a link gets one (the change is given undefined).
+      const { incident: unlinked } = await store.create(aNewIncident({ workspaceId: ws }));
+      const seen: (SentinelLink | undefined)[] = [];
+      const linked = await store.updateSentinel(ws, unlinked.id, (stored) => {
+        seen.push(stored);
+        return link;
+      });
+      expect(seen[seen.length - 1]).toBeUndefined();
+      expect(linked).toEqual({ ...unlinked, sentinel: link });
+      // Both are due now: the first one's edit (revision 2) and the newly linked one.
+      expect((await store.dueSyncs(ws, t, 10)).map((i) => i.id).sort()).toEqual([incident.id, unlinked.id].sort());
+
+      // No such incident (or another workspace's): undefined, nothing created.
+      const unknown = randomUUID();
+      expect(await store.updateSentinel(ws, unknown, () => link)).toBeUndefined();
+      expect(await store.get(ws, unknown)).toBeUndefined();
+      const other = `ws-${randomUUID()}`;
+      expect(await store.updateSentinel(other, incident.id, () => link)).toBeUndefined();
+      expect(await store.get(other, incident.id)).toBeUndefined();
+      expect((await store.get(ws, incident.id))?.sentinel).toEqual(synced);
+    });
+
+    it("keeps the stored Sentinel link on replace unless one is given: an edit from an older read never overwrites it", async () => {
+      const t = "2026-11-20T10:00:00.000Z";
+      const { incident: read } = await store.create(aNewIncident({ workspaceId: ws, sentinel: aLink(t) }));
+      // Since the read: pushed (bookkeeping).
+      const synced = aLink(t, { revision: 1, etag: '"e-1"', incidentNumber: 3 });
+      await store.updateSentinel(ws, read.id, () => synced);
+
+      // An edit from the read, carrying the link as it was then: the stored link stays.
+      const edited = await store.replace({ ...read, title: "Edited from the older read" }, 1);
+      expect(edited).toEqual({ ok: true, incident: { ...read, title: "Edited from the older read", revision: 2, sentinel: synced } });
+      expect(await store.get(ws, read.id)).toEqual(edited.ok && edited.incident);
+      // ...and the edit is pending for Sentinel (revision 2 ahead of the link's 1).
+      expect((await store.dueSyncs(ws, t, 10)).map((i) => i.id)).toEqual([read.id]);
+
+      // An edit that carries no link at all keeps the stored one.
+      const { sentinel: _, ...withoutLink } = read;
+      expect((await store.replace({ ...withoutLink, status: "Active" }, 2)).ok).toBe(true);
+      expect((await store.get(ws, read.id))?.sentinel).toEqual(synced);
+
+      // The mirror's own write gives the link: written with the change, and not due any more.
+      const home = aLink(t, { revision: 4, etag: '"e-2"', incidentNumber: 3, syncedUtc: shifted(t, MINUTE) });
+      const mirrored = await store.replace({ ...read, severity: "High" }, 3, home);
+      expect(mirrored).toEqual({ ok: true, incident: { ...read, severity: "High", revision: 4, sentinel: home } });
+      expect(await store.get(ws, read.id)).toEqual(mirrored.ok && mirrored.incident);
+      expect(await store.dueSyncs(ws, shifted(t, HOUR), 10)).toEqual([]);
+
+      // A replace from a stale revision writes neither the incident nor the given link.
+      const refused = await store.replace({ ...read, severity: "Low" }, 3, aLink(t, { revision: 9 }));
+      expect(refused.ok).toBe(false);
+      expect((await store.get(ws, read.id))?.sentinel).toEqual(home);
+    });
+
+    it("lists incidents with a change due for Sentinel, earliest first, after any claim, never synced, rejected or unlinked ones", async () => {
+      const now = "2026-11-20T12:00:00.000Z";
+      const make = async (title: string, sentinel: SentinelLink | undefined, edits = 0, workspaceId = ws) => {
+        const { incident } = await store.create(aNewIncident({ workspaceId, title, ...(sentinel && { sentinel }) }));
+        let current = incident;
+        for (let i = 0; i < edits; i++) {
+          const outcome = await store.replace({ ...current, description: `edit ${i}` }, current.revision);
+          if (!outcome.ok) throw new Error("edit failed");
+          current = outcome.incident;
+        }
+        return current;
+      };
+      await make("exactly now", aLink(now));
+      await make("a millisecond later", aLink(shifted(now, 1)));
+      await make("earliest", aLink(shifted(now, -3 * HOUR)));
+      // Due long ago, but claimed until an hour ago: due from then.
+      await make("claim lapsed", aLink(shifted(now, -4 * HOUR), { claimUntilUtc: shifted(now, -HOUR) }));
+      // Claimed long ago, then backed off: due when the backoff ends (the later of the two).
+      await make("backed off after a claim", aLink(shifted(now, -30 * MINUTE), { claimUntilUtc: shifted(now, -2 * HOUR) }));
+      await make("claimed", aLink(shifted(now, -2 * HOUR), { claimUntilUtc: shifted(now, 5 * MINUTE) }));
+      await make("synced", aLink(shifted(now, -5 * HOUR), { revision: 1, etag: '"e"' }));
+      await make("rejected", aLink(shifted(now, -5 * HOUR), { rejected: { revision: 1, reason: "Bad request" } }));
+      // Sentinel refused revision 1; revision 2 is a new change, due again.
+      await make("edited after a rejection", aLink(shifted(now, -2 * HOUR), { rejected: { revision: 1, reason: "Bad" } }), 1);
+      // Synced at 1, edited twice since.
+      await make("behind", aLink(shifted(now, -10 * MINUTE), { revision: 1, etag: '"e"' }), 2);
+      await make("not mirrored", undefined, 2);
+      const other = `ws-${randomUUID()}`;
+      await make("other workspace", aLink(shifted(now, -10 * HOUR)), 0, other);
+      const titles = async (at: string, limit = 20, workspaceId = ws) =>
+        (await store.dueSyncs(workspaceId, at, limit)).map((i) => i.title);
+
+      const dueNow = ["earliest", "edited after a rejection", "claim lapsed", "backed off after a claim", "behind", "exactly now"];
+      expect(await titles(now)).toEqual(dueNow);
+      expect(await titles(now, 3)).toEqual(dueNow.slice(0, 3));
+      expect(await titles(shifted(now, 1))).toEqual([...dueNow, "a millisecond later"]);
+      expect(await titles(shifted(now, 5 * MINUTE - 1))).toEqual([...dueNow, "a millisecond later"]);
+      expect(await titles(shifted(now, 5 * MINUTE))).toEqual([...dueNow, "a millisecond later", "claimed"]);
+      // Synced, rejected and unlinked incidents are never due, however late it gets.
+      expect(await titles(shifted(now, 24 * HOUR))).toEqual(await titles(shifted(now, 5 * MINUTE)));
+      expect(await titles(now, 20, other)).toEqual(["other workspace"]);
+      expect(await titles(now, 20, `ws-${randomUUID()}`)).toEqual([]);
+    });
+
+    it("follows the link's bookkeeping when listing changes due for Sentinel: claimed, backed off, synced, edited again", async () => {
+      const now = "2026-11-20T12:00:00.000Z";
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, sentinel: aLink(shifted(now, -MINUTE)) }));
+      const ids = async (at: string) => (await store.dueSyncs(ws, at, 10)).map((i) => i.id);
+      expect(await ids(now)).toEqual([incident.id]);
+
+      const claimUntilUtc = shifted(now, 2 * MINUTE);
+      await store.updateSentinel(ws, incident.id, (link) => link && { ...link, claimUntilUtc });
+      expect(await ids(now)).toEqual([]);
+      expect(await ids(shifted(claimUntilUtc, -1))).toEqual([]);
+      expect(await ids(claimUntilUtc)).toEqual([incident.id]);
+
+      // Failed, retried in 7 s (the claim let go).
+      const retryAt = shifted(now, 7000);
+      await store.updateSentinel(ws, incident.id, ({ claimUntilUtc: _, ...link } = aLink(now)) => ({ ...link, attempts: 1, dueUtc: retryAt }));
+      expect(await ids(shifted(retryAt, -1))).toEqual([]);
+      expect(await ids(retryAt)).toEqual([incident.id]);
+
+      // Synced: gone; edited again: due again.
+      await store.updateSentinel(ws, incident.id, (link) => link && { ...link, revision: 1, attempts: 0, dueUtc: now });
+      expect(await ids(shifted(now, 24 * HOUR))).toEqual([]);
+      expect((await store.replace({ ...incident, status: "Active" }, 1)).ok).toBe(true);
+      expect(await ids(now)).toEqual([incident.id]);
+
+      // Refused by Sentinel at revision 2: gone until the next edit.
+      await store.updateSentinel(ws, incident.id, (link) => link && { ...link, rejected: { revision: 2, reason: "Bad request" } });
+      expect(await ids(shifted(now, 24 * HOUR))).toEqual([]);
+      const stored = await store.get(ws, incident.id);
+      expect((await store.replace({ ...stored!, status: "Closed", classification: "FalsePositive" }, 2)).ok).toBe(true);
+      expect(await ids(now)).toEqual([incident.id]);
+    });
+
+    it("gives a lease to its first holder, refuses others while it runs, lets the holder renew, and frees it when it lapses", async () => {
+      const t = "2026-11-20T12:00:00.000Z";
+      const lease = (holder: string, at: number, until: number, name = "sentinelPoll", workspaceId = ws) =>
+        store.lease(workspaceId, name, holder, shifted(t, at), shifted(t, until));
+
+      expect(await lease("a", 0, MINUTE)).toBe(true);
+      expect(await lease("b", 30_000, 90_000)).toBe(false);
+      // The holder renews before it lapses: until two minutes now.
+      expect(await lease("a", 30_000, 2 * MINUTE)).toBe(true);
+      // Past the first term, inside the renewed one: still a's.
+      expect(await lease("b", 90_000, 3 * MINUTE)).toBe(false);
+      expect(await lease("b", 2 * MINUTE - 1, 3 * MINUTE)).toBe(false);
+      // Lapsed at two minutes: b takes it, and a is refused in turn.
+      expect(await lease("b", 2 * MINUTE, 3 * MINUTE)).toBe(true);
+      expect(await lease("a", 2 * MINUTE + 1000, 4 * MINUTE)).toBe(false);
+      expect(await lease("b", 2 * MINUTE + 1000, 4 * MINUTE)).toBe(true);
+
+      // Other names and other workspaces have leases of their own.
+      expect(await lease("a", 2 * MINUTE + 1000, 4 * MINUTE, "another")).toBe(true);
+      expect(await lease("a", 2 * MINUTE + 1000, 4 * MINUTE, "sentinelPoll", `ws-${randomUUID()}`)).toBe(true);
+    });
+
+    it("gives a free lease to exactly one of two holders asking at the same time", async () => {
+      const t = "2026-11-20T12:00:00.000Z";
+      for (const name of ["race-1", "race-2", "race-3"]) {
+        const outcomes = await Promise.all([
+          store.lease(ws, name, "x", t, shifted(t, MINUTE)),
+          store.lease(ws, name, "y", t, shifted(t, MINUTE)),
+        ]);
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        // The winner holds it: it renews, the loser is still refused.
+        const winner = outcomes[0] ? "x" : "y";
+        const loser = outcomes[0] ? "y" : "x";
+        expect(await store.lease(ws, name, winner, shifted(t, 1000), shifted(t, MINUTE))).toBe(true);
+        expect(await store.lease(ws, name, loser, shifted(t, 1000), shifted(t, MINUTE))).toBe(false);
+      }
+      // A lapsed lease, asked for by both at once: again exactly one.
+      const later = shifted(t, 2 * MINUTE);
+      const retaken = await Promise.all([
+        store.lease(ws, "race-1", "x", later, shifted(later, MINUTE)),
+        store.lease(ws, "race-1", "y", later, shifted(later, MINUTE)),
+      ]);
+      expect(retaken.filter(Boolean)).toHaveLength(1);
     });
 
     it("keeps small settings per workspace", async () => {
