@@ -188,6 +188,8 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
       workspaceId: config.WORKSPACE_ID,
       instanceId: randomUUID(),
       pollEveryMs: config.SENTINEL_POLL_SECONDS * 1000,
+      // A push makes a few requests in a row (more with many comments), each at most the timeout.
+      claimMs: Math.max(5_000, 6 * config.SENTINEL_REQUEST_TIMEOUT_MS),
       ...(overrides.clock && { clock: overrides.clock }),
       log,
       changed: (incident) => bot.changedElsewhere(incident),

@@ -346,8 +346,8 @@ function shorten(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** How long an instance has to finish a push or a pull it claimed before another may. */
-const CLAIM_MS = 120_000;
+/** How long an instance has to finish a push or a pull it claimed before another may, unless the options say. */
+const CLAIM_MS = 60_000;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** A conflicting write is merged and tried again this often before the push is retried later. */
@@ -358,7 +358,7 @@ const WATERMARK_KEY = "sentinelWatermark";
 const POLL_LEASE = "sentinelPoll";
 const CONFLICTS_KEPT = 5;
 /** Conflicts and reasons are kept this short on the incident. */
-const REASON_MAX = 300;
+const REASON_MAX = 600;
 /** Writes to Sentinel at once for one incident's comments and tasks. */
 const PARALLEL_WRITES = 4;
 
@@ -375,6 +375,11 @@ export interface MirrorOptions {
   instanceId: string;
   /** How often the poll runs, which is how long its lease is held (renewed by each poll). */
   pollEveryMs: number;
+  /**
+   * How long a push or pull may hold an incident before another instance may take it over (when its
+   * holder died). Longer than a push takes; a push that outlasts it is repeated, harmlessly (same ids).
+   */
+  claimMs?: number;
   clock?: Clock;
   log: MirrorLog;
   /** After a change made in Sentinel was written here, or the first push gave Sentinel's number: cards to redraw. */
@@ -620,8 +625,10 @@ export class SentinelMirror {
       error instanceof SentinelError ? error.message : `unexpected failure: ${String((error as Error)?.message ?? error)}`
     ).slice(0, REASON_MAX);
     const now = this.clock();
-    await this.settle(incident.id, until, (link) => {
+    let first = false;
+    const stored = await this.settle(incident.id, until, (link) => {
       const attempts = link.attempts + 1;
+      first = attempts === 1;
       const next: SentinelLink = { ...link, attempts, dueUtc: now.toISOString() };
       delete next.claimUntilUtc;
       if (kind === "rejected") {
@@ -635,6 +642,8 @@ export class SentinelMirror {
       next.lastError = reason;
       return next;
     });
+    // Analysts see it on the triage card: a refusal, or the first failure of a run (not every retry).
+    if (stored && (kind === "rejected" || first)) this.options.changed?.(stored);
     this.log.warn(
       { incidentId: incident.id, kind, reason },
       kind === "rejected" ? "Sentinel refused the incident" : "could not reach Sentinel; will retry",
@@ -649,7 +658,7 @@ export class SentinelMirror {
   ): Promise<{ incident: Incident; until: string } | undefined> {
     const now = this.clock();
     const nowUtc = now.toISOString();
-    const until = new Date(now.getTime() + CLAIM_MS).toISOString();
+    const until = new Date(now.getTime() + (this.options.claimMs ?? CLAIM_MS)).toISOString();
     let mine = false;
     const incident = await this.store.updateSentinel(this.workspaceId, id, (link, stored) => {
       mine = false;

@@ -14,6 +14,8 @@ export interface ChildBot {
   /** Resolves when the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
+  /** What it wrote to stdout so far (its JSON log lines). */
+  stdout(): string;
   /** Waits until stderr has a line matching (bounded by the test timeout). */
   waitForStderr(pattern: RegExp): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
     child,
     exited,
     stderr: () => err,
+    stdout: () => out,
     waitForStderr: async (pattern) => {
       while (!pattern.test(err)) await new Promise<void>((resolve) => stderrWaiters.push(resolve));
     },

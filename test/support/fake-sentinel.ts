@@ -52,7 +52,12 @@ export interface RecordedRequest {
   at: number;
 }
 
-type Fault = { kind: "status"; status: number; retryAfter?: string } | { kind: "drop" } | { kind: "stall"; ms: number };
+type Fault =
+  | { kind: "status"; status: number; retryAfter?: string; message?: string }
+  | { kind: "drop" }
+  | { kind: "stall"; ms: number };
+
+const FAULT_CODES: Record<number, string> = { 400: "BadRequest", 429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable" };
 
 export interface FakeSentinel {
   /** The ARM endpoint (https://127.0.0.1:port). */
@@ -200,7 +205,7 @@ export async function startFakeSentinel(
     if (fault?.kind === "stall") await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === "status") {
       done(fault.status);
-      return armError(res, fault.status, fault.status === 429 ? "TooManyRequests" : "ServiceUnavailable", "Injected fault.", {
+      return armError(res, fault.status, FAULT_CODES[fault.status] ?? "Error", fault.message ?? "Injected fault.", {
         ...(fault.retryAfter !== undefined && { "retry-after": fault.retryAfter }),
       });
     }
