@@ -210,6 +210,8 @@ export interface Incident {
   restricted?: boolean;
   /** The Teams message that carried the form it was created from: the only one its outcome may update for everyone. */
   formMessageId?: string;
+  /** The conversation holding `formMessageId`, as the transport addresses it (opaque here), to redraw it later. */
+  formConversation?: Record<string, unknown>;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
   /** Oldest first. */

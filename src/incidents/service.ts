@@ -92,6 +92,8 @@ export interface CreateOptions {
   firstActivityTimeUtc?: string;
   /** The Teams message that carried the form: the one message its outcome may be shown in for everyone. */
   formMessageId?: string;
+  /** Where that message is (the transport's address of its conversation). */
+  formConversation?: Record<string, unknown>;
   /** How to reach the reporter later (the transport's address), kept with the incident. */
   contact?: Contact["address"];
 }
@@ -188,6 +190,7 @@ export class IncidentService {
       createdBy: actor,
       entryPoint,
       ...(options.formMessageId && { formMessageId: options.formMessageId }),
+      ...(options.formMessageId && options.formConversation && { formConversation: options.formConversation }),
       ...(contactOf(actor, options.contact) && { contacts: [contactOf(actor, options.contact)!] }),
       providerName: PROVIDER_NAME,
       ...(this.mirrored && { sentinel: newLink(now) }),

@@ -90,6 +90,7 @@ export class IncidentBot extends TeamsActivityHandler {
   changedElsewhere(incident: Incident): void {
     if (!this.own) return;
     this.s.triage.refreshVia(this.own, incident);
+    this.s.triage.refreshConfirmationVia(this.own, incident);
     this.s.reporters.deliverVia(this.own, incident);
   }
 

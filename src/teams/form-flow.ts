@@ -46,6 +46,8 @@ export interface FormInput {
   evidence?: MessageEvidence;
   /** The Teams message the form was clicked in (a chat card), recorded with a new incident. */
   messageId?: string;
+  /** The conversation of that message, to redraw it later (Sentinel's number). */
+  formConversation?: Record<string, unknown>;
   /** How to reach the person later about what they reported (src/teams/reporter-notifier.ts). */
   contact?: Record<string, unknown>;
 }
@@ -134,6 +136,7 @@ export class FormFlow {
           role: input.role,
           ...(input.evidence && { evidence: input.evidence }),
           ...(input.messageId && { formMessageId: input.messageId }),
+          ...(input.formConversation && { formConversation: input.formConversation }),
           ...(input.contact && { contact: input.contact }),
         };
         const result = await this.service.create(form, actor, input.entryPoint, options);

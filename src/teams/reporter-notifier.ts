@@ -1,4 +1,10 @@
-import type { Activity, CloudAdapter, ConversationParameters, ConversationReference, TurnContext } from "botbuilder";
+import {
+  TurnContext,
+  type Activity,
+  type CloudAdapter,
+  type ConversationParameters,
+  type ConversationReference,
+} from "botbuilder";
 import { z } from "zod";
 import { backoffMs } from "../adapters/backoff";
 import type { Contact, Incident, ReporterNotice } from "../incidents/model";
@@ -41,6 +47,14 @@ export function chatAddressOf(activity: Activity): ChatAddress | undefined {
     bot: { id: recipient.id, ...(recipient.name && { name: recipient.name }) },
     ...(conversation?.conversationType === "personal" && conversation.id && { conversationId: conversation.id }),
   };
+}
+
+/** Where `activity` happened, as botbuilder continues a conversation there (no person, no message id). */
+export function conversationOf(activity: Activity): Record<string, unknown> {
+  const reference: Partial<ConversationReference> = TurnContext.getConversationReference(activity);
+  delete reference.activityId;
+  delete reference.user;
+  return JSON.parse(JSON.stringify(reference)) as Record<string, unknown>;
 }
 
 /**

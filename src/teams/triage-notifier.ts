@@ -1,11 +1,11 @@
-import type { TurnContext } from "botbuilder";
+import type { ConversationReference, TurnContext } from "botbuilder";
 import type { Incident } from "../incidents/model";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import { senderOf, type Sender } from "./reporter-notifier";
 import { isTrustedServiceUrl } from "./service-urls";
-import { cardAttachment, restrictedTriageCard, triageCard } from "./cards";
+import { cardAttachment, incidentCreatedCard, restrictedTriageCard, triageCard } from "./cards";
 
 /** Notices not posted are retried once they have been idle this long. */
 const RETRY_IDLE_MS = 60_000;
@@ -87,6 +87,26 @@ export class TriageNotifier {
         await ctx.updateActivity({ type: "message", id: messageId, attachments: [cardAttachment(card)] });
       });
     });
+  }
+
+  /**
+   * Redraws the analyst's confirmation card (the message their form was in) with the incident as it
+   * is now (Sentinel's number, once known). Not for restricted incidents: everyone there sees less.
+   */
+  refreshConfirmationVia({ adapter, identity }: Sender, incident: Incident): void {
+    const reference = incident.formConversation as Partial<ConversationReference> | undefined;
+    const messageId = incident.formMessageId;
+    if (!reference || !messageId || incident.restricted || incident.entryPoint !== "form") return;
+    if (!isTrustedServiceUrl(reference.serviceUrl, this.trustedServiceUrls)) return;
+    this.later.start("confirmation card update", () =>
+      adapter.continueConversationAsync(identity, reference, async (ctx) => {
+        await ctx.updateActivity({
+          type: "message",
+          id: messageId,
+          attachments: [cardAttachment(incidentCreatedCard(incident))],
+        });
+      }),
+    );
   }
 
   /** On any turn, at most once per `sweepEveryMs` per instance: retries posts that failed a minute ago or more. Never throws. */

@@ -13,6 +13,8 @@ import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type Fiel
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
 import { incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
+import { triageCard } from "../../src/teams/cards";
+import type { SentinelLink } from "../../src/incidents/model";
 import { unavailableBanner } from "../../src/teams/outage";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
 import { MESSAGE_MAX_LENGTH, TASK_TITLE_MAX_LENGTH } from "../../src/incidents/casework";
@@ -316,6 +318,49 @@ export const CATALOGUE: CatalogueEntry[] = [
       {
         name: "triage channel card with Assign to me and Edit",
         make: (world) => triaged(world, { title: "Suspicious login from a new country", severity: "High", tags: "Identity" }),
+      },
+      {
+        name: "triage card of an incident in Sentinel: its number, Open in Sentinel, a conflict reported",
+        make: async (world) => {
+          await triaged(world, { title: "Suspicious login from a new country", severity: "High", tags: "Identity" });
+          const [incident] = await world.bot.incidents();
+          const link: SentinelLink = {
+            revision: incident!.revision,
+            etag: '"5f0c"',
+            incidentNumber: 4711,
+            incidentUrl: "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/subscriptions/x/incidents/" + incident!.id,
+            comments: 0,
+            reports: 1,
+            tasks: [],
+            attempts: 0,
+            dueUtc: incident!.createdTimeUtc,
+            conflicts: ["Severity was changed in Sentinel (to Low) and in Teams (to High) at the same time: Teams' High was kept."],
+          };
+          return triageCard({ ...incident!, sentinel: link });
+        },
+      },
+      {
+        name: "worst case: triage card of an incident Sentinel refused, with its longest reason and five conflicts",
+        make: async (world) => {
+          await triaged(world, { title: "Suspicious login from a new country", tags: "Identity" });
+          const [incident] = await world.bot.incidents();
+          const conflict = (field: string) =>
+            `${field} was changed in Sentinel (to ${heavy(60)}) and in Teams (to ${heavy(60)}) at the same time: Teams' ${heavy(60)} was kept.`;
+          const link: SentinelLink = {
+            revision: incident!.revision - 1,
+            etag: '"5f0c"',
+            incidentNumber: 999_999_999,
+            incidentUrl: "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/" + "x".repeat(400),
+            comments: 0,
+            reports: 1,
+            tasks: [],
+            attempts: 3,
+            dueUtc: incident!.createdTimeUtc,
+            rejected: { revision: incident!.revision, reason: heavy(600) },
+            conflicts: ["Title", "Description", "Severity", "Status", "Owner"].map(conflict),
+          };
+          return triageCard({ ...incident!, sentinel: link });
+        },
       },
       {
         name: "triage channel card after Assign to me",

@@ -259,7 +259,7 @@ describe("mirrored to Sentinel", () => {
     expect(redrawn).toContain("Teams' High was kept.");
   });
 
-  it("shows Sentinel's number and an Open in Sentinel button on the triage card once synced", async () => {
+  it("shows Sentinel's number and an Open in Sentinel button on the triage card and Alex's confirmation once synced", async () => {
     const bot = await start();
     await setTriageChannel(bot);
     const id = await create(bot, { title: "Shared mailbox forwarding rule" });
@@ -274,6 +274,16 @@ describe("mirrored to Sentinel", () => {
     );
     const open = (card.actions as any[]).find((a) => a.id === "openInSentinel");
     expect(open).toMatchObject({ type: "Action.OpenUrl", title: "Open in Sentinel", url: incident.sentinel!.incidentUrl });
+    // The confirmation in the message Alex's form was in ("card-message-1") is redrawn the same way.
+    const confirmation = await until("the confirmation redrawn", () =>
+      connector
+        .updated()
+        .filter((u) => u.id === "card-message-1")
+        .map((u) => cardOf(u.activity))
+        .find((c) => visibleText(c).includes(`Incident ${incident.sentinel!.incidentNumber}`)),
+    );
+    expect(visibleText(confirmation)[0]).toBe("Incident INC-1 created");
+    expect((confirmation.actions as any[]).find((a) => a.id === "openInSentinel")?.url).toBe(incident.sentinel!.incidentUrl);
   });
 });
 

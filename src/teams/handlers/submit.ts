@@ -6,7 +6,7 @@ import { isUuid, readForm } from "../../incidents/validation";
 import type { SubmitOutcome } from "../form-flow";
 import { messageIncidentId } from "../message-source";
 import { whenDown } from "../outage";
-import { chatAddressOf } from "../reporter-notifier";
+import { chatAddressOf, conversationOf } from "../reporter-notifier";
 import { createLimitBanner } from "../rate-limit";
 import type { Services, Turn } from "../turn";
 import { VERBS } from "../verbs";
@@ -63,7 +63,8 @@ export async function submitForm(
     );
     if ("banner" in asked) return { kind: "form", card: await s.flow.formCard(who, form, { ...render, banner: asked.banner }) };
     const entryPoint = dialog ? "message-extension" : "form";
-    outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence, ...reach }, render);
+    const at = replyTo && !dialog ? { formConversation: conversationOf(turn.activity) } : {};
+    outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence, ...at, ...reach }, render);
   }
   if (outcome.kind === "created" && outcome.isNew) s.triage.announce(turn.context, outcome.incident);
   return outcome;
