@@ -2,7 +2,7 @@
  * `npm run bench`: how close the bot runs to its own stack's floor (issue #7).
  *
  *   npm run bench                  every scenario, measured: bench/results/latest.json and the
- *                                  generated part of docs/performance.md (~5 minutes)
+ *                                  generated part of docs/performance.md (~5-6 minutes)
  *   npm run bench -- --smoke       every scenario with tiny counts: checks that the suite runs and
  *                                  writes bench/results/smoke.json; checks no target (CI)
  *   npm run bench -- --only=tags,cards   some scenarios: bench/results/partial.json, docs untouched
@@ -22,6 +22,7 @@ import { benchCosmos, type CosmosResult } from "./scenarios/cosmos";
 import { benchCreate, type CreateResult } from "./scenarios/create";
 import { benchOwners, type OwnerResult } from "./scenarios/owners";
 import { benchProfile, type ProfileResult } from "./scenarios/profile";
+import { benchSentinel, type SentinelResult } from "./scenarios/sentinel";
 import { benchStartup, type StartupResult } from "./scenarios/startup";
 import { benchTags, type TagResult } from "./scenarios/tags";
 
@@ -40,11 +41,12 @@ export interface Results {
     startup?: Outcome<StartupResult>;
     cards?: Outcome<CardSize[]>;
     profile?: Outcome<ProfileResult>;
+    sentinel?: Outcome<SentinelResult>;
   };
   targets: Target[];
 }
 
-const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile"] as const;
+const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile", "sentinel"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function settings(smoke: boolean) {
@@ -56,6 +58,8 @@ function settings(smoke: boolean) {
         cosmos: { creates: 4, burst: 2, suggestions: 3, seeded: 10 },
         startup: { starts: 1, step: 50, connections: 4, timeFirstStart: true },
         profile: { durationSec: 0.5, connections: 4 },
+        // One fault (the 10th create), so the retry path runs: it waits for the bot's backoff (2.5-5 s).
+        sentinel: { creates: 10, concurrency: [1, 4], faultConcurrency: [4], faultEvery: 10, updates: 2, syncSeconds: 1, syncTimeoutSec: 30 },
       }
     : {
         create: { concurrency: [1, 32], rounds: 5, durationSec: 1.2, maxRequests: 20_000, warmupSec: 1 },
@@ -64,6 +68,7 @@ function settings(smoke: boolean) {
         cosmos: { creates: 100, burst: 8, suggestions: 50, seeded: 300 },
         startup: { starts: 5, step: 5000, connections: 8 },
         profile: { durationSec: 6, connections: 8 },
+        sentinel: { creates: 300, concurrency: [1, 16], faultConcurrency: [1, 16], faultEvery: 10, updates: 20, syncSeconds: 1, syncTimeoutSec: 60 },
       };
 }
 
@@ -125,6 +130,9 @@ async function main(): Promise<void> {
         break;
       case "profile":
         results.scenarios.profile = await run(name, () => benchProfile({ ...s.profile, outDir: profilesDir }));
+        break;
+      case "sentinel":
+        results.scenarios.sentinel = await run(name, () => benchSentinel(s.sentinel, say));
         break;
     }
   };

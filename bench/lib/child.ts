@@ -4,8 +4,14 @@ import type { GraphTarget } from "./graph-child";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-/** bot: the real bot from an environment (with `graph`, its directory on the bench's fake Graph); floor: see floor.ts. */
-export type ChildSpec = { kind: "bot"; env: Record<string, string>; graph?: GraphTarget } | { kind: "floor" };
+/**
+ * bot: the real bot from an environment (with `graph`, its directory on the bench's fake Graph; `processEnv`:
+ * variables the process itself must have from its start, e.g. NODE_EXTRA_CA_CERTS, or IDENTITY_ENDPOINT that
+ * @azure/identity reads from process.env); floor: see floor.ts.
+ */
+export type ChildSpec =
+  | { kind: "bot"; env: Record<string, string>; graph?: GraphTarget; processEnv?: Record<string, string> }
+  | { kind: "floor" };
 
 export type ChildRequest = { cmd: "mem" | "mark" | "cpu" | "stop"; id: number };
 
@@ -40,7 +46,7 @@ export async function startChild(spec: ChildSpec, nodeFlags: string[] = []): Pro
   const child: ChildProcess = fork(path.join(ROOT, "bench", "child.ts"), [], {
     cwd: ROOT,
     execArgv: ["--import", "tsx", "--disable-warning=DEP0111", ...nodeFlags],
-    env: { ...process.env, BENCH_CHILD: JSON.stringify(spec) },
+    env: { ...process.env, ...(spec.kind === "bot" && spec.processEnv), BENCH_CHILD: JSON.stringify(spec) },
     // The bot logs at info to stdout, as in production; nobody reads it here.
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });

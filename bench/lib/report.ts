@@ -71,6 +71,26 @@ export function evaluate(results: Results): Target[] {
       met: startup.result.heapGrowthSecondStepMb < 2,
     });
   }
+  const sentinel = results.scenarios.sentinel;
+  if (sentinel?.ok) {
+    for (const phase of sentinel.result.phases.filter((p) => p.faulted === 0)) {
+      targets.push({
+        name: `Sentinel requests per create (tokens apart), c=${phase.connections}`,
+        target: "<= 2 (the incident + its 1 comment)",
+        measured: n(phase.perCreate),
+        met: phase.perCreate <= 2,
+      });
+    }
+    for (const u of sentinel.result.updates) {
+      const comments = u.byKind["PUT comment"] ?? 0;
+      targets.push({
+        name: `Sentinel requests per ${u.operation}`,
+        target: "<= 1 + comments",
+        measured: `${n(u.perOperation)} (${n(comments)} comment)`,
+        met: u.perOperation <= 1 + comments,
+      });
+    }
+  }
   return targets;
 }
 
@@ -202,6 +222,8 @@ export function renderReport(r: Results): string {
     );
   } else out.push(failure(cards), "");
 
+  out.push(renderSentinel(r.scenarios.sentinel), "");
+
   const profile = r.scenarios.profile;
   out.push("### Profile of the create path (this run)", "");
   if (profile?.ok) {
@@ -221,6 +243,61 @@ export function renderReport(r: Results): string {
   } else out.push(failure(profile), "");
 
   out.push(END);
+  return out.join("\n");
+}
+
+const kinds = (byKind: Record<string, number>) =>
+  Object.entries(byKind)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(", ") || "none";
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "–" : n(v, v < 10 ? 1 : 0));
+
+/** Section 7 of the report: the Sentinel sync (also used to quote a --only=sentinel run by hand). */
+export function renderSentinel(sentinel: Results["scenarios"]["sentinel"]): string {
+  const out: string[] = ["### 7. Microsoft Sentinel sync", "", took(sentinel), ""];
+  if (!sentinel?.ok) {
+    out.push(failure(sentinel));
+    return out.join("\n");
+  }
+  const s = sentinel.result;
+  const rows: (string | number)[][] = [];
+  for (const p of s.phases) {
+    const lagRow = (label: string, lag: typeof p.lag, requests: string) => [
+      label,
+      n(lag.count, 0),
+      requests,
+      ms(lag.p50),
+      ms(lag.p90),
+      ms(lag.p99),
+      ms(lag.max),
+    ];
+    rows.push(lagRow(p.name, p.lag, `${n(p.perCreate)} (${kinds(p.byKind)})`));
+    if (p.lagClean) rows.push(lagRow("  without a fault", p.lagClean, n(p.perCleanCreate)));
+    if (p.lagFaulted) rows.push(lagRow("  with a fault (503, then retried)", p.lagFaulted, n(p.perFaultedCreate)));
+  }
+  out.push(
+    table(["Creates", "Incidents", "Sentinel requests per create", "lag p50 ms", "lag p90 ms", "lag p99 ms", "lag max ms"], rows),
+    "",
+    table(
+      ["Phase", "create answer p50 / p99 ms", "PUT before the answer", "token requests", "poll requests", "seconds"],
+      s.phases.map((p) => [p.name, `${ms(p.answer.p50)} / ${ms(p.answer.p99)}`, n(p.putBeforeAnswer, 0), n(p.tokens, 0), n(p.polls, 0), n(p.seconds, 1)]),
+    ),
+    "",
+    table(
+      ["Edit through the bot (one at a time)", "Edits", "Sentinel requests each", "lag p50 ms", "lag p99 ms"],
+      s.updates.map((u) => [u.operation, n(u.operations, 0), `${n(u.perOperation)} (${kinds(u.byKind)})`, ms(u.lag.p50), ms(u.lag.p99)]),
+    ),
+    "",
+    `The bot (a child process, SQLite, local mode, SENTINEL_SYNC_SECONDS=${s.syncSeconds}) against test/support/fake-sentinel.ts over https ` +
+      "on loopback, signed in through its App Service managed-identity endpoint; creates and edits are sent over HTTP as Teams sends them. " +
+      "**Lag** is from the moment the bench had the bot's answer to the moment the fake Sentinel received the incident's successful PUT " +
+      "(for an edit: the PUT that carries it, the incident's or the comment's); negative when the PUT arrived first (the push starts " +
+      "right after the write, before the answer is sent). Requests are counted per incident from the fake's record; the token " +
+      `requests (${n(s.tokens, 0)} in the whole scenario, warm-up included) and the poll's list requests are counted apart. ` +
+      `In the fault phases the first PUT of every ${s.faultEvery}th create's incident is answered 503 (no Retry-After): the push is ` +
+      "retried after the mirror's backoff (2.5-5 s for a first failure) by the sweep, which reads the incident back first (a GET: the " +
+      "lost answer may have created it).",
+  );
   return out.join("\n");
 }
 
