@@ -123,7 +123,8 @@ export function mirroredFields(incident: Incident): MirroredFields {
     status: incident.status,
     ...(incident.classification && { classification: incident.classification }),
     ...(incident.classificationReason && { classificationReason: incident.classificationReason }),
-    ...(incident.classificationComment && { classificationComment: incident.classificationComment }),
+    // The closing comment is the analyst's words: a restricted incident's stays in Teams.
+    ...(incident.classificationComment && !restricted && { classificationComment: incident.classificationComment }),
     ...(incident.owner && { owner: incident.owner }),
     labels: restricted ? [] : incident.labels,
   };
@@ -256,6 +257,11 @@ export function withFields(incident: Incident, fields: MirroredFields, groups: r
   const next: Incident = { ...incident };
   const target = next as unknown as MirroredFields;
   for (const group of groups) copyGroup(target, fields, group);
+  // A restricted incident's closing comment is never sent (mirroredFields), so Sentinel's status never replaces it.
+  if (incident.restricted) {
+    delete next.classificationComment;
+    if (incident.classificationComment && next.status === "Closed") next.classificationComment = incident.classificationComment;
+  }
   return next;
 }
 
@@ -298,7 +304,8 @@ export function provenanceComments(incident: Incident): OutgoingComment[] {
     {
       id: stableId(incident.id, "sentinel", "created"),
       message:
-        `Reported in Microsoft Teams by ${who.name} on ${utc(incident.createdTimeUtc)}, ` +
+        // A restricted incident's reporters are not named, as in its later reports.
+        `Reported in Microsoft Teams${incident.restricted ? "" : ` by ${who.name}`} on ${utc(incident.createdTimeUtc)}, ` +
         `through ${ENTRY_WORDS[incident.entryPoint]}. ` +
         `In Teams: ${incidentRef(incident)}.${incident.restricted ? "" : evidenceWords(first)}`,
     },
