@@ -321,8 +321,9 @@ export class SentinelClient implements SentinelApi {
       }),
       ...(body !== undefined && { body: JSON.stringify(body) }),
       timeout: this.settings.requestTimeoutMs,
-      ...(this.options.agent && { agent: this.options.agent }),
     });
+    // Set on the request: createPipelineRequest does not copy an `agent` option (the caller's trust store was dropped).
+    if (this.options.agent) request.agent = this.options.agent;
     let response: PipelineResponse;
     try {
       response = await this.pipeline.sendRequest(this.http, request);

@@ -549,10 +549,12 @@ export class SentinelMirror {
       const untouched = groups.filter((g) => groupValue(now, g) === groupValue(before, g));
       const next = withFields(current, fields, untouched);
       next.lastModifiedTimeUtc = this.clock().toISOString();
-      // Sentinel holds this revision when nothing else changed here since it was read.
+      // Sentinel holds this revision when it held the one read (a push, or a pull with nothing pending here) and nothing
+      // else changed here since it was read; else a change made here is still to be sent.
       const link: SentinelLink = {
         ...settled,
-        revision: current.revision === read.revision ? current.revision + 1 : settled.revision,
+        revision:
+          current.revision === read.revision && settled.revision === read.revision ? current.revision + 1 : settled.revision,
       };
       const noticed = withNotices(
         next,

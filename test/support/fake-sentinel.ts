@@ -85,6 +85,8 @@ export interface FakeSentinel {
   revokeRole(): void;
   grant(): void;
   tokensIssued(): number;
+  /** Gives list pages' nextLinks this origin (e.g. another host) until called with undefined. */
+  nextLinkOrigin(origin: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export async function startFakeSentinel(
   const faults: { fault: Fault; pattern?: RegExp | undefined }[] = [];
   let always: Fault | undefined;
   let origin = "";
+  let nextOrigin: string | undefined;
   const prefix = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${workspace}/providers/Microsoft.SecurityInsights/incidents`;
   const resourceId = (name: string) => `${prefix}/${name}`;
   const newEtag = () => `"${randomUUID()}"`;
@@ -345,6 +348,7 @@ export async function startFakeSentinel(
     const page = items.slice(skip, skip + top);
     const next = new URL(url.toString());
     next.searchParams.set("$skipToken", String(skip + top));
+    if (nextOrigin) next.href = `${nextOrigin}${next.pathname}${next.search}`;
     json(res, 200, {
       value: page.map(view),
       ...(skip + top < items.length && { nextLink: next.toString() }),
@@ -402,6 +406,9 @@ export async function startFakeSentinel(
       roleRevoked = false;
     },
     tokensIssued: () => issued,
+    nextLinkOrigin: (value) => {
+      nextOrigin = value;
+    },
     close: async () => {
       api.closeAllConnections();
       identity.closeAllConnections();

@@ -1,0 +1,499 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import https from "node:https";
+import type { AccessToken, TokenCredential } from "@azure/identity";
+import { SentinelClient, type SentinelSettings } from "../../src/adapters/sentinel-client";
+import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
+import { SentinelError } from "../../src/incidents/errors";
+import { mirroredFields, mirrorState, newLink, SentinelMirror, type MirrorOptions } from "../../src/incidents/mirror";
+import type { Incident, SentinelLink } from "../../src/incidents/model";
+import { aNewIncident, labels } from "../support/builders";
+import { API_VERSION, type FakeSentinel, startFakeSentinel, TLS_CA_FILE } from "../support/fake-sentinel";
+
+/**
+ * The mirror on the real SQLite store and the real REST client, against the Sentinel test server
+ * over https. The token comes from the server's App Service-style identity endpoint through a small
+ * credential (a stand-in for @azure/identity's ManagedIdentityCredential). Time is the mirror's
+ * clock, moved by the tests; the test server stamps its changes with the same clock.
+ */
+
+const WS = "ws-sentinel";
+const MEGAN = { objectId: "6f1c2d3e-0000-4000-8000-000000000031", name: "Megan Bowen" };
+const ADELE = { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", ownerType: "User" as const, assignedTo: "Adele Vance" };
+
+let fake: FakeSentinel;
+let now: number;
+const clock = () => new Date(now);
+const advance = (ms: number) => {
+  now += ms;
+};
+let store: SqliteIncidentStore;
+let client: SentinelClient;
+let changed: Incident[];
+let warnings: object[];
+
+function identityCredential(): TokenCredential {
+  return {
+    async getToken(): Promise<AccessToken> {
+      const url = new URL(fake.identityEndpoint);
+      url.searchParams.set("resource", fake.armEndpoint);
+      url.searchParams.set("api-version", "2019-08-01");
+      const response = await fetch(url, { headers: { "X-IDENTITY-HEADER": fake.identityHeader } });
+      if (!response.ok) throw new Error(`identity endpoint: HTTP ${response.status}`);
+      const body = (await response.json()) as { access_token: string; expires_on: string };
+      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
+    },
+  };
+}
+
+function mirror(overrides: Partial<MirrorOptions> = {}): SentinelMirror {
+  return new SentinelMirror({
+    store,
+    api: client,
+    workspaceId: WS,
+    instanceId: "instance-a",
+    pollEveryMs: 60_000,
+    clock,
+    log: { info: () => undefined, warn: (details) => warnings.push(details) },
+    changed: (incident) => changed.push(incident),
+    ...overrides,
+  });
+}
+
+beforeEach(async () => {
+  now = Date.parse("2026-11-20T10:00:00.000Z");
+  fake = await startFakeSentinel({ now: clock });
+  const settings: SentinelSettings = {
+    armEndpoint: fake.armEndpoint,
+    apiVersion: API_VERSION,
+    subscriptionId: fake.subscriptionId,
+    resourceGroup: fake.resourceGroup,
+    workspace: fake.workspace,
+    signIn: { kind: "managed-identity" },
+    requestTimeoutMs: 10_000,
+  };
+  client = new SentinelClient(settings, {
+    agent: new https.Agent({ ca: fs.readFileSync(TLS_CA_FILE) }),
+    credential: identityCredential(),
+  });
+  store = new SqliteIncidentStore(":memory:");
+  changed = [];
+  warnings = [];
+});
+afterEach(async () => {
+  await store.close();
+  await fake.close();
+});
+
+/** An incident created in Teams while the sync is on (revision 1, pending). */
+async function created(overrides: Partial<Incident> = {}): Promise<Incident> {
+  const at = clock().toISOString();
+  const { incident } = await store.create(
+    aNewIncident({ workspaceId: WS, createdTimeUtc: at, lastModifiedTimeUtc: at, sentinel: newLink(at), ...overrides }),
+  );
+  return incident;
+}
+
+/** An edit made in Teams, as the service writes it (the stored link is kept). */
+async function edit(id: string, change: Partial<Incident>): Promise<Incident> {
+  const current = (await store.get(WS, id))!;
+  const outcome = await store.replace({ ...current, ...change, lastModifiedTimeUtc: clock().toISOString() }, current.revision);
+  if (!outcome.ok) throw new Error("the edit lost a race");
+  return outcome.incident;
+}
+
+async function stored(id: string): Promise<Incident> {
+  return (await store.get(WS, id))!;
+}
+async function link(id: string): Promise<SentinelLink> {
+  return (await stored(id)).sentinel!;
+}
+const incidentPuts = (id: string) => fake.calls("PUT", new RegExp(`/incidents/${id}$`));
+const remote = (id: string) => fake.incidents.get(id)!;
+
+/** Waits (without measuring time) until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error("condition never held");
+}
+
+describe("SentinelMirror: pushing to Sentinel", () => {
+  it("creates the incident (201) on the first push and records its number, url, etag and the fields agreed", async () => {
+    const incident = await created({ title: "Phishing at finance", severity: "High", labels: labels("Phishing"), owner: ADELE });
+    expect(await mirror().push(incident.id)).toBe("synced");
+
+    expect(incidentPuts(incident.id).map((r) => [r.status, r.body.etag])).toEqual([[201, undefined]]);
+    const there = remote(incident.id);
+    expect(there.properties).toMatchObject({
+      title: "Phishing at finance",
+      severity: "High",
+      status: "New",
+      labels: labels("Phishing"),
+    });
+    expect(there.properties.owner).toMatchObject({ objectId: ADELE.objectId, assignedTo: "Adele Vance" });
+    const l = await link(incident.id);
+    expect(l).toMatchObject({
+      revision: 1,
+      etag: there.etag,
+      incidentNumber: there.properties.incidentNumber,
+      incidentUrl: there.properties.incidentUrl,
+      base: mirroredFields(incident),
+      attempts: 0,
+      reports: 1,
+    });
+    expect(l.claimUntilUtc).toBeUndefined();
+    expect(l.lastError).toBeUndefined();
+    // Provenance: one comment.
+    expect([...there.comments.values()].map((c) => c.message)).toEqual([
+      expect.stringMatching(/^Reported in Microsoft Teams by Alex Wilber/),
+    ]);
+    // The cards learn Sentinel's number.
+    expect(changed.map((i) => i.sentinel?.incidentNumber)).toEqual([there.properties.incidentNumber]);
+    expect(mirrorState(await stored(incident.id))).toMatchObject({ kind: "synced", behind: false });
+
+    // Nothing new: nothing sent.
+    const requests = fake.calls().length;
+    expect(await mirror().push(incident.id)).toBe("not-due");
+    expect(await mirror().sweep()).toBe(0);
+    expect(fake.calls()).toHaveLength(requests);
+  });
+
+  it("sends an edit as one PUT with the etag last seen", async () => {
+    const incident = await created();
+    await mirror().push(incident.id);
+    const etag = (await link(incident.id)).etag;
+    await edit(incident.id, { severity: "High", labels: labels("Badge") });
+
+    expect(await mirror().sweep()).toBe(1);
+    const puts = incidentPuts(incident.id);
+    expect(puts.map((r) => r.status)).toEqual([201, 200]);
+    expect(puts[1]!.body.etag).toBe(etag);
+    expect(remote(incident.id).properties).toMatchObject({ severity: "High", labels: labels("Badge") });
+    expect(await link(incident.id)).toMatchObject({ revision: 2, etag: remote(incident.id).etag });
+    expect(changed).toHaveLength(1);
+  });
+
+  it("merges after a 409 when Sentinel changed another field: both in Sentinel, theirs brought home, no conflict", async () => {
+    const incident = await created();
+    await mirror().push(incident.id);
+    fake.editInPortal(incident.id, { severity: "High" });
+    await edit(incident.id, { title: "Tailgating, building 3 (edited)" });
+
+    expect(await mirror().push(incident.id)).toBe("synced");
+    expect(incidentPuts(incident.id).map((r) => r.status)).toEqual([201, 409, 200]);
+    expect(remote(incident.id).properties).toMatchObject({ title: "Tailgating, building 3 (edited)", severity: "High" });
+    const home = await stored(incident.id);
+    expect(home).toMatchObject({ title: "Tailgating, building 3 (edited)", severity: "High", revision: 3 });
+    expect(home.sentinel).toMatchObject({ revision: 3, etag: remote(incident.id).etag });
+    expect(home.sentinel?.conflicts).toBeUndefined();
+    expect(changed.map((i) => i.severity)).toEqual(["Medium", "High"]);
+    // All agreed: nothing more to send.
+    expect(await mirror().push(incident.id)).toBe("not-due");
+  });
+
+  it("keeps Teams' value in Sentinel when both changed the same field, and records the conflict on the link", async () => {
+    const incident = await created();
+    await mirror().push(incident.id);
+    fake.editInPortal(incident.id, { severity: "Low" });
+    await edit(incident.id, { severity: "High" });
+
+    expect(await mirror().push(incident.id)).toBe("synced");
+    expect(remote(incident.id).properties.severity).toBe("High");
+    expect((await stored(incident.id)).severity).toBe("High");
+    expect((await link(incident.id)).conflicts).toEqual([
+      "Severity was changed in Sentinel (to Low) and in Teams (to High) at the same time: Teams' High was kept.",
+    ]);
+  });
+
+  it("waits exactly as long as Retry-After says after a 429", async () => {
+    const incident = await created();
+    fake.failNext(1, { kind: "status", status: 429, retryAfter: "7" });
+    expect(await mirror().push(incident.id)).toBe("retry");
+    const l = await link(incident.id);
+    expect(l.dueUtc).toBe(new Date(now + 7000).toISOString());
+    expect(l.attempts).toBe(1);
+    expect(l.lastError).toMatch(/429/);
+    expect(l.claimUntilUtc).toBeUndefined();
+    expect(mirrorState(await stored(incident.id))).toMatchObject({ kind: "sending", lastError: l.lastError });
+
+    advance(6999);
+    expect(await mirror().push(incident.id)).toBe("not-due");
+    expect(await mirror().sweep()).toBe(0);
+    advance(1);
+    expect(await mirror().sweep()).toBe(1);
+    expect(await link(incident.id)).toMatchObject({ revision: 1, attempts: 0 });
+    expect(remote(incident.id)).toBeDefined();
+  });
+
+  it("backs off after a 503: 2.5 to 5 s, then 5 to 10 s", async () => {
+    const incident = await created();
+    fake.failNext(2, { kind: "status", status: 503 });
+    expect(await mirror().push(incident.id)).toBe("retry");
+    const first = Date.parse((await link(incident.id)).dueUtc) - now;
+    expect(first).toBeGreaterThanOrEqual(2500);
+    expect(first).toBeLessThanOrEqual(5000);
+
+    now += first;
+    expect(await mirror().push(incident.id)).toBe("retry");
+    const second = await link(incident.id);
+    expect(second.attempts).toBe(2);
+    expect(Date.parse(second.dueUtc) - now).toBeGreaterThanOrEqual(5000);
+    expect(Date.parse(second.dueUtc) - now).toBeLessThanOrEqual(10_000);
+    expect(second.lastError).toMatch(/503/);
+  });
+
+  it("does not retry a revision Sentinel refused (400) until the incident changes", async () => {
+    const incident = await created();
+    fake.failNext(1, { kind: "status", status: 400 });
+    expect(await mirror().push(incident.id)).toBe("rejected");
+    const l = await link(incident.id);
+    expect(l.rejected).toEqual({ revision: 1, reason: expect.any(String) as string });
+    expect(mirrorState(await stored(incident.id))).toMatchObject({ kind: "rejected" });
+
+    advance(24 * 3600_000);
+    const requests = fake.calls().length;
+    expect(await mirror().push(incident.id)).toBe("not-due");
+    expect(await mirror().sweep()).toBe(0);
+    expect(fake.calls()).toHaveLength(requests);
+
+    await edit(incident.id, { title: "Fixed title" });
+    expect(await mirror().sweep()).toBe(1);
+    expect(remote(incident.id).properties.title).toBe("Fixed title");
+    expect((await link(incident.id)).rejected).toBeUndefined();
+  });
+
+  it("names the missing role and the workspace after a 403, and sends once the role is granted", async () => {
+    const incident = await created();
+    fake.revokeRole();
+    expect(await mirror().push(incident.id)).toBe("retry");
+    const l = await link(incident.id);
+    expect(l.lastError).toContain("Microsoft Sentinel Responder");
+    expect(l.lastError).toContain(fake.workspace);
+    expect(l.rejected).toBeUndefined();
+
+    fake.grant();
+    advance(5000);
+    expect(await mirror().sweep()).toBe(1);
+    expect(remote(incident.id)).toBeDefined();
+  });
+
+  it("leaves an incident another instance claimed alone until the claim lapses", async () => {
+    const incident = await created();
+    // Instance a sends it; while its PUT is in flight, instance b finds it claimed.
+    fake.failNext(1, { kind: "stall", ms: 300 });
+    const a = mirror().push(incident.id);
+    await until(() => fake.calls("PUT").length > 0);
+    expect(await mirror({ instanceId: "instance-b" }).push(incident.id)).toBe("not-due");
+    expect(await a).toBe("synced");
+    expect(incidentPuts(incident.id)).toHaveLength(1);
+
+    // An instance that claimed it and died: nobody sends it before the claim lapses.
+    await edit(incident.id, { severity: "High" });
+    const claimUntilUtc = new Date(now + 60_000).toISOString();
+    await store.updateSentinel(WS, incident.id, (l) => l && { ...l, claimUntilUtc });
+    const b = mirror({ instanceId: "instance-b" });
+    expect(await b.push(incident.id)).toBe("not-due");
+    advance(59_999);
+    expect(await b.sweep()).toBe(0);
+    advance(1);
+    expect(await b.sweep()).toBe(1);
+    expect(remote(incident.id).properties.severity).toBe("High");
+    expect(incidentPuts(incident.id)).toHaveLength(2);
+  });
+
+  it("sends a change made in Teams while a change made in Sentinel was brought home by the poll", async () => {
+    const incident = await created();
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    // An edit in Teams whose push fails for now...
+    await edit(incident.id, { title: "Edited in Teams" });
+    fake.failNext(1, { kind: "status", status: 503 });
+    expect(await m.push(incident.id)).toBe("retry");
+    // ...and a change in Sentinel, brought home meanwhile.
+    advance(1000);
+    fake.editInPortal(incident.id, { severity: "High" });
+    expect(await m.poll()).toBe(1);
+    expect(await stored(incident.id)).toMatchObject({ title: "Edited in Teams", severity: "High" });
+
+    // The Teams edit is still to be sent, and is.
+    advance(10_000);
+    expect(await m.sweep()).toBe(1);
+    expect(remote(incident.id).properties).toMatchObject({ title: "Edited in Teams", severity: "High" });
+  });
+
+  it("sends a restricted incident without its words, and never takes its words from Sentinel", async () => {
+    const incident = await created({
+      restricted: true,
+      title: "Manager changed payroll bank details",
+      description: "Reported by an employee of finance.",
+      labels: labels("HR"),
+      entryPoint: "chat-report",
+      createdBy: MEGAN,
+    });
+    const m = mirror();
+    await m.push(incident.id);
+    const there = remote(incident.id);
+    expect(there.properties.title).toBe(`Restricted incident INC-${incident.incidentNumber}`);
+    expect(there.properties.labels).toEqual([]);
+    const sent = JSON.stringify(fake.calls("PUT").map((r) => r.body));
+    for (const words of ["payroll", "finance", "HR", "Megan"]) expect(sent).not.toContain(words);
+
+    await m.poll();
+    advance(1000);
+    fake.editInPortal(incident.id, { title: "Renamed in Sentinel", description: "x", severity: "High", labels: labels("Seen") });
+    expect(await m.poll()).toBe(1);
+    expect(await stored(incident.id)).toMatchObject({
+      title: "Manager changed payroll bank details",
+      description: "Reported by an employee of finance.",
+      labels: labels("HR"),
+      severity: "High",
+    });
+  });
+});
+
+describe("SentinelMirror: bringing changes made in Sentinel home", () => {
+  const WATERMARK = "sentinelWatermark";
+
+  it("only sets the watermark on the first poll", async () => {
+    const m = mirror();
+    expect(await m.poll()).toBe(0);
+    expect(await store.getSetting(WS, WATERMARK)).toBe(clock().toISOString());
+    expect(fake.calls("GET")).toEqual([]);
+  });
+
+  it("writes a portal change of status, owner, severity and tags into the store, telling the reporters, once", async () => {
+    const incident = await created({ entryPoint: "chat-report", createdBy: MEGAN, labels: labels("Phishing") });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    changed.length = 0;
+
+    advance(60_000);
+    fake.editInPortal(incident.id, { status: "Active", owner: { ...ADELE, objectId: ADELE.objectId.toUpperCase() } });
+    expect(await m.poll()).toBe(1);
+    let home = await stored(incident.id);
+    expect(home).toMatchObject({ status: "Active", owner: { objectId: ADELE.objectId, assignedTo: "Adele Vance" }, revision: 2 });
+    expect(home.sentinel).toMatchObject({ revision: 2, etag: remote(incident.id).etag });
+    expect(home.outbox).toEqual([
+      expect.objectContaining({
+        to: `aad:${MEGAN.objectId}`,
+        state: "pending",
+        text: expect.stringMatching(/Adele Vance from the SOC is now handling[\s\S]*investigating/) as string,
+      }),
+    ]);
+    expect(changed.map((i) => i.id)).toEqual([incident.id]);
+    expect(await m.push(incident.id)).toBe("not-due");
+
+    // Read again (the watermark overlaps): nothing more.
+    advance(30_000);
+    expect(await m.poll()).toBe(0);
+    expect(changed).toHaveLength(1);
+
+    advance(30_000);
+    fake.editInPortal(incident.id, { severity: "High", labels: labels("Phishing", "VIP") });
+    expect(await m.poll()).toBe(1);
+    home = await stored(incident.id);
+    expect(home).toMatchObject({ severity: "High", labels: labels("Phishing", "VIP"), revision: 3 });
+    expect(changed).toHaveLength(2);
+    expect(await store.getSetting(WS, WATERMARK)).toBe(remote(incident.id).properties.lastModifiedTimeUtc);
+  });
+
+  it("does not bring a change home while a push holds the incident, and does once the claim lapses", async () => {
+    const incident = await created();
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    // Another instance is pushing it (or died doing so).
+    const claimUntilUtc = new Date(now + 60_000).toISOString();
+    await store.updateSentinel(WS, incident.id, (l) => l && { ...l, claimUntilUtc });
+    advance(1000);
+    fake.editInPortal(incident.id, { severity: "High" });
+    expect(await m.poll()).toBe(0);
+    expect(await stored(incident.id)).toMatchObject({ severity: "Medium", revision: 1 });
+    expect((await link(incident.id)).claimUntilUtc).toBe(claimUntilUtc);
+
+    advance(59_000);
+    expect(await m.poll()).toBe(1);
+    expect(await stored(incident.id)).toMatchObject({ severity: "High", revision: 2 });
+  });
+
+  it("ignores incidents this bot did not create", async () => {
+    const m = mirror();
+    await m.poll();
+    advance(1000);
+    const foreign = randomUUID();
+    await client.putIncident(foreign, { ...mirroredFields({ ...aNewIncident(), incidentNumber: 1, revision: 1 }) }, undefined);
+    // And one in a shape this bot does not mirror.
+    fake.incidents.set("odd", {
+      ...remote(foreign),
+      name: "odd",
+      properties: { ...remote(foreign).properties, severity: "Weird" },
+    });
+    expect(await m.poll()).toBe(0);
+    expect(await store.get(WS, foreign)).toBeUndefined();
+    expect(await store.search(WS, {}, 10)).toEqual([]);
+    expect(changed).toEqual([]);
+  });
+
+  it("lets one instance poll at a time (a lease), the other once the lease lapses", async () => {
+    const incident = await created();
+    const a = mirror();
+    const b = mirror({ instanceId: "instance-b" });
+    await a.push(incident.id);
+    expect(await a.poll()).toBe(0);
+    advance(1000);
+    fake.editInPortal(incident.id, { severity: "High" });
+
+    const lists = () => fake.calls("GET", /\/incidents$/).length;
+    expect(await b.poll()).toBe(0);
+    expect(lists()).toBe(0);
+    expect((await stored(incident.id)).severity).toBe("Medium");
+
+    // a's lease: twice the poll interval and 30 s.
+    advance(2 * 60_000 + 30_000 - 1001);
+    expect(await b.poll()).toBe(0);
+    expect(lists()).toBe(0);
+    advance(1);
+    expect(await b.poll()).toBe(1);
+    expect((await stored(incident.id)).severity).toBe("High");
+    // Now a is refused.
+    expect(await a.poll()).toBe(0);
+    expect(lists()).toBe(1);
+  });
+
+  it("follows nextLink pages ($top=100) and keeps the watermark of the last page", async () => {
+    const incident = await created();
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    advance(1000);
+    const filler = mirroredFields({ ...aNewIncident(), incidentNumber: 1, revision: 1 });
+    for (let i = 0; i < 100; i++) await client.putIncident(randomUUID(), filler, undefined);
+    advance(1000);
+    fake.editInPortal(incident.id, { status: "Active" });
+
+    expect(await m.poll()).toBe(1);
+    const lists = fake.calls("GET", /\/incidents$/);
+    expect(lists.map((r) => [r.query.$top, r.query.$skipToken])).toEqual([
+      ["100", undefined],
+      ["100", "100"],
+    ]);
+    expect((await stored(incident.id)).status).toBe("Active");
+    expect(await store.getSetting(WS, "sentinelWatermark")).toBe(remote(incident.id).properties.lastModifiedTimeUtc);
+  });
+
+  it("refuses a nextLink to another host", async () => {
+    const m = mirror();
+    await m.poll();
+    advance(1000);
+    const filler = mirroredFields({ ...aNewIncident(), incidentNumber: 1, revision: 1 });
+    for (let i = 0; i < 101; i++) await client.putIncident(randomUUID(), filler, undefined);
+    fake.nextLinkOrigin("https://elsewhere.example.com");
+
+    const error = await m.poll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SentinelError);
+    expect((error as SentinelError).message).toMatch(/another host \(elsewhere\.example\.com\)/);
+    expect(fake.calls("GET", /\/incidents$/)).toHaveLength(1);
+  });
+});
