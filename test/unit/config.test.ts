@@ -428,6 +428,9 @@ describe("good settings", () => {
       SENTINEL_POLL_SECONDS: 60,
       SENTINEL_SYNC_SECONDS: 10,
       SENTINEL_REQUEST_TIMEOUT_MS: 10_000,
+      PRODUCTION_ALLOW_LOCAL_MODE: false,
+      PRODUCTION_ALLOW_SQLITE: false,
+      PRODUCTION_ALLOW_LOCAL_DIRECTORY: false,
     };
     expect(loadConfig({})).toEqual(defaults);
     // Settings the bot does not know are ignored.
