@@ -583,12 +583,33 @@ export class SentinelMirror {
     let fromSentinel: FieldGroup[] = [];
     let conflicts: string[] = [];
     let remote: RemoteIncident | undefined;
+    // Only comments or tasks are new (and the last try went through): the incident's fields are
+    // Sentinel's already, so they are not written again.
+    if (link.etag && link.base && link.attempts === 0 && GROUPS.every((g) => groupValue(ours, g) === groupValue(link.base!, g))) {
+      remote = {
+        id: incident.id,
+        etag: link.etag,
+        fields: link.base,
+        incidentNumber: link.incidentNumber,
+        incidentUrl: link.incidentUrl,
+        lastModifiedTimeUtc: "",
+      };
+    }
     // Not created yet; after a try whose answer was lost, Sentinel may have it: then it is an update.
-    let etag = link.etag ?? (link.attempts > 0 ? (await this.api.getIncident(incident.id))?.etag : undefined);
+    let etag = remote
+      ? undefined
+      : (link.etag ?? (link.attempts > 0 ? (await this.api.getIncident(incident.id))?.etag : undefined));
+    let recreated = false;
     for (let attempt = 0; !remote; attempt++) {
       try {
         remote = await this.api.putIncident(incident.id, outgoing(put), etag);
       } catch (error) {
+        // Deleted in Sentinel: an update of it finds nothing, so it is written again as new (once).
+        if (error instanceof SentinelError && error.kind === "missing" && etag !== undefined && !recreated) {
+          recreated = true;
+          etag = undefined;
+          continue;
+        }
         if (!(error instanceof SentinelError && error.kind === "conflict") || attempt + 1 >= CONFLICT_TRIES) throw error;
         const theirs = await this.api.getIncident(incident.id);
         if (!theirs) {

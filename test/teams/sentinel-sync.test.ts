@@ -212,6 +212,35 @@ describe("mirrored to Sentinel", () => {
     expect(sentinel.calls("GET")).toHaveLength(0);
   });
 
+  it("sends a comment or a task alone without writing the incident again", async () => {
+    const bot = await start();
+    const id = await create(bot, { title: "Printer asks for domain credentials" });
+    let incident = await synced(id);
+    const before = sentinel.calls("PUT").length;
+    await act(bot, "triage.comment", { incidentId: id, revision: incident.revision, commentText: "Firmware is two years old.", commentShared: "false" });
+    incident = await synced(id);
+    await act(bot, "triage.task", { incidentId: id, revision: incident.revision, taskTitle: "Update the printer's firmware" });
+    incident = await synced(id);
+    const puts = sentinel.calls("PUT").slice(before);
+    expect(puts.map((p) => p.path.split("/").at(-2))).toEqual(["comments", "tasks"]);
+    expect([...inSentinel(id)!.comments.values()].map((c) => c.message)).toContain("Alex Wilber in Teams: Firmware is two years old.");
+    expect([...inSentinel(id)!.tasks.values()]).toEqual([
+      expect.objectContaining({ title: "Update the printer's firmware", status: "New" }),
+    ]);
+  });
+
+  it("creates an incident deleted in Sentinel again with its next change", async () => {
+    const bot = await start();
+    const id = await create(bot, { title: "Deleted over there", severity: "Low" });
+    await synced(id);
+    sentinel.incidents.delete(id);
+    await edit(bot, id, { severity: "Medium" });
+    await synced(id);
+    expect(inSentinel(id)!.properties).toMatchObject({ title: "Deleted over there", severity: "Medium" });
+    // The update found nothing (404), so it was written as new.
+    expect(sentinel.calls("PUT", /incidents\/[^/]+$/).map((c) => c.status)).toEqual([201, 404, 201]);
+  });
+
   it("keeps a field changed in Sentinel, applies the field changed in Teams, and brings Sentinel's home", async () => {
     const bot = await start();
     const id = await create(bot, { title: "USB stick found in the car park", severity: "Medium" });
