@@ -522,7 +522,7 @@ describe("nothing lost, nothing doubled", () => {
     sentinel.heal();
     const during = sentinel.incidents.size;
     await start();
-    // Claims run out after 2 minutes at most; a restart takes them up then (or at once when unclaimed).
+    // The dead instance's claims lapse after 6 x SENTINEL_REQUEST_TIMEOUT_MS (12 s here); the new one takes them up then.
     for (const id of ids) await synced(id, 150_000);
     expect(sentinel.incidents.size).toBe(5);
     for (const id of ids) expect(inSentinel(id)!.comments.size).toBe(1);
