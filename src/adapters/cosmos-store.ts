@@ -5,7 +5,9 @@
  * - incident  id = the incident id (the form's submission id): the Incident under `incident`, its
  *             lower-case title and tags under `search`, and write tokens (below).
  * - counter   id "counter": { lastNumber }, the workspace's last incident number.
- * - tag-day   id "tags:YYYY-MM-DD:<workspace hash>": { day, uses: { "n<incident number>": [createdTimeUtc, ...tags] } }.
+ * - tag-day   id "tags:YYYY-MM-DD:<workspace hash>:<chunk>": { day, uses: { "n<incident number>": [createdTimeUtc, ...tags] } },
+ *             one per workspace, day and chunk of TAG_CHUNK incident numbers (chunk = floor(number / TAG_CHUNK)), so no
+ *             document holds more than TAG_CHUNK incidents' uses however many incidents a day brings (TAG_DAY_MAX_BYTES).
  * - setting   id "setting:<key>": { key, value }.
  *
  * Numbering: an atomic patch `incr` on the counter reserves the next number; the incident document is
@@ -16,7 +18,7 @@
  * write succeeded but whose answer was lost still reports `created: true` after its retry's 409.
  * (`replace` does the same with `writeToken` and the etag: a lost answer is not mistaken for a conflict.)
  * Tag usage: counted after the incident is stored, from the stored incident (so a losing concurrent
- * submission with other tags counts nothing), as one patch of the day's document that sets the
+ * submission with other tags counts nothing), as one patch of its day's chunk document that sets the
  * incident's use under its number: one operation whatever the number of tags, and a retry, a lost
  * answer or another instance finishing a half-done create can only write it again, never count it
  * twice (repeats use a conditional patch, so an edited incident is not recounted). Counts, latest use
@@ -31,12 +33,14 @@
  * What each operation costs, in HTTP requests (counted in test/adapters/cosmos-store.test.ts):
  * - create, new id, with tags: 4 (read incident: 404, patch counter, create incident, patch tag-day),
  *   whatever the number of tags. Without tags: 3. First incident of a workspace: +2 (counter 404 +
- *   create); first tagged incident of a day: +1 (tag-day patch 404, create).
+ *   create); first tagged incident of a day's chunk: +1 (tag-day patch 404, create), so at most +1 per
+ *   TAG_CHUNK numbers.
  * - create, existing id: 1 point read, +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
- * - tagUsage: 1 single-partition query over at most one document per day asked for (14 for the
- *   suggestion window), whatever the history.
+ * - tagUsage: 1 single-partition query over the chunk documents of the days asked for (14 for the
+ *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
+ *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
  * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
  *   workspace's incidents (CONTAINS), as the SQLite store does.
  * The SDK sends a query-plan request before each query (no documents read): +1 round trip per query.
@@ -45,9 +49,12 @@
  * Not relied on (the test server lacks them): transactional batch, patch in batch, stored procedures,
  * change feed, TTL, OFFSET/LIMIT, DISTINCT, GROUP BY. Every query filters on c.workspaceId in its SQL
  * and passes values only as parameters.
- * Limits: a tag-day document grows by one entry per tagged incident that day (~40 bytes + its tags):
- * the 2 MB document limit is ~20,000 incidents a day with a few short tags, ~1,900 with 20 tags of
- * 50 characters. tagUsage reads those entries (14 days' worth), not one line per tag.
+ * Bounds: a tag-day chunk holds at most TAG_CHUNK entries of at most ~3.1 KB each (20 tags of 50 characters
+ * of 3 UTF-8 bytes; lone surrogates are stored as U+FFFD, never as 6-byte escapes): under 64 KB whatever
+ * the day's volume (it was one document per day, which reached Cosmos DB's 2 MB limit after ~1,900
+ * incidents with 20 tags of 50 characters). Incident documents are bounded by the form's limits,
+ * counters, settings and leases by their shape. tagUsage reads those entries (14 days' worth), not one
+ * line per tag.
  */
 import { createHash, randomUUID } from "node:crypto";
 import {
@@ -83,6 +90,10 @@ const COUNTER_ID = "counter";
 const TAG_DAY_PREFIX = "tags:";
 const SETTING_PREFIX = "setting:";
 const LEASE_PREFIX = "lease:";
+/** Incident numbers per tag-day document: 16 entries of at most ~3.1 KB keep each under TAG_DAY_MAX_BYTES. */
+export const TAG_CHUNK = 16;
+/** The bound every document of this store stays under (checked by the store contract's volume test). */
+export const TAG_DAY_MAX_BYTES = 64 * 1024;
 
 /**
  * Only what queries filter or sort on is indexed, so writes stay cheap: document type and day, the
@@ -277,7 +288,10 @@ export class CosmosIncidentStore implements IncidentStore {
           .query<Pick<TagDayDoc, "day" | "uses">>(query, { partitionKey: workspaceId, maxItemCount: 100, abortSignal })
           .fetchAll(),
       );
-      return resources.flatMap((d) => usageOfDay(d.day, d.uses));
+      // A day's chunks (and a document of the unchunked shape written before, whose entries have the same keys) as one.
+      const byDay = new Map<string, Record<string, TagUse>>();
+      for (const d of resources) byDay.set(d.day, Object.assign(byDay.get(d.day) ?? {}, d.uses));
+      return [...byDay].flatMap(([day, uses]) => usageOfDay(day, uses));
     });
   }
 
@@ -599,10 +613,10 @@ export class CosmosIncidentStore implements IncidentStore {
     if (incident.labels.length === 0) return;
     const { workspaceId } = incident;
     const day = utcDay(new Date(incident.createdTimeUtc));
-    const id = tagDayId(workspaceId, day);
+    const id = tagDayId(workspaceId, day, incident.incidentNumber);
     // "n" + digits: a plain property name, so neither the patch path nor the predicate needs escaping.
     const key = `n${incident.incidentNumber}`;
-    const use: TagUse = [incident.createdTimeUtc, ...incident.labels.map((l) => l.labelName)];
+    const use: TagUse = [incident.createdTimeUtc, ...incident.labels.map((l) => wellFormed(l.labelName))];
     /** true when the use is stored (now or before), false when the day's document does not exist. */
     const patch = async (): Promise<boolean> => {
       try {
@@ -655,12 +669,19 @@ async function pauseAfterConflict(conflicts: number, deadline: number, what: str
 }
 
 /**
- * The day's document id. The workspace's hash is in it because @vercel/cosmosdb-server evaluates a
- * patch's condition against every document with the id, whatever its partition; real Cosmos DB needs
- * only the day, but an id unique across workspaces is right for both.
+ * The id of the day's document holding this incident number's use: one per TAG_CHUNK numbers, so its
+ * size is bounded. The workspace's hash is in it because @vercel/cosmosdb-server evaluates a patch's
+ * condition against every document with the id, whatever its partition; real Cosmos DB needs only the
+ * day and chunk, but an id unique across workspaces is right for both.
  */
-function tagDayId(workspaceId: string, day: string): string {
-  return `${TAG_DAY_PREFIX}${day}:${createHash("sha256").update(workspaceId).digest("hex").slice(0, 16)}`;
+function tagDayId(workspaceId: string, day: string, incidentNumber: number): string {
+  const workspace = createHash("sha256").update(workspaceId).digest("hex").slice(0, 16);
+  return `${TAG_DAY_PREFIX}${day}:${workspace}:${Math.floor(incidentNumber / TAG_CHUNK)}`;
+}
+
+/** Lone surrogates as U+FFFD: JSON would escape each as 6 bytes, and the chunk's bound assumes at most 3 per character. */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 }
 
 /**

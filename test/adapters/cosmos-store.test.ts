@@ -77,8 +77,21 @@ const request = {
 
 describeStoreContract("Cosmos DB (@vercel/cosmosdb-server in process)", async () => {
   const store = await openStore({ COSMOS_DATABASE: "contract" });
-  return { store, dispose: () => Promise.resolve() }; // closed by afterEach
+  return { store, largestDocumentBytes: (ws) => largestDocumentBytes("contract", ws), dispose: () => Promise.resolve() }; // closed by afterEach
 });
+
+/** The workspace's largest document in the database's container, as the UTF-8 bytes of its JSON (system properties included). */
+async function largestDocumentBytes(database: string, workspaceId: string): Promise<number> {
+  const client = new CosmosClient({ endpoint: server.endpoint, key: TEST_COSMOS_KEY, connectionPolicy: { enableEndpointDiscovery: false } });
+  try {
+    const query = { query: "SELECT * FROM c WHERE c.workspaceId = @ws", parameters: [{ name: "@ws", value: workspaceId }] };
+    const { resources } = await client.database(database).container("incidents").items.query(query).fetchAll();
+    expect(resources.length).toBeGreaterThan(0);
+    return Math.max(...resources.map((d) => Buffer.byteLength(JSON.stringify(d), "utf8")));
+  } finally {
+    client.dispose();
+  }
+}
 
 describe("Cosmos DB store: two bot instances on one database", () => {
   it("gives every incident one unique number, one incident per id and exact tag counts under 200 concurrent creates with repeats", async () => {
@@ -188,7 +201,7 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
       await work();
       return proxy
         .since(mark)
-        .map((r) => `${r.method} ${r.path.replace(/^\/dbs\/costs\/colls\/incidents/, "").replace(/(\/docs\/tags:[0-9-]+):[0-9a-f]{16}$/, "$1:<ws>")}${r.isQuery ? " (query)" : ""}`);
+        .map((r) => `${r.method} ${r.path.replace(/^\/dbs\/costs\/colls\/incidents/, "").replace(/(\/docs\/tags:[0-9-]+):[0-9a-f]{16}(:\d+)$/, "$1:<ws>$2")}${r.isQuery ? " (query)" : ""}`);
     };
     const tagged = aNewIncident({ workspaceId: ws, labels: labels("Phishing", "VIP") });
     const id = tagged.id;
@@ -199,7 +212,7 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
       "POST /docs", // create the counter
       "PATCH /docs/counter", // reserve number 1
       "POST /docs", // the incident
-      "PATCH /docs/tags:2026-11-20:<ws>", // 404: first use that day
+      "PATCH /docs/tags:2026-11-20:<ws>:0", // 404: first use that day
       "POST /docs", // the day's tag usage
     ]);
     const second = aNewIncident({ workspaceId: ws, labels: labels("Phishing") });
@@ -207,14 +220,14 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
       `GET /docs/${second.id}`,
       "PATCH /docs/counter",
       "POST /docs",
-      "PATCH /docs/tags:2026-11-20:<ws>", // conditional: counts this incident once
+      "PATCH /docs/tags:2026-11-20:<ws>:0", // conditional: counts this incident once
     ]);
     const many = aNewIncident({ workspaceId: ws, labels: labels(...Array.from({ length: 20 }, (_, i) => `Tag ${i}`)) });
     expect(await measure(() => store.create(many))).toEqual([
       `GET /docs/${many.id}`,
       "PATCH /docs/counter",
       "POST /docs",
-      "PATCH /docs/tags:2026-11-20:<ws>", // one operation, whatever the number of tags
+      "PATCH /docs/tags:2026-11-20:<ws>:0", // one operation, whatever the number of tags
     ]);
     expect(counts(await store.tagUsage(ws, "2026-11-20"))).toEqual({
       "2026-11-20/phishing": 2,
@@ -223,7 +236,7 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
     });
     const untagged = aNewIncident({ workspaceId: ws });
     expect(await measure(() => store.create(untagged))).toEqual([`GET /docs/${untagged.id}`, "PATCH /docs/counter", "POST /docs"]);
-    expect(await measure(() => store.create(tagged))).toEqual([`GET /docs/${id}`, "PATCH /docs/tags:2026-11-20:<ws>"]); // 412: counted already
+    expect(await measure(() => store.create(tagged))).toEqual([`GET /docs/${id}`, "PATCH /docs/tags:2026-11-20:<ws>:0"]); // 412: counted already
     expect(await measure(() => store.create(untagged))).toEqual([`GET /docs/${untagged.id}`]);
     expect(await measure(() => store.get(ws, id))).toEqual([`GET /docs/${id}`]);
     expect(await measure(() => store.tagUsage(ws, "2026-11-07"))).toEqual(["POST /docs", "POST /docs (query)"]);

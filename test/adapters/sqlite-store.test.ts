@@ -18,12 +18,30 @@ describeStoreContract("SQLite", () => {
   const store = new SqliteIncidentStore(file);
   return Promise.resolve({
     store,
+    largestDocumentBytes: (workspaceId: string) => Promise.resolve(largestRowBytes(file, workspaceId)),
     dispose: async () => {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   });
 });
+
+/** The largest row of the workspace in any table, as the sum of its values' sizes in bytes. */
+function largestRowBytes(file: string, workspaceId: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%workspace_id%'").pluck().all() as string[];
+    let largest = 0;
+    for (const table of tables) {
+      const columns = (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => `coalesce(length(CAST("${c.name}" AS BLOB)), 0)`);
+      const row = db.prepare(`SELECT max(${columns.join(" + ")}) FROM "${table}" WHERE workspace_id = ?`).pluck().get(workspaceId) as number | null;
+      largest = Math.max(largest, row ?? 0);
+    }
+    return largest;
+  } finally {
+    db.close();
+  }
+}
 
 /** What the file's incidents table has: its columns, its indexes, and the schema version. */
 function shapeOf(file: string): { version: number; columns: string[]; indexes: string[] } {

@@ -31,8 +31,13 @@ function shifted(base: string, ms: number): string {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
+/** The bound every stored document (Cosmos DB) or row (SQLite) must stay under, whatever the volume. */
+export const DOCUMENT_MAX_BYTES = 64 * 1024;
+
 export interface StoreUnderTest {
   store: IncidentStore;
+  /** The size in bytes (UTF-8 JSON for a document, the sum of its values for a row) of the workspace's largest document or row. */
+  largestDocumentBytes(workspaceId: string): Promise<number>;
   /** Tears down whatever the factory started. */
   dispose(): Promise<void>;
 }
@@ -627,6 +632,33 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       ]);
       expect(retaken.filter(Boolean)).toHaveLength(1);
     });
+
+    it("keeps every document under 64 KB and every count exact after 2,500 incidents with 20 tags of 50 characters in one day", async () => {
+      // One day's document listed every tagged incident: with tags like these it passed Cosmos DB's 2 MB item limit
+      // after ~1,900 incidents. 3-byte characters, so each tag is 150 bytes of UTF-8; 400 distinct tags in the day.
+      const tag = (k: number) => `标签 ${k} `.padEnd(50, "界");
+      const incidents = Array.from({ length: 2500 }, (_, j) =>
+        aNewIncident({
+          workspaceId: ws,
+          title: `Incident ${j}`,
+          createdTimeUtc: shifted("2026-11-20T00:00:00.000Z", j * 30_000),
+          labels: labels(...Array.from({ length: 20 }, (_, i) => tag((j * 7 + i * 20) % 400))),
+        }),
+      );
+      const expected = new Map<string, number>();
+      for (const incident of incidents) for (const l of incident.labels) expected.set(l.labelName, (expected.get(l.labelName) ?? 0) + 1);
+      for (let next = 0; next < incidents.length; next += 16) {
+        const wave = incidents.slice(next, next + 16);
+        // Each incident twice, as a double click or a retry would: still counted once.
+        await Promise.all([...wave, ...wave.slice(0, 2)].map((incident) => store.create(incident)));
+      }
+
+      expect(await sut.largestDocumentBytes(ws)).toBeLessThanOrEqual(DOCUMENT_MAX_BYTES);
+      const usage = await store.tagUsage(ws, "2026-11-20");
+      expect(usage.every((u) => u.day === "2026-11-20")).toBe(true);
+      expect(new Map(usage.map((u) => [u.tag, u.count]))).toEqual(expected);
+      expect(usage.reduce((sum, u) => sum + u.count, 0)).toBe(50_000);
+    }, 180_000);
 
     it("keeps small settings per workspace", async () => {
       expect(await store.getSetting(ws, "triageChannel")).toBeUndefined();
