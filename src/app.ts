@@ -220,9 +220,13 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     config,
     service,
     close: async () => {
+      // Stops listening at once (before the first await), so new connections are refused from here on.
+      const serverClosed = server.close();
       // What the mirror has not sent stays pending in the store, for the next start or another instance.
       await background.stop();
-      await server.close();
+      await serverClosed;
+      // Card redraws the background work started after the server had drained.
+      await bot.settled();
       await store.close();
     },
   };

@@ -81,10 +81,12 @@ beforeAll(async () => {
     const asked = new URL(req.url ?? "/", "http://127.0.0.1");
     tokenRequests.push(asked);
     if (req.headers["x-identity-header"] !== "identity-header-of-the-test") {
-      res.writeHead(401).end();
+      res.writeHead(401);
+      res.end();
       return;
     }
-    res.writeHead(200, { "content-type": "application/json" }).end(
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
       JSON.stringify({
         access_token: "token-of-the-managed-identity",
         expires_on: String(Math.floor(Date.now() / 1000) + 3600),
@@ -119,6 +121,10 @@ beforeAll(async () => {
       IDENTITY_HEADER: "identity-header-of-the-test",
       NODE_EXTRA_CA_CERTS: caFile,
       COSMOS_ENDPOINT_DISCOVERY: "false",
+      // Not App Service's: the Cosmos test server shares 2 cores with the rest of the suite, and its first
+      // answers over https can take longer than the default 5 s budget (seen in CI under load).
+      COSMOS_RETRY_BUDGET_MS: "30000",
+      COSMOS_REQUEST_TIMEOUT_MS: "10000",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -97,7 +97,7 @@ describe("two bot processes on one Cosmos DB", () => {
       expect(answer.status).toBe(200);
       const heading = visibleText(answer.body.value)[0] ?? "";
       const number = Number(/^Incident INC-(\d+) created$/.exec(heading)?.[1]);
-      if (!(number > 0)) throw new Error(`answer ${k} was not a confirmation: ${JSON.stringify(answer.body).slice(0, 400)}`);
+      if (!(number > 0)) throw new Error(`answer ${k} was not a confirmation: ${visibleText(answer.body.value).join(" / ").slice(0, 600)}`);
       const id = ids[k % 200]!;
       if (numberOf.has(id)) expect(number).toBe(numberOf.get(id));
       numberOf.set(id, number);
