@@ -30,8 +30,11 @@ export interface CardSample {
    * yet. The test expects exactly these, so it fails (and asks for this to be removed) once fixed.
    */
   knownRendererProblems?: string[];
-  /** Why this card is known to be over the size budget: a reported problem, expected until fixed. */
-  knownOverBudget?: string;
+  /**
+   * A larger size budget than CARD_BUDGET_BYTES for this sample, and why: a product decision written
+   * down here (never a known defect kept green). The sample must still stay under it.
+   */
+  budget?: { bytes: number; why: string };
   /**
    * A known layout problem in the browser (test/browser): why, and what the layout check reports
    * for it. Reported, expected until fixed.
@@ -136,13 +139,17 @@ async function worstCreatedCard(world: SampleWorld, kind: TextKind, closingComme
 }
 
 /**
- * Why some worst cases are over the budget (reported; see the issue): text made of characters JSON
- * must escape (`"` and `\` take two characters, so four bytes in UTF-16) doubles the size of the
- * description, title, tags and names in the form; and the closing comment may have 30,000 characters
- * (COMMENT_MAX_LENGTH), all of which the form (as the input's value) and the confirmation (shown in
- * full) carry. Both together are over Teams' 100 KB limit: Teams refuses the message (413).
+ * The product decision for forms holding, at every limit at once, text made of characters JSON must
+ * escape (`"` and `\` take two characters, so four bytes in UTF-16): a form sent back keeps
+ * everything the person typed (a requirement: errors come back with what was typed kept), and the
+ * description alone is then 20 KB. Such a form may use up to 80 KB, what Teams recommends staying
+ * under (its limit is 100 KB; 40 KB is the limit of older clients: ../shared facts, Microsoft Learn).
+ * Every other card keeps the 40 KB budget, typical and worst-case readable text included.
  */
-const ESCAPED_TEXT = "escaped characters double the form's size";
+const ESCAPED_TEXT = {
+  bytes: 80 * 1024,
+  why: "a form keeping every field at its limit in characters JSON must escape may use Teams' recommended 80 KB",
+};
 
 /** The longest message the bot gives for each field of the employee's report, and the longest banner. */
 async function longestReportErrors(world: SampleWorld): Promise<{ errors: Required<ReportErrors>; banner: string }> {
@@ -276,7 +283,7 @@ export const CATALOGUE: CatalogueEntry[] = [
       {
         name: "worst case in text JSON must escape",
         make: (world) => worstFormCard(world, "heavy", LONG_COMMENT),
-        knownOverBudget: ESCAPED_TEXT,
+        budget: ESCAPED_TEXT,
       },
       {
         name: "worst case with a closing comment at its 2,000-character limit",
@@ -285,7 +292,7 @@ export const CATALOGUE: CatalogueEntry[] = [
       {
         name: "worst case with a 2,000-character closing comment, in text JSON must escape",
         make: (world) => worstFormCard(world, "heavy", COMMENT_MAX_LENGTH),
-        knownOverBudget: ESCAPED_TEXT,
+        budget: ESCAPED_TEXT,
       },
     ],
   },
