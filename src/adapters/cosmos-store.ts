@@ -38,7 +38,7 @@
  * - create, existing id: 1 point read, +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
- * - tagUsage: 1 single-partition query over the chunk documents of the days asked for (14 for the
+ * - tagUsage, tagTotals: 1 single-partition query over the chunk documents of the days asked for (14 for the
  *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
  *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
  * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
@@ -79,9 +79,11 @@ import type {
   ReplaceOutcome,
   SentinelChange,
   TagDayUsage,
+  TagTotal,
+  TagWindow,
 } from "../incidents/ports";
 import { queryWords, searchKeys, type SearchKeys } from "../incidents/search";
-import { utcDay } from "../incidents/tags";
+import { totalTags, utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
 
@@ -293,6 +295,14 @@ export class CosmosIncidentStore implements IncidentStore {
       for (const d of resources) byDay.set(d.day, Object.assign(byDay.get(d.day) ?? {}, d.uses));
       return [...byDay].flatMap(([day, uses]) => usageOfDay(day, uses));
     });
+  }
+
+  /**
+   * Summed per tag here, from the same one query as `tagUsage` (the test server has no GROUP BY): the
+   * answer has one entry per distinct tag, but the documents read follow the window's tagged incidents.
+   */
+  async tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
+    return totalTags(await this.tagUsage(workspaceId, window.sinceDay), window);
   }
 
   async replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome> {

@@ -13,9 +13,11 @@ import type {
   ReplaceOutcome,
   SentinelChange,
   TagDayUsage,
+  TagTotal,
+  TagWindow,
 } from "../incidents/ports";
 import { queryWords, searchKeys } from "../incidents/search";
-import { utcDay } from "../incidents/tags";
+import { dayWeight, utcDay } from "../incidents/tags";
 
 const SCHEMA_VERSION = 4;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
@@ -142,6 +144,8 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
+  /** `tagTotals`' statements, by the number of days in the window. */
+  private readonly totalsStmts = new Map<number, Database.Statement<unknown[]>>();
   private readonly replaceTx: Database.Transaction<
     (incident: Incident, expectedRevision: number, sentinel?: SentinelLink) => ReplaceOutcome
   >;
@@ -302,6 +306,39 @@ export class SqliteIncidentStore implements IncidentStore {
         lastUsedUtc: r.last_used_utc,
       })),
     );
+  }
+
+  /**
+   * Summed per tag in SQL (GROUP BY over the window's rows of the primary key's range): one row back per
+   * distinct tag. Each day's weight is the domain's `dayWeight`, passed in as a CASE over the window's days;
+   * the spelling is the latest use's (SQLite takes bare columns from the max() row).
+   */
+  tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
+    return this.run(() => {
+      const days: string[] = [];
+      for (let t = Date.parse(`${window.sinceDay}T00:00:00Z`); days.length < 366; t += 86_400_000) {
+        const day = utcDay(new Date(t));
+        if (day > window.today) break;
+        days.push(day);
+      }
+      let stmt = this.totalsStmts.get(days.length);
+      if (!stmt) {
+        stmt = this.db.prepare(
+          `SELECT tag, max(last_used_utc) AS last_used_utc, sum(count) AS count,
+             sum(count * CASE day ${days.map(() => "WHEN ? THEN ?").join(" ")} ELSE ? END) AS weight
+           FROM tag_usage WHERE workspace_id = ? AND day >= ? GROUP BY tag_key`,
+        );
+        this.totalsStmts.set(days.length, stmt);
+      }
+      const cases = days.flatMap((day) => [day, dayWeight(day, window)]);
+      const rows = stmt.all(...cases, dayWeight(window.today, window), workspaceId, window.sinceDay) as {
+        tag: string;
+        last_used_utc: string;
+        count: number;
+        weight: number;
+      }[];
+      return rows.map((r) => ({ tag: r.tag, count: r.count, weight: r.weight, lastUsedUtc: r.last_used_utc }));
+    });
   }
 
   replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome> {

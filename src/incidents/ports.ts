@@ -45,6 +45,27 @@ export interface TagDayUsage {
   lastUsedUtc: string;
 }
 
+/**
+ * One tag's use over the suggestion window (case-insensitively), summed by the store: one per distinct
+ * tag, whatever the number of incidents or days. `weight` is `tagWeight`'s sum over the tag's uses.
+ */
+export interface TagTotal {
+  /** The spelling of the latest use. */
+  tag: string;
+  /** Incidents that used it in the window. */
+  count: number;
+  /** Sum over its days in the window of count x `dayWeight(day, window)` (tags.ts). */
+  weight: number;
+  /** ISO time of the latest use. */
+  lastUsedUtc: string;
+}
+
+/** The days a suggestion looks at: `sinceDay` to `today` (UTC `YYYY-MM-DD`). */
+export interface TagWindow {
+  sinceDay: string;
+  today: string;
+}
+
 export interface CreateOutcome {
   incident: Incident;
   /** false when an incident with this id already existed: the earlier one is returned unchanged. */
@@ -61,7 +82,8 @@ export interface CreateOutcome {
  *   consume a number); duplicates are not.
  * - a create is all or nothing: no incident without its number, no tag use counted twice.
  * - `tagUsage` reads per-day aggregates, so its cost depends on the days asked for, not on how many
- *   incidents were ever stored.
+ *   incidents were ever stored. `tagTotals` sums them per tag in the store, so what it returns (and
+ *   on SQLite what it costs) follows the distinct tags of the window.
  * Failures of the database itself surface as `StoreUnavailableError`.
  */
 export interface IncidentStore {
@@ -69,6 +91,11 @@ export interface IncidentStore {
   get(workspaceId: string, id: string): Promise<Incident | undefined>;
   /** Per-day tag usage for days >= `sinceDay` (UTC `YYYY-MM-DD`). */
   tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]>;
+  /**
+   * Per-tag totals over the window's days (days >= `sinceDay`; uses dated after `today` weigh as
+   * today's), one per distinct tag (case-insensitively): what tag suggestions read.
+   */
+  tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]>;
   /**
    * Writes `incident` (same id) only if the stored revision is still `expectedRevision`; the stored
    * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are

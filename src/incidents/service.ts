@@ -32,7 +32,7 @@ import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident } fro
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
-import { rankTags, suggestTags, windowStartDay, type RankedTag } from "./tags";
+import { rankTotals, suggestTags, tagWindow, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
@@ -610,11 +610,13 @@ export class IncidentService {
 
   private async rankedTags(): Promise<RankedTag[]> {
     const now = this.clock();
-    const since = windowStartDay(now);
+    const window = tagWindow(now);
+    const since = window.sinceDay;
     const cached = this.tagCache;
     if (!cached || cached.since !== since || now.getTime() - cached.at >= this.cacheMs) {
       // Ranked once per read, not per keystroke: the ranking depends on the day only, as the cache entry does (`since`).
-      const ranked = this.store.tagUsage(this.workspaceId, since).then((usage) => rankTags(usage, now));
+      // One total per distinct tag, summed by the store: a cold read does not follow the window's tag-day rows.
+      const ranked = this.store.tagTotals(this.workspaceId, window).then((totals) => rankTotals(totals, window));
       this.tagCache = { at: now.getTime(), since, ranked };
       // A failed read must not stay cached.
       ranked.catch(() => {

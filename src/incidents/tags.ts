@@ -1,4 +1,4 @@
-import type { TagDayUsage } from "./ports";
+import type { TagDayUsage, TagTotal, TagWindow } from "./ports";
 
 /** Sentinel keeps no limit on labels; these keep cards readable and typeahead fast. */
 export const TAG_MAX_LENGTH = 50;
@@ -89,6 +89,60 @@ export function rankTags(usage: readonly TagDayUsage[], now: Date): RankedTag[] 
   return [...byKey.values()].sort(
     (a, b) => b.score - a.score || b.lastUsedUtc.localeCompare(a.lastUsedUtc) || a.tag.localeCompare(b.tag),
   );
+}
+
+const DAY_MS = 86_400_000;
+
+/** The window of a suggestion made at `now`: today and the 13 days before. */
+export function tagWindow(now: Date): TagWindow {
+  return { sinceDay: windowStartDay(now), today: utcDay(now) };
+}
+
+/**
+ * What one use on `day` weighs relative to one on the window's first day: 2^(days after it / 7), a day
+ * after `today` as today. A tag's score at the end of the window is its summed weight x
+ * 0.5^(window length / 7), which is `rankTags`' weighting (halving every week of age) whatever the
+ * day, so stores can sum weights per tag without knowing the ranking.
+ */
+export function dayWeight(day: string, window: TagWindow): number {
+  const last = day > window.today ? window.today : day;
+  return Math.pow(2, (Date.parse(`${last}T00:00:00Z`) - Date.parse(`${window.sinceDay}T00:00:00Z`)) / DAY_MS / HALF_LIFE_DAYS);
+}
+
+/**
+ * Per-day usage summed per tag (case-insensitively) over the window, as a store without aggregate
+ * queries returns it: the latest use's spelling, the uses, their weight (`dayWeight`) and the latest time.
+ */
+export function totalTags(usage: readonly TagDayUsage[], window: TagWindow): TagTotal[] {
+  const byKey = new Map<string, TagTotal>();
+  for (const u of usage) {
+    if (u.day < window.sinceDay) continue;
+    const key = u.tag.toLowerCase();
+    const weight = u.count * dayWeight(u.day, window);
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { tag: u.tag, count: u.count, weight, lastUsedUtc: u.lastUsedUtc });
+      continue;
+    }
+    seen.count += u.count;
+    seen.weight += weight;
+    if (u.lastUsedUtc > seen.lastUsedUtc) {
+      seen.lastUsedUtc = u.lastUsedUtc;
+      seen.tag = u.tag;
+    }
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Ranks per-tag totals as `rankTags` ranks per-day usage (each use weighs 1, halving every week of
+ * age; ties to the most recently used, then alphabetically): one entry per tag read, not per day.
+ */
+export function rankTotals(totals: readonly TagTotal[], window: TagWindow): RankedTag[] {
+  const toEnd = 1 / dayWeight(window.today, window);
+  return totals
+    .map(({ tag, count, weight, lastUsedUtc }) => ({ tag, count, lastUsedUtc, score: weight * toEnd }))
+    .sort((a, b) => b.score - a.score || b.lastUsedUtc.localeCompare(a.lastUsedUtc) || a.tag.localeCompare(b.tag));
 }
 
 /**

@@ -150,6 +150,31 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(latest18?.lastUsedUtc).toBe("2026-11-18T11:00:00.000Z");
     });
 
+    it("sums tag use per tag over a window: one total per tag, its weight by day, the latest spelling and time", async () => {
+      const at = (day: string, time: string) => `${day}T${time}:00.000Z`;
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-12", "10:00"), labels: labels("Phishing", "Before") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-13", "10:00"), labels: labels("phishing") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-20", "09:00"), labels: labels("PHISHING", "VIP") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-20", "11:00"), labels: labels("vip") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-27", "01:00"), labels: labels("Tomorrow") }));
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, createdTimeUtc: at("2026-11-20", "09:00"), labels: labels("Other") }));
+      const window = { sinceDay: "2026-11-13", today: "2026-11-26" };
+      const week = Math.pow(2, 1);
+      const today = Math.pow(2, 13 / 7);
+
+      const totals = await store.tagTotals(ws, window);
+      const byTag = Object.fromEntries(totals.map((t) => [t.tag, t]));
+      // A day keeps its first spelling ("VIP"); across days the latest day's wins ("PHISHING").
+      expect(Object.keys(byTag).sort()).toEqual(["PHISHING", "Tomorrow", "VIP"]);
+      expect(byTag.PHISHING).toMatchObject({ count: 2, lastUsedUtc: at("2026-11-20", "09:00") });
+      expect(byTag.PHISHING!.weight).toBeCloseTo(1 + week, 9);
+      expect(byTag.VIP).toMatchObject({ count: 2, lastUsedUtc: at("2026-11-20", "11:00") });
+      expect(byTag.VIP!.weight).toBeCloseTo(2 * week, 9);
+      // A use dated after today (a clock ahead) weighs as today's.
+      expect(byTag.Tomorrow!.weight).toBeCloseTo(today, 9);
+      expect(await store.tagTotals(`ws-${randomUUID()}`, window)).toEqual([]);
+    });
+
     it("reads only the days asked for", async () => {
       await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-10-01T10:00:00.000Z", labels: labels("Old") }));
       await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-11-20T10:00:00.000Z", labels: labels("New") }));

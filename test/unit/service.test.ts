@@ -59,7 +59,7 @@ describe("tag suggestions", () => {
   it("reuses tag usage within the cache period and reads again after it", async () => {
     const { service, store, advance } = setup();
     await service.create(aForm({ tags: "One" }), ALEX, "form");
-    const read = jest.spyOn(store, "tagUsage");
+    const read = jest.spyOn(store, "tagTotals");
     await service.suggestTags("", 15);
     await service.suggestTags("o", 15);
     expect(read).toHaveBeenCalledTimes(1);
@@ -77,7 +77,7 @@ describe("tag suggestions", () => {
 
   it("does not keep a failed read in the cache", async () => {
     const { service, store } = setup();
-    const read = jest.spyOn(store, "tagUsage").mockRejectedValueOnce(new Error("down"));
+    const read = jest.spyOn(store, "tagTotals").mockRejectedValueOnce(new Error("down"));
     await expect(service.suggestTags("", 5)).rejects.toThrow("down");
     await expect(service.suggestTags("", 5)).resolves.toEqual([]);
     expect(read).toHaveBeenCalledTimes(2);
