@@ -41,8 +41,11 @@
  * - tagUsage, tagTotals: 1 single-partition query over the chunk documents of the days asked for (14 for the
  *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
  *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
- * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY; search by words scans the
- *   workspace's incidents (CONTAINS), as the SQLite store does.
+ * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY. Search by words looks each
+ *   word up in `search.words` (every prefix of every title word, up to 16 characters: ARRAY_CONTAINS, served by
+ *   the index on /search/*), or the whole text in `search.tags`; no CONTAINS over every title (except a typed
+ *   word longer than 16 characters, checked on the incidents its first 16 already found). Incidents written
+ *   before `search.words` existed are found by number and tag only until their next write.
  * The SDK sends a query-plan request before each query (no documents read): +1 round trip per query.
  * Point reads of these small documents cost about 1 RU, writes about 10 RU with the indexing policy below.
  *
@@ -82,7 +85,7 @@ import type {
   TagTotal,
   TagWindow,
 } from "../incidents/ports";
-import { queryWords, searchKeys, type SearchKeys } from "../incidents/search";
+import { queryWords, searchKeys, wordKey, type SearchKeys } from "../incidents/search";
 import { totalTags, utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
@@ -480,11 +483,21 @@ export class CosmosIncidentStore implements IncidentStore {
       where.push("c.incident.incidentNumber = @number");
       parameters.push({ name: "@number", value: query.number });
     } else if (query.text) {
-      const words = queryWords(query.text);
-      const titleHasAll = words.map((_, i) => `CONTAINS(c.search.title, @word${i})`);
+      // Each word by its key in the title's word prefixes (an index lookup), or the whole text as a tag.
+      const words = queryWords(query.text).map((w) => ({ word: w, ...wordKey(w) }));
+      const titleHasAll = words.flatMap(({ alsoContains }, i) => [
+        `ARRAY_CONTAINS(c.search.words, @key${i})`,
+        ...(alsoContains ? [`CONTAINS(c.search.title, @word${i})`] : []),
+      ]);
       const matches = [...(titleHasAll.length ? [`(${titleHasAll.join(" AND ")})`] : []), "ARRAY_CONTAINS(c.search.tags, @text)"];
       where.push(`(${matches.join(" OR ")})`);
-      parameters.push(...words.map((value, i) => ({ name: `@word${i}`, value })), { name: "@text", value: query.text });
+      parameters.push(
+        ...words.flatMap(({ word, key, alsoContains }, i) => [
+          { name: `@key${i}`, value: key },
+          ...(alsoContains ? [{ name: `@word${i}`, value: word }] : []),
+        ]),
+        { name: "@text", value: query.text },
+      );
     }
     return this.incidents("search incidents", workspaceId, where, "c.incident.incidentNumber DESC", parameters, limit);
   }

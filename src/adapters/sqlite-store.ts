@@ -16,10 +16,10 @@ import type {
   TagTotal,
   TagWindow,
 } from "../incidents/ports";
-import { queryWords, searchKeys } from "../incidents/search";
+import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
 import { dayWeight, utcDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -133,7 +133,23 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (workspace_id, name)
     );
   `,
+  // Search without a scan: one row per incident and key (every prefix of every title word up to 16
+  // characters, and SEP + each whole tag), walked newest first by the primary key. Filled for incidents
+  // stored before by \`backfillKeys\` in the same transaction.
+  5: `
+    CREATE TABLE incident_keys (
+      workspace_id    TEXT    NOT NULL,
+      key             TEXT    NOT NULL,
+      incident_number INTEGER NOT NULL,
+      PRIMARY KEY (workspace_id, key, incident_number)
+    ) WITHOUT ROWID;
+  `,
 };
+
+/** What search looks an incident up by: its title's word prefixes, and SEP + each whole (folded) tag. */
+function keysOf(incident: Pick<Incident, "title" | "labels">): string[] {
+  return [...new Set([...titleKeys(incident.title), ...incident.labels.map((l) => `${SEP}${foldText(l.labelName)}`)])];
+}
 
 /**
  * The embedded store: one SQLite file (WAL), for one machine. Several processes may share the file:
@@ -222,6 +238,12 @@ export class SqliteIncidentStore implements IncidentStore {
          ON CONFLICT (workspace_id, day, tag_key) DO UPDATE SET count = count + 1,
            last_used_utc = max(last_used_utc, excluded.last_used_utc)`,
       ),
+      addKey: db.prepare<[string, string, number]>(
+        "INSERT OR IGNORE INTO incident_keys (workspace_id, key, incident_number) VALUES (?, ?, ?)",
+      ),
+      dropKey: db.prepare<[string, string, number]>(
+        "DELETE FROM incident_keys WHERE workspace_id = ? AND key = ? AND incident_number = ?",
+      ),
       tagUsage: db.prepare<[string, string], { day: string; tag: string; count: number; last_used_utc: string }>(
         "SELECT day, tag, count, last_used_utc FROM tag_usage WHERE workspace_id = ? AND day >= ?",
       ),
@@ -232,6 +254,7 @@ export class SqliteIncidentStore implements IncidentStore {
       const { last_number } = this.stmts.nextNumber.get(incident.workspaceId)!;
       const stored: Incident = { ...incident, incidentNumber: last_number, revision: 1 };
       this.stmts.insert.run(toRow(stored));
+      this.writeKeys(undefined, stored);
       const day = utcDay(new Date(incident.createdTimeUtc));
       for (const { labelName } of incident.labels) {
         this.stmts.useTag.run(incident.workspaceId, day, labelName.toLowerCase(), labelName, incident.createdTimeUtc);
@@ -251,6 +274,7 @@ export class SqliteIncidentStore implements IncidentStore {
       if (outbox) next.outbox = outbox;
       else delete next.outbox;
       this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
+      this.writeKeys(current, next);
       return { ok: true, incident: next };
     });
     this.setNoticeTx = db.transaction((workspaceId: string, id: string, notice: TriageNotice): Incident | undefined => {
@@ -279,6 +303,14 @@ export class SqliteIncidentStore implements IncidentStore {
       this.stmts.replace.run({ ...toRow(next), expected: current.revision });
       return next;
     });
+  }
+
+  /** Brings the incident's search keys from `before`'s (none for a new incident) to `after`'s; bookkeeping changes neither. */
+  private writeKeys(before: Incident | undefined, after: Incident): void {
+    const old = new Set(before ? keysOf(before) : []);
+    const next = new Set(keysOf(after));
+    for (const key of old) if (!next.has(key)) this.stmts.dropKey.run(after.workspaceId, key, after.incidentNumber);
+    for (const key of next) if (!old.has(key)) this.stmts.addKey.run(after.workspaceId, key, after.incidentNumber);
   }
 
   private readDoc(workspaceId: string, id: string): Incident | undefined {
@@ -385,10 +417,21 @@ export class SqliteIncidentStore implements IncidentStore {
         where.push("incident_number = ?");
         params.push(query.number);
       } else if (query.text) {
-        const words = queryWords(query.text);
-        const titleHasAll = words.map(() => "instr(title_lower, ?) > 0").join(" AND ");
-        where.push(`((${titleHasAll}) OR instr(tags_lower, ?) > 0)`);
-        params.push(...words, `${SEP}${query.text}${SEP}`);
+        // Two walks of incident_keys newest first, each stopping at `limit`: the title's words, the whole tag.
+        const words = queryWords(query.text).map((word) => ({ word, ...wordKey(word) }));
+        const byTitle = words.length ? this.byKeys(workspaceId, words, query, limit) : [];
+        const byTag = this.byKeys(
+          workspaceId,
+          [{ word: query.text, key: `${SEP}${query.text}`, alsoContains: false }],
+          query,
+          limit,
+        );
+        const seen = new Set<number>();
+        return [...byTitle, ...byTag]
+          .sort((a, b) => b.number - a.number)
+          .filter((r) => !seen.has(r.number) && seen.add(r.number))
+          .slice(0, limit)
+          .map((r) => JSON.parse(r.doc) as Incident);
       }
       const sql = `SELECT doc FROM incidents WHERE ${where.join(" AND ")} ORDER BY incident_number DESC LIMIT ?`;
       return this.db
@@ -396,6 +439,47 @@ export class SqliteIncidentStore implements IncidentStore {
         .all(...params, limit)
         .map((r) => JSON.parse(r.doc) as Incident);
     });
+  }
+
+  /**
+   * Incidents having every key (and the query's reporter and owner), newest first, at most `limit`: walks the
+   * most selective key's rows of incident_keys in number order (the primary key) and checks the others by point
+   * lookups, so it stops once `limit` are found. A key marked `alsoContains` (a typed word longer than the keys)
+   * must also be in the title as typed.
+   */
+  private byKeys(
+    workspaceId: string,
+    keys: readonly { word: string; key: string; alsoContains: boolean }[],
+    query: IncidentQuery,
+    limit: number,
+  ): { number: number; doc: string }[] {
+    const [first, ...rest] = [...keys].sort((a, b) => b.key.length - a.key.length);
+    const conditions: string[] = [];
+    const params: (string | number)[] = [workspaceId, first!.key];
+    for (const { key } of rest) {
+      conditions.push(
+        "EXISTS (SELECT 1 FROM incident_keys o " +
+          "WHERE o.workspace_id = k.workspace_id AND o.key = ? AND o.incident_number = k.incident_number)",
+      );
+      params.push(key);
+    }
+    for (const { word } of keys.filter((k) => k.alsoContains)) {
+      conditions.push("instr(i.title_lower, ?) > 0");
+      params.push(word);
+    }
+    if (query.reporter !== undefined) {
+      conditions.push("instr(i.reporters, ?) > 0");
+      params.push(`${SEP}${query.reporter}${SEP}`);
+    }
+    if (query.owner !== undefined) {
+      conditions.push("i.owner_id = ?");
+      params.push(query.owner);
+    }
+    const sql = `SELECT k.incident_number AS number, i.doc FROM incident_keys k
+      JOIN incidents i ON i.workspace_id = k.workspace_id AND i.incident_number = k.incident_number
+      WHERE k.workspace_id = ? AND k.key = ?${conditions.map((c) => ` AND ${c}`).join("")}
+      ORDER BY k.incident_number DESC LIMIT ?`;
+    return this.db.prepare<(string | number)[], { number: number; doc: string }>(sql).all(...params, limit);
   }
 
   unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {
@@ -431,9 +515,28 @@ export class SqliteIncidentStore implements IncidentStore {
       this.db
         .transaction(() => {
           this.db.exec(MIGRATIONS[v]!);
+          if (v === 5) this.backfillKeys();
           this.db.pragma(`user_version = ${v}`);
         })
         .immediate();
+    }
+  }
+
+  /** Migration 5: the search keys of the incidents stored before it. */
+  private backfillKeys(): void {
+    const add = this.db.prepare<[string, string, number]>(
+      "INSERT OR IGNORE INTO incident_keys (workspace_id, key, incident_number) VALUES (?, ?, ?)",
+    );
+    // All at once (title and labels only): better-sqlite3 runs no other statement while one iterates.
+    const rows = this.db
+      .prepare<[], { workspace_id: string; incident_number: number; title: string; labels: string }>(
+        "SELECT workspace_id, incident_number, json_extract(doc, '$.title') AS title, json_extract(doc, '$.labels') AS labels " +
+          "FROM incidents",
+      )
+      .all();
+    for (const row of rows) {
+      const incident = { title: row.title, labels: JSON.parse(row.labels) as Incident["labels"] };
+      for (const key of keysOf(incident)) add.run(row.workspace_id, key, row.incident_number);
     }
   }
 

@@ -23,6 +23,8 @@ export function foldText(text: string): string {
  */
 export interface SearchKeys {
   title: string;
+  /** Every prefix (up to `WORD_KEY_MAX` characters) of every word of the title (`titleKeys`): what a store indexes. */
+  words: string[];
   tags: string[];
   reporters: string[];
   owner?: string;
@@ -39,6 +41,7 @@ export function searchKeys(
   const sync = syncDue(incident);
   return {
     title: foldText(incident.title),
+    words: titleKeys(incident.title),
     tags: incident.labels.map((l) => foldText(l.labelName)),
     reporters: reporterKeys(incident),
     ...(incident.owner && { owner: incident.owner.objectId.toLowerCase() }),
@@ -55,7 +58,53 @@ export function readQuery(typed: string): IncidentQuery {
   return text ? { text } : {};
 }
 
-/** The words of a query's text, each of which a matching title must hold. */
+/**
+ * Words are runs of letters and digits: "Phishing e-mail (T1566.001)" has the words phishing, e, mail,
+ * t1566 and 001. The same split for titles and for what is typed.
+ */
+const NOT_WORD = /[^\p{L}\p{N}]+/u;
+
+/**
+ * The longest word prefix a store indexes; a longer typed word is looked up by its first WORD_KEY_MAX
+ * characters, then checked as a substring.
+ */
+export const WORD_KEY_MAX = 16;
+
+function wordsOf(text: string): string[] {
+  return [...new Set(foldText(text).split(NOT_WORD).filter(Boolean))];
+}
+
+/**
+ * The words of a query's text. A title matches when each of them starts a word of the title ("phish"
+ * finds "Phishing e-mail", "mail" finds it too, "hish" does not); a word longer than WORD_KEY_MAX must
+ * also appear in the title as it is typed.
+ */
 export function queryWords(text: string): string[] {
-  return text.split(" ").filter(Boolean);
+  return wordsOf(text);
+}
+
+/** Every prefix, up to WORD_KEY_MAX characters, of every word of the title: at most one per character of the title. */
+export function titleKeys(title: string): string[] {
+  const keys = new Set<string>();
+  for (const word of wordsOf(title)) {
+    const chars = [...word].slice(0, WORD_KEY_MAX);
+    for (let n = 1; n <= chars.length; n++) keys.add(chars.slice(0, n).join(""));
+  }
+  return [...keys];
+}
+
+/** The key a query word is looked up by (its first WORD_KEY_MAX characters), and whether the title must also contain it. */
+export function wordKey(word: string): { key: string; alsoContains: boolean } {
+  const chars = [...word];
+  return { key: chars.slice(0, WORD_KEY_MAX).join(""), alsoContains: chars.length > WORD_KEY_MAX };
+}
+
+/** Whether a title matches these query words, by the rule the stores' indexes follow (for tests and fakes). */
+export function titleMatches(title: string, words: readonly string[]): boolean {
+  const keys = new Set(titleKeys(title));
+  const folded = foldText(title);
+  return words.every((w) => {
+    const { key, alsoContains } = wordKey(w);
+    return keys.has(key) && (!alsoContains || folded.includes(w));
+  });
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { StoreUnavailableError } from "../../src/incidents/errors";
-import { aNewIncident } from "../support/builders";
+import { aNewIncident, labels } from "../support/builders";
 import { describeStoreContract } from "./store-contract";
 
 function tempFile(): { file: string; dir: string } {
@@ -62,13 +62,15 @@ function shapeOf(file: string): { version: number; columns: string[]; indexes: s
 }
 
 /**
- * Turns a file written by this version back into what an older schema left: undoes migration 4
- * (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3 (owner_id,
+ * Turns a file written by this version back into what an older schema left: undoes migration 5
+ * (the incident_keys table), then for schema 3 or older migration 4 (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3 (owner_id,
  * outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
  */
-function downgrade(file: string, to: 1 | 2 | 3): void {
+function downgrade(file: string, to: 1 | 2 | 3 | 4): void {
   const db = new Database(file);
-  db.exec(`
+  db.exec("DROP TABLE incident_keys");
+  if (to < 4)
+    db.exec(`
     DROP INDEX incidents_sync;
     ALTER TABLE incidents DROP COLUMN sync_due;
     DROP TABLE leases;
@@ -104,10 +106,10 @@ const CURRENT_COLUMNS = [
 const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_sync", "incidents_unsent"];
 
 describe("SQLite store specifics", () => {
-  it("writes schema 4: the owner, outbox and Sentinel sync columns and their indexes", async () => {
+  it("writes schema 5: the owner, outbox and Sentinel sync columns and their indexes, and the search keys", async () => {
     const { dir, file } = tempFile();
     await new SqliteIncidentStore(file).close();
-    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -128,7 +130,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
@@ -156,7 +158,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 4, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = mine.incident.workspaceId;
     const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
     expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
@@ -180,6 +182,36 @@ describe("SQLite store specifics", () => {
     };
     await upgraded.updateOutbox(ws, mine.incident.id, (outbox) => [...outbox, notice]);
     expect((await upgraded.dueNotices(ws, now, 10)).map((i) => i.id)).toEqual([mine.incident.id]);
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("upgrades a schema-4 file: incidents stored before are found by title words and whole tags, and edits keep the keys", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const ws = "ws-upgrade";
+    const badge = await store.create(aNewIncident({ workspaceId: ws, title: "Badge reader at door 3", labels: labels("Physical") }));
+    const phish = await store.create(aNewIncident({ workspaceId: ws, title: "Phishing e-mail to finance", labels: labels("Finance team") }));
+    await store.close();
+    downgrade(file, 4);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'incident_keys'").pluck().get()).toBe(0);
+    db.close();
+
+    const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file).version).toBe(5);
+    const titles = async (text: string) => (await upgraded.search(ws, { text }, 10)).map((i) => i.title);
+    expect(await titles("badge do")).toEqual(["Badge reader at door 3"]);
+    expect(await titles("mail")).toEqual(["Phishing e-mail to finance"]);
+    expect(await titles("finance team")).toEqual(["Phishing e-mail to finance"]);
+    expect(await titles("physical")).toEqual(["Badge reader at door 3"]);
+    // An edit replaces the keys: the old title's words no longer find it, the new ones do.
+    expect((await upgraded.replace({ ...badge.incident, title: "Tailgating at door 3", labels: labels("Tailgating") }, 1)).ok).toBe(true);
+    expect(await titles("badge")).toEqual([]);
+    expect(await titles("physical")).toEqual([]);
+    expect(await titles("tailg")).toEqual(["Tailgating at door 3"]);
+    expect(await titles("door")).toEqual(["Tailgating at door 3"]);
+    expect(phish.incident.incidentNumber).toBe(2);
     await upgraded.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -227,6 +227,28 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await titles({ text: "100% o'brien \\ _%" })).toEqual([]);
     });
 
+    it("finds a title by the start of its words as they are typed, newest first, within the limit", async () => {
+      const make = (title: string, ...tags: string[]) => store.create(aNewIncident({ workspaceId: ws, title, labels: labels(...tags) }));
+      await make("Phishing e-mail to finance (T1566.001)");
+      await make("Suspicious sign-in from Kazakhstan, internationalisation team");
+      for (let i = 0; i < 12; i++) await make(`Phished mailbox ${i}`);
+      const titles = async (text: string, limit = 20) => (await store.search(ws, { text }, limit)).map((i) => i.title);
+
+      expect(await titles("p")).toHaveLength(13);
+      expect(await titles("phish", 3)).toEqual(["Phished mailbox 11", "Phished mailbox 10", "Phished mailbox 9"]);
+      expect(await titles("phishi")).toEqual(["Phishing e-mail to finance (T1566.001)"]);
+      expect(await titles("e-mail")).toEqual(["Phishing e-mail to finance (T1566.001)"]);
+      expect(await titles("mail fin")).toEqual(["Phishing e-mail to finance (T1566.001)"]);
+      expect(await titles("t1566.001")).toEqual(["Phishing e-mail to finance (T1566.001)"]);
+      expect(await titles("sign in kaz")).toEqual(["Suspicious sign-in from Kazakhstan, internationalisation team"]);
+      // Inside a word is not the start of one: a difference from the substring search before issue 16.
+      expect(await titles("hish")).toEqual([]);
+      // Longer than the 16 characters a store indexes: found by those, then checked as typed.
+      expect(await titles("internationalisation")).toEqual(["Suspicious sign-in from Kazakhstan, internationalisation team"]);
+      expect(await titles("internationalisatiox")).toEqual([]);
+      expect(await titles("mailbox 7")).toEqual(["Phished mailbox 7"]);
+    });
+
     it("finds only what a person reported when asked by reporter, also after their report was added to another's", async () => {
       const megan = { objectId: "6F1C2D3E-0000-4000-8000-000000000031", name: "Megan Bowen" };
       const guest = { teamsId: "29:guest-mri", name: "A guest" };

@@ -1,5 +1,5 @@
 import type { ReporterNotice } from "../../src/incidents/model";
-import { foldText, queryWords, readQuery, searchKeys } from "../../src/incidents/search";
+import { foldText, queryWords, readQuery, searchKeys, titleKeys, WORD_KEY_MAX, wordKey } from "../../src/incidents/search";
 
 /** Finding incidents (src/incidents/search.ts): how typed text is read and what a store keeps to match it. */
 
@@ -54,6 +54,15 @@ describe("the words a matching title must hold (queryWords)", () => {
   it("splits folded text at spaces and gives no words for no text", () => {
     expect(queryWords("odd payment")).toEqual(["odd", "payment"]);
     expect(queryWords("")).toEqual([]);
+  });
+
+  it("splits on anything but letters and digits, once per word, as titles are", () => {
+    expect(queryWords("e-mail (t1566.001) e")).toEqual(["e", "mail", "t1566", "001"]);
+    expect(queryWords("100% o'brien \\ _%")).toEqual(["100", "o", "brien"]);
+    expect(titleKeys("Ab-ab Ü")).toEqual(["a", "ab", "ü"]);
+    expect(titleKeys("x".repeat(40))).toHaveLength(WORD_KEY_MAX);
+    expect(wordKey("y".repeat(17))).toEqual({ key: "y".repeat(16), alsoContains: true });
+    expect(wordKey("y".repeat(16))).toEqual({ key: "y".repeat(16), alsoContains: false });
   });
 });
 

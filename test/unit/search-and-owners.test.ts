@@ -1,6 +1,6 @@
 import { rankOwners } from "../../src/incidents/owners";
 import type { DirectoryEntry } from "../../src/incidents/ports";
-import { queryWords, readQuery, searchKeys } from "../../src/incidents/search";
+import { queryWords, readQuery, searchKeys, titleMatches } from "../../src/incidents/search";
 
 describe("what a person types in Find incident", () => {
   it.each([
@@ -29,10 +29,13 @@ describe("what a person types in Find incident", () => {
     });
     expect(keys).toEqual({
       title: "odd payment request",
+      words: ["o", "od", "odd", "p", "pa", "pay", "paym", "payme", "paymen", "payment", "r", "re", "req", "requ", "reque", "reques", "request"],
       tags: ["finance team"],
       reporters: ["aad:6f1c2d3e-0000-4000-8000-000000000031", "teams:29:abc"],
     });
-    expect(queryWords(readQuery("payment ODD").text!).every((w) => keys.title.includes(w))).toBe(true);
+    expect(queryWords(readQuery("payment ODD").text!).every((w) => keys.words.includes(w))).toBe(true);
+    expect(titleMatches("Odd  Payment\nRequest", queryWords(readQuery("PAY req").text!))).toBe(true);
+    expect(titleMatches("Odd  Payment\nRequest", queryWords(readQuery("ayment").text!))).toBe(false);
   });
 });
 
