@@ -102,7 +102,8 @@ export const TAG_DAY_MAX_BYTES = 64 * 1024;
 
 /**
  * Only what queries filter or sort on is indexed, so writes stay cheap: document type and day, the
- * incident's number and triage notice, and the search fields. Used when the bot creates the
+ * incident's number and triage notice, and the search fields (/search/* covers the elements of
+ * search.words and search.tags that Find incident looks up with ARRAY_CONTAINS). Used when the bot creates the
  * container; an existing container keeps its own policy (the default, index everything, also works).
  */
 export const INDEXING_POLICY: IndexingPolicy = {
