@@ -166,6 +166,43 @@ describe("mergeFields", () => {
     expect(mergeFields(active, active, closed).merged).toEqual(closed);
   });
 
+  it("sees a reclassification made in Sentinel while the incident stays Closed (classification, reason or comment alone)", () => {
+    const closed: MirroredFields = {
+      ...BASE,
+      status: "Closed",
+      classification: "TruePositive",
+      classificationReason: "SuspiciousActivity",
+      classificationComment: "Confirmed with the user.",
+    };
+    const changes: Partial<MirroredFields>[] = [
+      { classification: "BenignPositive", classificationReason: "SuspiciousButExpected" },
+      { classificationReason: "SuspiciousButExpected" },
+      { classificationComment: "Confirmed with the user and their manager." },
+    ];
+    for (const change of changes) {
+      const theirs = { ...closed, ...change };
+      const merge = mergeFields(closed, closed, theirs);
+      expect(merge.fromSentinel).toEqual(["status"]);
+      expect(merge.merged).toMatchObject(change);
+    }
+    // Undetermined (no reason) against a reason that moved into the comment: not the same closing.
+    const undetermined: MirroredFields = { ...BASE, status: "Closed", classification: "Undetermined", classificationComment: "x" };
+    const moved = { ...undetermined, classificationComment: undefined, classificationReason: "InaccurateData" as const };
+    expect(mergeFields(undetermined, undetermined, moved).fromSentinel).toEqual(["status"]);
+    // The classification alone (Sentinel's API takes one without a reason).
+    const classified = { ...undetermined, classification: "TruePositive" as const };
+    expect(mergeFields(undetermined, undetermined, classified).fromSentinel).toEqual(["status"]);
+  });
+
+  it("shows a value of 60 characters whole in a conflict, and a longer one cut to 60 with an ellipsis", () => {
+    const sixty = "t".repeat(60);
+    const longer = "u".repeat(61);
+    const merge = mergeFields(BASE, { ...BASE, title: sixty }, { ...BASE, title: longer });
+    expect(merge.conflicts).toEqual([
+      `Title was changed in Sentinel (to ${"u".repeat(59)}…) and in Teams (to ${sixty}) at the same time: Teams' ${sixty} was kept.`,
+    ]);
+  });
+
   it("compares owners by object id, whatever the case and the name shown", () => {
     const shouted = { ...ADELE, objectId: ADELE.objectId.toUpperCase(), assignedTo: "adele@contoso.com" };
     expect(mergeFields(BASE, BASE, { ...BASE, owner: shouted })).toEqual({ merged: BASE, fromSentinel: [], conflicts: [] });
@@ -410,6 +447,16 @@ describe("provenanceComments", () => {
     expect(created!.message).toContain(evidence.link);
   });
 
+  it("names how it was reported: the analyst's form, a chat report, or a Teams message, and when that message was sent", () => {
+    const words = (entryPoint: Incident["entryPoint"]) => provenanceComments(anIncident({ entryPoint }))[0]!.message;
+    expect(words("form")).toContain("through the incident form in the SOC Incident Bot.");
+    expect(words("chat-report")).toContain("through a chat report to the SOC Incident Bot.");
+    expect(words("message-extension")).toContain("through Create incident on a Teams message.");
+    expect(provenanceComments(reported)[0]!.message).toContain(
+      `Evidence: a Teams message by Unknown Sender, sent 2026-11-20 09:55 UTC, ${evidence.link}. SHA-256 of its body as Teams sent it: ${evidence.bodySha256}.`,
+    );
+  });
+
   it("gives the same ids for the same incident, other ids for another, and each later report an id of its own", () => {
     const first = provenanceComments(reported);
     expect(provenanceComments(JSON.parse(JSON.stringify(reported)) as Incident)).toEqual(first);
@@ -436,6 +483,7 @@ describe("provenanceComments", () => {
     expect(comments.map((c) => c.id)).toEqual(provenanceComments({ ...reported, reports: [report] }).map((c) => c.id));
     const text = comments.map((c) => c.message).join("\n");
     expect(text).toContain("INC-12");
+    expect(comments[1]!.message).toBe("Also reported in Microsoft Teams by another person on 2026-11-20 11:30 UTC.");
     for (const words of [
       "Manager payroll fraud",
       "Same odd message",
