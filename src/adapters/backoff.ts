@@ -1,16 +1,18 @@
 /**
  * Waiting between retries, for every adapter (Cosmos DB, Microsoft Graph): exponential backoff with
  * jitter, so instances that failed together do not retry together. What counts as transient and how
- * long a vendor asks to wait (Retry-After) stay with each adapter.
+ * long a vendor asks to wait (Retry-After) stay with each adapter. The backoff formula is the domain's
+ * (src/incidents/backoff.ts), re-exported here.
  */
+export { backoffMs } from "../incidents/backoff";
 
-/**
- * How long to wait before retry number `attempt` (0 for the first): a random time between half and
- * all of `baseMs * 2^attempt`, capped at `maxMs`.
- */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+/** An HTTP Retry-After header as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Resolves after `ms`; with a signal, rejects with its reason as soon as it is aborted. */

@@ -1,10 +1,4 @@
-import fs from "node:fs";
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import {
   AuthenticationHandler,
   Client,
@@ -19,6 +13,7 @@ import { z } from "zod";
 import { DirectoryUnavailableError } from "../incidents/errors";
 import type { Actor } from "../incidents/model";
 import type { Directory, DirectoryEntry } from "../incidents/ports";
+import { azureCredential, type AzureSignIn } from "./azure-credential";
 import { BoundedCache, InFlight } from "./graph-cache";
 import {
   BudgetedRetryHandler,
@@ -383,10 +378,7 @@ export interface GraphDirectoryOptions extends GraphDirectoryHooks {
 }
 
 /** How the bot signs in to Microsoft Graph: exactly one of a client secret, a certificate or a managed identity. */
-export type GraphSignIn =
-  | { kind: "secret"; secret: string }
-  | { kind: "certificate"; path: string; password?: string | undefined }
-  | { kind: "managed-identity" };
+export type GraphSignIn = AzureSignIn;
 
 /** What the Graph directory needs; `graphSettings` in config.ts maps it from the GRAPH_* settings. */
 export interface GraphSettings extends GraphDirectorySettings {
@@ -441,27 +433,16 @@ export function createGraphCredential(
 ): TokenCredential {
   const { tenantId, clientId, signIn } = settings;
   if (!tenantId || !clientId) throw new Error("DIRECTORY=graph needs GRAPH_TENANT_ID and GRAPH_CLIENT_ID (see .env.example).");
-  const authority = settings.authorityHost ? { authorityHost: settings.authorityHost } : {};
-  switch (signIn?.kind) {
-    case "managed-identity":
-      return new ManagedIdentityCredential({ clientId, ...authority });
-    case "certificate": {
-      const certificatePath = signIn.path;
-      if (!fs.existsSync(certificatePath)) {
-        throw new Error(
-          `GRAPH_CERTIFICATE_PATH: there is no file at ${certificatePath}. Use the PEM file holding the certificate and its ` +
-            "private key.",
-        );
-      }
-      const certificate = { certificatePath, ...(signIn.password && { certificatePassword: signIn.password }) };
-      return new ClientCertificateCredential(tenantId, clientId, certificate, authority);
-    }
-    case "secret":
-      return new ClientSecretCredential(tenantId, clientId, signIn.secret, authority);
-    case undefined:
-      throw new Error(
-        "DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true " +
-          "(see .env.example).",
-      );
+  if (!signIn) {
+    throw new Error(
+      "DIRECTORY=graph needs a way to sign in: GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=true " +
+        "(see .env.example).",
+    );
   }
+  return azureCredential(signIn, {
+    tenantId,
+    clientId,
+    authorityHost: settings.authorityHost,
+    certificateSetting: "GRAPH_CERTIFICATE_PATH",
+  });
 }

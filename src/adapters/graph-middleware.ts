@@ -1,5 +1,7 @@
 import type { Context, Middleware, MiddlewareOptions } from "@microsoft/microsoft-graph-client";
-import { abortReason, backoffMs, sleep } from "./backoff";
+import { abortReason, backoffMs, retryAfterMs, sleep } from "./backoff";
+
+export { retryAfterMs };
 
 /** What the Graph client's last middleware calls; global fetch unless a test routes it elsewhere. */
 export type FetchLike = (input: RequestInfo, init?: RequestInit) => Promise<Response>;
@@ -62,15 +64,6 @@ export class Deadline implements MiddlewareOptions {
 const RETRYABLE = new Set([429, 503, 504]);
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 1000;
-
-/** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (header === null || header.trim() === "") return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 /**
  * Retries 429, 503 and 504 like the Graph client's RetryHandler (Retry-After honoured, else a

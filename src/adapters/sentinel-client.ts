@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import type { Agent } from "node:https";
 import {
   bearerTokenAuthenticationPolicy,
@@ -10,14 +9,11 @@ import {
   type Pipeline,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { z } from "zod";
 import { SentinelError } from "../incidents/errors";
+import { azureCredential, type AzureSignIn } from "./azure-credential";
+import { retryAfterMs } from "./backoff";
 import type { MirroredFields, Owner } from "../incidents/model";
 import { SEVERITIES, STATUSES } from "../incidents/model";
 import type { OutgoingIncident, RemoteIncident, RemoteTask, SentinelApi } from "../incidents/mirror";
@@ -30,10 +26,7 @@ import type { OutgoingIncident, RemoteIncident, RemoteTask, SentinelApi } from "
  */
 
 /** How the bot signs in to Azure Resource Manager for Sentinel. */
-export type SentinelSignIn =
-  | { kind: "managed-identity" }
-  | { kind: "secret"; secret: string }
-  | { kind: "certificate"; path: string; password?: string | undefined };
+export type SentinelSignIn = AzureSignIn;
 
 /** What the sync needs; `sentinelSettings` in config.ts maps it from the SENTINEL_* settings. */
 export interface SentinelSettings {
@@ -69,24 +62,7 @@ export function workspaceScope(settings: Pick<SentinelSettings, "subscriptionId"
 
 /** The @azure/identity credential the settings describe. Errors name the setting to fix. */
 export function createSentinelCredential(settings: SentinelSettings): TokenCredential {
-  const authority = settings.authorityHost ? { authorityHost: settings.authorityHost } : {};
-  const { signIn, tenantId, clientId } = settings;
-  switch (signIn.kind) {
-    case "managed-identity":
-      return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
-    case "secret":
-      return new ClientSecretCredential(tenantId ?? "", clientId ?? "", signIn.secret, authority);
-    case "certificate": {
-      if (!fs.existsSync(signIn.path)) {
-        throw new Error(
-          `SENTINEL_CERTIFICATE_PATH: there is no file at ${signIn.path}. ` +
-            "Use the PEM file with the certificate and its private key.",
-        );
-      }
-      const certificate = { certificatePath: signIn.path, ...(signIn.password && { certificatePassword: signIn.password }) };
-      return new ClientCertificateCredential(tenantId ?? "", clientId ?? "", certificate, authority);
-    }
-  }
+  return azureCredential(settings.signIn, { ...settings, certificateSetting: "SENTINEL_CERTIFICATE_PATH" });
 }
 
 const nullable = <T extends z.ZodTypeAny>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
@@ -181,16 +157,6 @@ function bodyOf(incident: OutgoingIncident, etag: string | undefined): unknown {
       ...(incident.lastActivityTimeUtc && { lastActivityTimeUtc: incident.lastActivityTimeUtc }),
     },
   };
-}
-
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-function retryAfterMs(response: PipelineResponse): number | undefined {
-  const value = response.headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Sentinel's own words from an ARM error body, kept short. */
@@ -361,7 +327,7 @@ export class SentinelClient implements SentinelApi {
     }
     throw new SentinelError("retry", `Sentinel answered HTTP ${status} to ${what}: ${armMessage(response)}`, {
       status,
-      retryAfterMs: retryAfterMs(response),
+      retryAfterMs: retryAfterMs(response.headers.get("retry-after") ?? null),
     });
   }
 }

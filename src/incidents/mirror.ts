@@ -1,3 +1,4 @@
+import { backoffMs } from "./backoff";
 import { changeWords, stableId, withNotices } from "./casework";
 import { SentinelError } from "./errors";
 import {
@@ -667,7 +668,7 @@ export class SentinelMirror {
         return next;
       }
       const retryAfter = error instanceof SentinelError && error.retryAfterMs !== undefined ? error.retryAfterMs : undefined;
-      const wait = retryAfter ?? backoff(attempts - 1);
+      const wait = retryAfter ?? backoffMs(attempts - 1, RETRY_BASE_MS, RETRY_MAX_MS);
       next.dueUtc = new Date(now.getTime() + wait).toISOString();
       next.lastError = reason;
       return next;
@@ -709,11 +710,6 @@ export class SentinelMirror {
       return next;
     });
   }
-}
-
-function backoff(attempt: number): number {
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
 /** Runs `work`, at most `limit` at once; the first failure is thrown once all started have ended. */

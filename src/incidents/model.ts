@@ -158,7 +158,19 @@ export interface Contact {
  * One message to one reporter about one change, kept with the incident (an outbox): written with the
  * change, then sent, retried until sent or known unreachable.
  */
-export interface ReporterNotice {
+/** Outbox bookkeeping: how often something was tried, when it may be tried again, who is at it. */
+export interface Retried {
+  /** Tries (since the last success, for what is sent again and again). */
+  attempts: number;
+  /** Not to be tried before this time (backoff, Retry-After). */
+  dueUtc: string;
+  /** An instance is sending it until then; others leave it alone. */
+  claimUntilUtc?: string;
+  /** Why the last try failed. */
+  lastError?: string;
+}
+
+export interface ReporterNotice extends Retried {
   /** `<incident revision that made it>:<person key>`: one message per change per reporter. */
   id: string;
   /** The reporter's `personKey`. */
@@ -169,12 +181,6 @@ export interface ReporterNotice {
   /** Set when it asks the reporter a question: the question comment's id, which their answer names. */
   questionId?: string;
   state: "pending" | "sent" | "unreachable";
-  attempts: number;
-  /** Not to be tried before this time (backoff, Retry-After). */
-  dueUtc: string;
-  /** An instance is sending it until then; others leave it alone. */
-  claimUntilUtc?: string;
-  lastError?: string;
   updatedUtc: string;
 }
 
@@ -242,7 +248,7 @@ export interface MirroredFields {
  * How an incident stands in Microsoft Sentinel: bookkeeping written with every change (an outbox),
  * so a change is never lost: pending while the incident's revision is ahead of `revision`.
  */
-export interface SentinelLink {
+export interface SentinelLink extends Retried {
   /** The incident revision Sentinel holds (0: not created there yet). */
   revision: number;
   /** Sentinel's etag of its incident as last read or written. */
@@ -256,14 +262,6 @@ export interface SentinelLink {
   reports: number;
   /** The tasks Sentinel has, as `<task id>:<status>`. */
   tasks: string[];
-  /** Tries since the last success. */
-  attempts: number;
-  /** Not to be tried before this time (backoff, Retry-After). */
-  dueUtc: string;
-  /** An instance is sending it until then; others leave it alone. */
-  claimUntilUtc?: string;
-  /** Why the last try failed (retried). */
-  lastError?: string;
   /** Sentinel refused this revision (400) with this reason: not retried until the incident changes again. */
   rejected?: { revision: number; reason: string };
   /** Fields changed in both places at once, and what was kept, as people read it (the latest few). */

@@ -6,7 +6,7 @@ import {
   type ConversationReference,
 } from "botbuilder";
 import { z } from "zod";
-import { backoffMs } from "../adapters/backoff";
+import { backoffMs, retryAfterMs } from "../adapters/backoff";
 import type { Contact, Incident, ReporterNotice } from "../incidents/model";
 import type { IncidentService, NoticeOutcome } from "../incidents/service";
 import type { Logger } from "../log";
@@ -199,10 +199,8 @@ export function outcomeOf(error: unknown, attempts: number): NoticeOutcome {
   }
   const backoff = backoffMs(attempts, RETRY_BASE_MS, RETRY_MAX_MS);
   if (status === 429) {
-    const header = e.response?.headers?.get?.("retry-after");
-    const seconds = header !== undefined ? Number(header) : NaN;
-    const asked = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header ?? "") - Date.now();
-    return { kind: "retry", reason, retryAfterMs: Number.isFinite(asked) && asked > 0 ? Math.min(asked, RETRY_MAX_MS) : backoff };
+    const asked = retryAfterMs(e.response?.headers?.get?.("retry-after") ?? null);
+    return { kind: "retry", reason, retryAfterMs: asked !== undefined && asked > 0 ? Math.min(asked, RETRY_MAX_MS) : backoff };
   }
   return { kind: "retry", reason, retryAfterMs: backoff };
 }

@@ -144,6 +144,17 @@ async function synced(id: string, ceilingMs?: number): Promise<Incident> {
   );
 }
 
+/** Waits until the message `messageId` is redrawn with a card whose visible text holds `words`; that card. */
+function redrawn(messageId: string, words: string): Promise<any> {
+  return until(`message ${messageId} redrawn with "${words}"`, () =>
+    connector
+      .updated()
+      .filter((u) => u.id === messageId)
+      .map((u) => cardOf(u.activity))
+      .find((card) => visibleText(card).join("\n").includes(words)),
+  );
+}
+
 async function setTriageChannel(bot: ChildBot): Promise<void> {
   const res = await post(bot.url, message(connector.url, "triage here", { from: ALEX, where: "channel" }));
   expect(res.status).toBe(200);
@@ -278,14 +289,8 @@ describe("mirrored to Sentinel", () => {
     expect(incident.sentinel!.conflicts).toEqual([
       "Severity was changed in Sentinel (to Low) and in Teams (to High) at the same time: Teams' High was kept.",
     ]);
-    const redrawn = await until("the triage card redrawn with the conflict", () =>
-      connector
-        .updated()
-        .filter((u) => u.id === postId)
-        .map((u) => visibleText(cardOf(u.activity)).join("\n"))
-        .find((text) => text.includes("changed in Sentinel (to Low)")),
-    );
-    expect(redrawn).toContain("Teams' High was kept.");
+    const text = visibleText(await redrawn(postId, "changed in Sentinel (to Low)")).join("\n");
+    expect(text).toContain("Teams' High was kept.");
   });
 
   it("shows Sentinel's number and an Open in Sentinel button on the triage card and Alex's confirmation once synced", async () => {
@@ -294,23 +299,11 @@ describe("mirrored to Sentinel", () => {
     const id = await create(bot, { title: "Shared mailbox forwarding rule" });
     const incident = await synced(id);
     const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
-    const card = await until("the triage card with Sentinel's number", () =>
-      connector
-        .updated()
-        .filter((u) => u.id === postId)
-        .map((u) => cardOf(u.activity))
-        .find((c) => visibleText(c).includes(`Incident ${incident.sentinel!.incidentNumber}`)),
-    );
+    const card = await redrawn(postId, `Incident ${incident.sentinel!.incidentNumber}`);
     const open = (card.actions as any[]).find((a) => a.id === "openInSentinel");
     expect(open).toMatchObject({ type: "Action.OpenUrl", title: "Open in Sentinel", url: incident.sentinel!.incidentUrl });
     // The confirmation in the message Alex's form was in ("card-message-1") is redrawn the same way.
-    const confirmation = await until("the confirmation redrawn", () =>
-      connector
-        .updated()
-        .filter((u) => u.id === "card-message-1")
-        .map((u) => cardOf(u.activity))
-        .find((c) => visibleText(c).includes(`Incident ${incident.sentinel!.incidentNumber}`)),
-    );
+    const confirmation = await redrawn("card-message-1", `Incident ${incident.sentinel!.incidentNumber}`);
     expect(visibleText(confirmation)[0]).toBe("Incident INC-1 created");
     expect((confirmation.actions as any[]).find((a) => a.id === "openInSentinel")?.url).toBe(incident.sentinel!.incidentUrl);
   });
@@ -385,9 +378,7 @@ describe("changes made in Sentinel come back", () => {
     expect(incident.sentinel!.revision).toBe(incident.revision);
     expect(incident.sentinel!.etag).toBe(inSentinel(id)!.etag);
     // The triage card is redrawn in place, the reporter is told.
-    await until("the triage card redrawn", () =>
-      connector.updated().some((u) => u.id === postId && visibleText(cardOf(u.activity)).join("\n").includes("Adele Vance")),
-    );
+    await redrawn(postId, "Adele Vance");
     await until("Megan told", () =>
       connector.calls.some(
         (c) => c.method === "POST" && c.body?.recipient?.id === MEGAN.id && JSON.stringify(c.body).includes("is closed"),
@@ -428,13 +419,7 @@ describe("when Sentinel does not take it", () => {
     const rejected = await until("the refusal recorded", async () => (await stored(id))?.sentinel?.rejected);
     expect(rejected.reason).toBe(reason);
     const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
-    const text = await until("the triage card redrawn with the reason", () =>
-      connector
-        .updated()
-        .filter((u) => u.id === postId)
-        .map((u) => visibleText(cardOf(u.activity)).join("\n"))
-        .find((t) => t.includes("Not in Sentinel:")),
-    );
+    const text = visibleText(await redrawn(postId, "Not in Sentinel:")).join("\n");
     expect(text).toContain(`Not in Sentinel: ${reason}`);
     const puts = () => sentinel.calls("PUT", /incidents\/[^/]+$/).length;
     const before = puts();
@@ -456,13 +441,7 @@ describe("when Sentinel does not take it", () => {
     expect(why).toContain('"Microsoft Sentinel Responder" role on workspace soc-workspace');
     expect(why).toContain(`--scope /subscriptions/${sentinel.subscriptionId}/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-workspace`);
     const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
-    const text = await until("the triage card redrawn with the reason", () =>
-      connector
-        .updated()
-        .filter((u) => u.id === postId)
-        .map((u) => visibleText(cardOf(u.activity)).join("\n"))
-        .find((t) => t.includes("Not in Sentinel yet:")),
-    );
+    const text = visibleText(await redrawn(postId, "Not in Sentinel yet:")).join("\n");
     expect(text).toContain("Microsoft Sentinel Responder");
     sentinel.grant();
     // Retried with backoff (5 s, 10 s, ...): arrives without any further activity.
