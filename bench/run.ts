@@ -5,7 +5,7 @@
  *                                  generated part of docs/performance.md (~5-6 minutes)
  *   npm run bench -- --smoke       every scenario with tiny counts: checks that the suite runs and
  *                                  writes bench/results/smoke.json; checks no target (CI)
- *   npm run bench -- --only=tags,cards   some scenarios: bench/results/partial.json, docs untouched
+ *   npm run bench -- --only=tags,search  some scenarios: bench/results/partial.json, docs untouched
  *   npm run bench -- --report      re-renders docs/performance.md from bench/results/latest.json
  *
  * Everything runs on loopback, every run is bounded by a duration and a request count, and the
@@ -22,6 +22,7 @@ import { benchCosmos, type CosmosResult } from "./scenarios/cosmos";
 import { benchCreate, type CreateResult } from "./scenarios/create";
 import { benchOwners, type OwnerResult } from "./scenarios/owners";
 import { benchProfile, type ProfileResult } from "./scenarios/profile";
+import { benchSearch, SEARCH_SETTINGS, type SearchResult } from "./scenarios/search";
 import { benchSentinel, type SentinelResult } from "./scenarios/sentinel";
 import { benchStartup, type StartupResult } from "./scenarios/startup";
 import { benchTags, type TagResult } from "./scenarios/tags";
@@ -42,11 +43,12 @@ export interface Results {
     cards?: Outcome<CardSize[]>;
     profile?: Outcome<ProfileResult>;
     sentinel?: Outcome<SentinelResult>;
+    search?: Outcome<SearchResult>;
   };
   targets: Target[];
 }
 
-const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile", "sentinel"] as const;
+const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile", "sentinel", "search"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function settings(smoke: boolean) {
@@ -60,6 +62,7 @@ function settings(smoke: boolean) {
         profile: { durationSec: 0.5, connections: 4 },
         // One fault (the 10th create), so the retry path runs: it waits for the bot's backoff (2.5-5 s).
         sentinel: { creates: 10, concurrency: [1, 4], faultConcurrency: [4], faultEvery: 10, updates: 2, syncSeconds: 1, syncTimeoutSec: 30 },
+        search: SEARCH_SETTINGS.smoke,
       }
     : {
         create: { concurrency: [1, 32], rounds: 5, durationSec: 1.2, maxRequests: 20_000, warmupSec: 1 },
@@ -69,6 +72,7 @@ function settings(smoke: boolean) {
         startup: { starts: 5, step: 5000, connections: 8 },
         profile: { durationSec: 6, connections: 8 },
         sentinel: { creates: 300, concurrency: [1, 16], faultConcurrency: [1, 16], faultEvery: 10, updates: 20, syncSeconds: 1, syncTimeoutSec: 60 },
+        search: SEARCH_SETTINGS.full,
       };
 }
 
@@ -133,6 +137,9 @@ async function main(): Promise<void> {
         break;
       case "sentinel":
         results.scenarios.sentinel = await run(name, () => benchSentinel(s.sentinel, say));
+        break;
+      case "search":
+        results.scenarios.search = await run(name, () => benchSearch(s.search, say));
         break;
     }
   };

@@ -91,6 +91,24 @@ export function evaluate(results: Results): Target[] {
       });
     }
   }
+  const search = results.scenarios.search;
+  if (search?.ok) {
+    const [a, b] = search.result.sqlite;
+    targets.push({
+      name: `Find incident p50 on SQLite, ${n(b?.incidents, 0)} vs ${n(a?.incidents, 0)} incidents`,
+      target: "<= 1.5x",
+      measured: x(search.result.p50Ratio),
+      met: search.result.p50Ratio <= 1.5,
+    });
+    const c = search.result.cosmos;
+    const queries = c.byKind.query ?? 0;
+    targets.push({
+      name: `Cosmos requests per Find incident (${n(c.incidents, 0)} incidents)`,
+      target: "1 query (+ its query plan)",
+      measured: `${n(c.perSearch)} (${kinds(c.byKind)})`,
+      met: queries === 1 && c.perSearch <= 2,
+    });
+  }
   return targets;
 }
 
@@ -223,6 +241,23 @@ export function renderReport(r: Results): string {
   } else out.push(failure(cards), "");
 
   out.push(renderSentinel(r.scenarios.sentinel), "");
+
+  const search = r.scenarios.search;
+  out.push("### 8. Find incident (compose-box search)", "", took(search), "");
+  if (search?.ok) {
+    const s = search.result;
+    out.push(
+      table(
+        ["Store", "p50 ms (typed queries)", "p99 ms", `p50 ms, "phishing canteen" (two common words, never together)`],
+        s.sqlite.map((z) => [`SQLite, ${n(z.incidents, 0)} incidents`, n(z.p50, 3), n(z.p99, 3), n(z.worstP50, 3)]),
+      ),
+      "",
+      `p50 ${n(s.sqlite[1]?.incidents, 0)} / ${n(s.sqlite[0]?.incidents, 0)}: ${x(s.p50Ratio)}. Store level, no HTTP: what a person types keystroke by keystroke ` +
+        "(\"\", \"p\", \"ph\", ... \"phishing\", a number, two words). On Cosmos DB " +
+        `(${n(s.cosmos.incidents, 0)} incidents on the test server, through a counting proxy): ${n(s.cosmos.perSearch)} requests per search (${kinds(s.cosmos.byKind)}).`,
+      "",
+    );
+  } else out.push(failure(search), "");
 
   const profile = r.scenarios.profile;
   out.push("### Profile of the create path (this run)", "");

@@ -1,7 +1,7 @@
 /**
  * Find incident (issue 16): the store's search at 1,000 vs 100,000 incidents on SQLite (p50 per typed
  * query, store level, no HTTP), and on Cosmos DB (the test server through a counting proxy) the requests
- * and query pages each search sends. Not yet wired into bench/run.ts: run it alone with
+ * each search sends. Part of `npm run bench` (section 8 of the report; `--only=search`); also runs alone:
  *   npx tsx bench/scenarios/search.ts [--smoke]
  */
 import fs from "node:fs";
@@ -41,13 +41,41 @@ async function timeSearches(store: IncidentStore, ws: string, queries: readonly 
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
-export async function benchSearch(smoke: boolean, log: (line: string) => void): Promise<void> {
+export interface SearchSettings {
+  /** Incidents in the small and the large SQLite store. */
+  sizes: [number, number];
+  /** Times the typed queries are run per size (the worst query a tenth as often). */
+  rounds: number;
+  /** Incidents on the Cosmos DB test server. */
+  cosmosSeeded: number;
+}
+
+export interface SearchSize {
+  incidents: number;
+  p50: number;
+  p99: number;
+  /** p50 of WORST_QUERY. */
+  worstP50: number;
+}
+
+export interface SearchResult {
+  sqlite: SearchSize[];
+  /** p50 large / small. */
+  p50Ratio: number;
+  cosmos: { incidents: number; searches: number; perSearch: number; byKind: Record<string, number> };
+}
+
+export const SEARCH_SETTINGS: Record<"smoke" | "full", SearchSettings> = {
+  smoke: { sizes: [100, 1_000], rounds: 5, cosmosSeeded: 200 },
+  full: { sizes: [1_000, 100_000], rounds: 200, cosmosSeeded: 2_000 },
+};
+
+export async function benchSearch(settings: SearchSettings, log: (line: string) => void): Promise<SearchResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-search-"));
-  const sizes = smoke ? [100, 1_000] : [1_000, 100_000];
-  const rounds = smoke ? 5 : 200;
+  const { sizes, rounds } = settings;
   try {
     const rows: string[] = [];
-    const p50s: number[] = [];
+    const sqlite: SearchSize[] = [];
     for (const size of sizes) {
       const store = new SqliteIncidentStore(path.join(dir, `search-${size}.db`));
       const batched = batchedCreates(store);
@@ -56,14 +84,15 @@ export async function benchSearch(smoke: boolean, log: (line: string) => void): 
       await timeSearches(store, "bench", FIND_QUERIES, 3); // warm-up
       const typed = await timeSearches(store, "bench", FIND_QUERIES, rounds);
       const worst = await timeSearches(store, "bench", [WORST_QUERY], Math.max(5, rounds / 10));
-      p50s.push(typed.p50);
+      sqlite.push({ incidents: size, p50: typed.p50, p99: typed.p99, worstP50: worst.p50 });
       rows.push(`| SQLite, ${size.toLocaleString("en")} incidents | ${typed.p50.toFixed(3)} | ${typed.p99.toFixed(3)} | ${worst.p50.toFixed(3)} |`);
       await store.close();
     }
     log("| Store | p50 ms (typed queries) | p99 ms | p50 ms, two common words never together |");
     log("|---|---|---|---|");
     for (const row of rows) log(row);
-    log(`SQLite p50 ${sizes[1]!.toLocaleString("en")} / ${sizes[0]!.toLocaleString("en")}: ${(p50s[1]! / p50s[0]!).toFixed(2)}x (target <= 1.5x)`);
+    const p50Ratio = sqlite[1]!.p50 / sqlite[0]!.p50;
+    log(`SQLite p50 ${sizes[1].toLocaleString("en")} / ${sizes[0].toLocaleString("en")}: ${p50Ratio.toFixed(2)}x (target <= 1.5x)`);
 
     // Cosmos DB: requests and query pages per search (they do not depend on the volume: TOP n, one query).
     const server = await startCosmosServer();
@@ -82,7 +111,7 @@ export async function benchSearch(smoke: boolean, log: (line: string) => void): 
     });
     const cosmos = await openCosmosStore(cosmosSettings(config));
     try {
-      const seeded = smoke ? 200 : 2_000;
+      const seeded = settings.cosmosSeeded;
       await seedIncidents(cosmos, "bench", seeded);
       const mark = proxy.seen.length;
       const searches = FIND_QUERIES.length * 3;
@@ -94,19 +123,22 @@ export async function benchSearch(smoke: boolean, log: (line: string) => void): 
         .map(([k, v]) => `${k} ${(v / searches).toFixed(2)}`)
         .join(", ");
       log(`Cosmos DB (${seeded.toLocaleString("en")} incidents): ${(seen.length / searches).toFixed(2)} requests per search (${kinds})`);
+      const perKind = Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, v / searches]));
+      return { sqlite, p50Ratio, cosmos: { incidents: seeded, searches, perSearch: seen.length / searches, byKind: perKind } };
     } finally {
       await cosmos.close();
       await proxy.close();
       await server.close();
     }
-    log(`machine: ${JSON.stringify(machine())}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
-  benchSearch(process.argv.includes("--smoke"), (line) => console.log(line)).catch((error: unknown) => {
+  const log = (line: string) => console.log(line);
+  log(`machine: ${JSON.stringify(machine())}`);
+  benchSearch(process.argv.includes("--smoke") ? SEARCH_SETTINGS.smoke : SEARCH_SETTINGS.full, log).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
   });
