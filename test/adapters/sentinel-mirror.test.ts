@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import https from "node:https";
-import type { AccessToken, TokenCredential } from "@azure/identity";
 import { SentinelClient, type SentinelSettings } from "../../src/adapters/sentinel-client";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { SentinelError } from "../../src/incidents/errors";
 import { mirroredFields, mirrorState, newLink, SentinelMirror, type MirrorOptions } from "../../src/incidents/mirror";
 import type { Incident, SentinelLink } from "../../src/incidents/model";
 import { aNewIncident, labels } from "../support/builders";
-import { API_VERSION, type FakeSentinel, startFakeSentinel, TLS_CA_FILE } from "../support/fake-sentinel";
+import { API_VERSION, type FakeSentinel, inProcessClient, startFakeSentinel } from "../support/fake-sentinel";
 
 /**
  * The mirror on the real SQLite store and the real REST client, against the Sentinel test server
@@ -31,20 +28,6 @@ let store: SqliteIncidentStore;
 let client: SentinelClient;
 let changed: Incident[];
 let warnings: object[];
-
-function identityCredential(): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const url = new URL(fake.identityEndpoint);
-      url.searchParams.set("resource", fake.armEndpoint);
-      url.searchParams.set("api-version", "2019-08-01");
-      const response = await fetch(url, { headers: { "X-IDENTITY-HEADER": fake.identityHeader } });
-      if (!response.ok) throw new Error(`identity endpoint: HTTP ${response.status}`);
-      const body = (await response.json()) as { access_token: string; expires_on: string };
-      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-    },
-  };
-}
 
 function mirror(overrides: Partial<MirrorOptions> = {}): SentinelMirror {
   return new SentinelMirror({
@@ -72,10 +55,7 @@ beforeEach(async () => {
     signIn: { kind: "managed-identity" },
     requestTimeoutMs: 10_000,
   };
-  client = new SentinelClient(settings, {
-    agent: new https.Agent({ ca: fs.readFileSync(TLS_CA_FILE) }),
-    credential: identityCredential(),
-  });
+  client = new SentinelClient(settings, inProcessClient(fake));
   store = new SqliteIncidentStore(":memory:");
   changed = [];
   warnings = [];

@@ -3,6 +3,9 @@ import fc from "fast-check";
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values } from "../support/cards";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
+import { inProcessClient, startFakeSentinel, type FakeSentinel } from "../support/fake-sentinel";
+import { until } from "../support/until";
+import type { Incident } from "../../src/incidents/model";
 import { VERBS } from "../../src/teams/verbs";
 import {
   ALEX,
@@ -22,7 +25,9 @@ import {
 /*
  * Need-to-know, tried as each kind of person on every path that shows an incident, over HTTP with
  * Teams-shaped activities, on both stores. Each incident carries words only its reporter typed;
- * an answer may contain them only where the visibility rule allows.
+ * an answer may contain them only where the visibility rule allows. The Microsoft Sentinel sync is on
+ * (the test Sentinel server), so Sentinel is one more audience, checked last: what every request the
+ * bot sent it carried.
  */
 
 /** Signed in to the tenant but unknown to the directory (a guest). */
@@ -42,6 +47,8 @@ const reportedMessage = (id: string) =>
 
 interface World {
   bot: TestBot;
+  /** The test Sentinel server the bot mirrors to, where the sync is on. */
+  sentinel?: FakeSentinel;
   /** Megan's report of a message; words only she typed. */
   plain: { id: string; number: number; words: string; payload: ReturnType<typeof messagePayload> };
   /** Megan's restricted report of another message. */
@@ -59,7 +66,7 @@ async function reportMessage(bot: TestBot, from: Person, payload: ReturnType<typ
   return res;
 }
 
-async function seed(bot: TestBot): Promise<World> {
+async function seed(bot: TestBot, sentinel?: FakeSentinel): Promise<World> {
   const plainWords = `MEGAN-PLAIN-${randomUUID()}`;
   const restrictedWords = `MEGAN-RESTRICTED-${randomUUID()}`;
   const formWords = `LEE-FORM-${randomUUID()}`;
@@ -80,6 +87,7 @@ async function seed(bot: TestBot): Promise<World> {
   expect(stored.find((i) => i.description.includes(restrictedWords))?.restricted).toBe(true);
   return {
     bot,
+    sentinel,
     plain: { ...find(plainWords), payload: plainPayload },
     restricted: { ...find(restrictedWords), payload: restrictedPayload },
     form: find(formWords),
@@ -100,14 +108,19 @@ const RULE: Record<Who, Record<"plain" | "restricted" | "form", "full" | "report
 
 describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store) => {
   let cosmos: CosmosTestServer | undefined;
+  let sentinel: FakeSentinel | undefined;
   let world: World;
   beforeAll(async () => {
     if (store === "cosmos") cosmos = await startCosmosServer();
-    const bot = await startTestBot(store === "cosmos" ? cosmosEnv(cosmos!.endpoint, TEST_COSMOS_KEY) : {});
-    world = await seed(bot);
+    sentinel = await startFakeSentinel();
+    // The sync's settings; the identity and the test certificate come in-process (inProcessClient).
+    const sync = { ...Object.fromEntries(Object.entries(sentinel.env()).filter(([k]) => k.startsWith("SENTINEL_"))), SENTINEL_SYNC_SECONDS: "1" };
+    const bot = await startTestBot({ ...(store === "cosmos" ? cosmosEnv(cosmos!.endpoint, TEST_COSMOS_KEY) : {}), ...sync }, { sentinel: inProcessClient(sentinel) });
+    world = await seed(bot, sentinel);
   });
   afterAll(async () => {
     await world?.bot.stop();
+    await sentinel?.close();
     await cosmos?.close();
   });
 
@@ -253,6 +266,56 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         expect(res.body.task.value.title).toBe(`Already reported as INC-${target.number}`);
         expect(text(res)).toContain(target.words);
       }
+    });
+  });
+
+  describe("Microsoft Sentinel, after everything above (comments, questions, answers, tasks)", () => {
+    /**
+     * Sentinel is the SOC's own console, seen by every analyst with access to the workspace: the
+     * audience of an analyst who is not on the restricted-cases team (Lee). Every word people wrote
+     * about an incident, as the store holds it, must reach Sentinel exactly where Lee may see it.
+     */
+    const words = (incident: Incident): string[] =>
+      [
+        incident.title,
+        incident.description,
+        ...(incident.reports ?? []).map((r) => r.words),
+        ...(incident.comments ?? []).map((c) => c.message),
+        ...(incident.tasks ?? []).map((t) => t.title),
+      ].filter((w) => w.length >= 8);
+
+    it.each(["plain", "restricted", "form"] as const)("the %s incident: what Lee may see, in every request the bot sent", async (which) => {
+      const target = world[which];
+      // Pushed right after each write; the sweep (every second) takes what is left. Generous for 2 shared cores.
+      const incident = await until(`INC-${target.number} in Sentinel`, async () => {
+        const i = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+        const link = i.sentinel;
+        const done =
+          link?.revision === i.revision &&
+          (i.restricted ||
+            (link.comments === (i.comments ?? []).length && (i.tasks ?? []).every((t) => link.tasks.includes(`${t.id}:${t.status}`))));
+        return done ? i : undefined;
+      });
+      const sentinel = world.sentinel!;
+      const sent = sentinel
+        .calls()
+        .filter((r) => r.path.includes(`/incidents/${incident.id}`))
+        .map((r) => JSON.stringify(r.body ?? ""))
+        .join("\n");
+      expect(sent).toContain(`"severity"`); // it did go there
+      const all = words(incident);
+      expect(all.length).toBeGreaterThanOrEqual(2); // title and description at least; comments and tasks when the file runs whole
+      const lee = RULE.lee[which];
+      for (const w of all) {
+        if (lee === "full") expect(sent).toContain(JSON.stringify(w).slice(1, -1));
+        else expect(sent).not.toContain(JSON.stringify(w).slice(1, -1));
+      }
+      if (lee === "none") {
+        expect(sent).not.toContain("Megan");
+        expect(sent).not.toContain(target.words);
+        // Nothing else of it went anywhere else in Sentinel either (another incident, a comment elsewhere).
+        expect(sentinel.calls().map((r) => JSON.stringify(r.body ?? "")).join("\n")).not.toContain(target.words);
+      } else expect(sent).toContain(target.words);
     });
   });
 });

@@ -4,6 +4,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import type { AccessToken, TokenCredential } from "@azure/identity";
 
 /**
  * Microsoft Sentinel's REST API (Microsoft.SecurityInsights 2025-09-01: incidents, comments, tasks) as
@@ -413,6 +414,29 @@ export async function startFakeSentinel(
       api.closeAllConnections();
       identity.closeAllConnections();
       await Promise.all([new Promise((r) => api.close(r)), new Promise((r) => identity.close(r))]);
+    },
+  };
+}
+
+/**
+ * How a bot in this process reaches the test server: an https agent that trusts its certificate, and a
+ * credential that asks its App Service-style identity endpoint for a token as ManagedIdentityCredential
+ * does (ManagedIdentityCredential itself reads IDENTITY_ENDPOINT from process.env, which a bot started
+ * in-process with its own environment does not change). A child process uses `env()` instead.
+ */
+export function inProcessClient(fake: FakeSentinel): { agent: https.Agent; credential: TokenCredential } {
+  return {
+    agent: new https.Agent({ ca: fs.readFileSync(TLS_CA_FILE) }),
+    credential: {
+      async getToken(): Promise<AccessToken> {
+        const url = new URL(fake.identityEndpoint);
+        url.searchParams.set("resource", fake.armEndpoint);
+        url.searchParams.set("api-version", "2019-08-01");
+        const response = await fetch(url, { headers: { "X-IDENTITY-HEADER": fake.identityHeader } });
+        if (!response.ok) throw new Error(`identity endpoint: HTTP ${response.status}`);
+        const body = (await response.json()) as { access_token: string; expires_on: string };
+        return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
+      },
     },
   };
 }

@@ -13,6 +13,7 @@ import { spawnBot, type ChildBot } from "../support/child-bot";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { startFakeSentinel, type FakeSentinel, type StoredIncident } from "../support/fake-sentinel";
+import { until } from "../support/until";
 import {
   ALEX,
   DIEGO,
@@ -37,17 +38,6 @@ jest.setTimeout(120_000);
 
 const WS = "test-workspace";
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it gives a value (not undefined/false), with a generous ceiling for 2 shared cores. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ceilingMs = 60_000): Promise<T> {
-  const end = Date.now() + ceilingMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await wait(100);
-  }
-}
 
 async function post(url: string, activity: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/api/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(activity) });
