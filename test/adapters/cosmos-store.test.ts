@@ -13,6 +13,7 @@ import type { TagDayUsage } from "../../src/incidents/ports";
 import { aNewIncident, labels } from "../support/builders";
 import { type CosmosTestServer, startCosmosServer, TEST_COSMOS_KEY } from "../support/cosmos-server";
 import { FaultProxy, type SeenRequest } from "../support/fault-proxy";
+import { until } from "../support/until";
 import { describeStoreContract } from "./store-contract";
 
 let server: CosmosTestServer;
@@ -169,7 +170,7 @@ describe("Cosmos DB store: edits and bookkeeping at once", () => {
     proxy.inject({ kind: "hold", release: held }, { match: isEditWrite, times: 1 });
 
     const edit = editor.replace({ ...incident, status: "Active" }, 1);
-    for (let i = 0; i < 500 && !proxy.seen.some(isEditWrite); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until("the edit's write held at the proxy", () => proxy.seen.some(isEditWrite));
     expect(proxy.seen.some(isEditWrite)).toBe(true);
     await bookkeeper.setNotice(ws, incident.id, posted); // changes the etag the held write carries
     release();
@@ -177,7 +178,7 @@ describe("Cosmos DB store: edits and bookkeeping at once", () => {
     expect(await edit).toEqual({ ok: true, incident: { ...incident, status: "Active", revision: 2, triage: posted } });
     expect(proxy.seen.filter(isEditWrite)).toHaveLength(2); // the held one met 412, the second applied
     expect(await bookkeeper.get(ws, incident.id)).toEqual({ ...incident, status: "Active", revision: 2, triage: posted });
-  });
+  }, 120_000);
 });
 
 describe("Cosmos DB store: one instance, repeated submissions", () => {

@@ -6,6 +6,7 @@ import { mirroredFields, mirrorState, newLink, SentinelMirror, type MirrorOption
 import type { Incident, SentinelLink } from "../../src/incidents/model";
 import { aNewIncident, labels } from "../support/builders";
 import { API_VERSION, type FakeSentinel, inProcessClient, startFakeSentinel } from "../support/fake-sentinel";
+import { until } from "../support/until";
 
 /**
  * The mirror on the real SQLite store and the real REST client, against the Sentinel test server
@@ -90,12 +91,6 @@ async function link(id: string): Promise<SentinelLink> {
 }
 const incidentPuts = (id: string) => fake.calls("PUT", new RegExp(`/incidents/${id}$`));
 const remote = (id: string) => fake.incidents.get(id)!;
-
-/** Waits (without measuring time) until `condition` holds. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!condition()) throw new Error("condition never held");
-}
 
 describe("SentinelMirror: pushing to Sentinel", () => {
   it("creates the incident (201) on the first push and records its number, url, etag and the fields agreed", async () => {
@@ -262,7 +257,8 @@ describe("SentinelMirror: pushing to Sentinel", () => {
     // Instance a sends it; while its PUT is in flight, instance b finds it claimed.
     fake.failNext(1, { kind: "stall", ms: 300 });
     const a = mirror().push(incident.id);
-    await until(() => fake.calls("PUT").length > 0);
+    // Polled every 10 ms: instance b must look while a's PUT is stalled (300 ms), not after.
+    await until("instance a's PUT under way", () => fake.calls("PUT").length > 0, 20_000, 10);
     expect(await mirror({ instanceId: "instance-b" }).push(incident.id)).toBe("not-due");
     expect(await a).toBe("synced");
     expect(incidentPuts(incident.id)).toHaveLength(1);

@@ -6,6 +6,7 @@
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
+import { until } from "../support/until";
 import { launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
 
 let browser: Browser;
@@ -292,15 +293,13 @@ describe("after the report, used in the renderer", () => {
     await page.screenshot("triage-worked");
 
     // Megan's chat: the question, with a box to answer in.
-    let question: Json | undefined;
-    for (let i = 0; i < 200 && !question; i++) {
-      question = bot.connector.calls
+    const question: Json = await until("the question in Megan's chat", () =>
+      bot.connector.calls
         .filter((c) => c.method === "POST" && c.body?.recipient?.id === MEGAN.id)
         .map((c) => cardOf(c.body))
-        .find((card) => card.body?.[0]?.id === "reporterUpdate");
-      if (!question) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(await page.show(question!)).toEqual([]);
+        .find((card) => card.body?.[0]?.id === "reporterUpdate"),
+    );
+    expect(await page.show(question)).toEqual([]);
     expect(await page.text()).toMatch(/^A question about your report INC-1\n/);
     await page.type("Your answer", "No, I hung up and called the service desk.", { required: true });
     expect(await page.layoutProblems()).toEqual([]);
@@ -309,5 +308,5 @@ describe("after the report, used in the renderer", () => {
     expect(await page.show(answered)).toEqual([]);
     expect(await page.text()).toContain("Thank you: the SOC has your answer.");
     expect((await bot.incidents())[0]!.comments?.map((c) => c.kind)).toEqual(["note", "question", "answer"]);
-  });
+  }, 180_000);
 });

@@ -19,6 +19,7 @@ import { unavailableBanner } from "../../src/teams/outage";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
 import { MESSAGE_MAX_LENGTH, TASK_TITLE_MAX_LENGTH } from "../../src/incidents/casework";
 import { ALEX, DIEGO, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { until } from "../support/until";
 import { LONG_GROUP_IDS, LONG_PEOPLE, NAME_MAX, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
 
@@ -183,19 +184,20 @@ async function triaged(world: SampleWorld, typed: Record<string, string>): Promi
   return world.triagePost(1);
 }
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long the waits below poll: generous, yet inside the 30 s a sample's beforeAll has (test/cards/cards.test.ts), so a failure names what it waited for. */
+const WAIT_CEILING_MS = 20_000;
 
 /** The `count`th update the bot sent `person` about their reports (a notice in their 1:1 chat), once Teams took it. */
 async function noticeTo(world: SampleWorld, person: Person, count: number): Promise<Json> {
-  for (let i = 0; i < 500; i++) {
-    const cards = world.bot.connector.calls
-      .filter((c) => c.method === "POST" && c.status === 200 && c.body?.recipient?.id === person.id)
-      .map((c) => cardOf(c.body))
-      .filter((card) => card.body?.[0]?.id === "reporterUpdate");
-    if (cards.length >= count) return cards[count - 1]!;
-    await wait(20);
-  }
-  throw new Error(`${person.name} got no update number ${count}`);
+  return until(
+    `${person.name}'s update number ${count}`,
+    () =>
+      world.bot.connector.calls
+        .filter((c) => c.method === "POST" && c.status === 200 && c.body?.recipient?.id === person.id)
+        .map((c) => cardOf(c.body))
+        .filter((card) => card.body?.[0]?.id === "reporterUpdate")[count - 1],
+    WAIT_CEILING_MS,
+  );
 }
 
 /** Megan's report from her chat; the incident as stored. */
@@ -206,12 +208,11 @@ async function meganReport(world: SampleWorld, typed: Record<string, string> = {
 
 /** Waits until every notice is sent or given up on. */
 async function noticesSettled(world: SampleWorld): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const all = await world.bot.incidents();
-    if (!all.some((incident) => (incident.outbox ?? []).some((n) => n.state === "pending"))) return;
-    await wait(20);
-  }
-  throw new Error("notices stayed pending");
+  await until(
+    "every notice sent or given up on",
+    async () => !(await world.bot.incidents()).some((incident) => (incident.outbox ?? []).some((n) => n.state === "pending")),
+    WAIT_CEILING_MS,
+  );
 }
 
 /** The same Teams message reported by each of `people` through the message extension. */

@@ -18,6 +18,7 @@ import {
   submitActionFromMessage,
   type Person,
 } from "../support/teams";
+import { until } from "../support/until";
 
 /*
  * Ids a client sends are checked, never trusted: a form carries its id with a token the server made
@@ -182,11 +183,10 @@ it("a triage button names the triage post to update; any other message is left a
   await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
   const form = await formFor(ALEX);
   await bot.post(execute(bot.serviceUrl, "incident.create", sent(form, { title: "Phish" })));
-  let stored = (await bot.incidents())[0]!;
-  while (!stored.triage?.messageId) {
-    await new Promise((r) => setTimeout(r, 20));
-    stored = (await bot.incidents())[0]!;
-  }
+  const stored = await until("the triage post recorded", async () => {
+    const incident = (await bot.incidents())[0];
+    return incident?.triage?.messageId ? incident : undefined;
+  });
   const before = bot.connector.updated().length;
   const res = await bot.post(
     execute(bot.serviceUrl, "triage.assign", { incidentId: stored.id, revision: stored.revision }, { from: ALEX, replyToId: "the-ceos-card" }),
@@ -194,13 +194,13 @@ it("a triage button names the triage post to update; any other message is left a
   expect(visibleText(res.body.value).join("\n")).toMatch(/Assigned to Alex Wilber \(Teams\) by Alex Wilber/);
   const again = (await bot.incidents())[0]!;
   await bot.post(
-    execute(bot.serviceUrl, "triage.assign", { incidentId: again.id, revision: again.revision }, { from: ALEX, replyToId: stored.triage.messageId }),
+    execute(bot.serviceUrl, "triage.assign", { incidentId: again.id, revision: again.revision }, { from: ALEX, replyToId: stored.triage!.messageId }),
   );
   const stopped = bot;
   await stopped.stop();
   bot = await startTestBot();
-  expect(stopped.connector.updated().slice(before).map((u) => u.id)).toEqual([stored.triage.messageId]);
-});
+  expect(stopped.connector.updated().slice(before).map((u) => u.id)).toEqual([stored.triage!.messageId]);
+}, 120_000);
 
 it("Assign to me without the revision the card showed is refused, so it never skips the concurrency check", async () => {
   const form = await formFor(ALEX);

@@ -2,6 +2,7 @@ import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values } from "../support/cards";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { ALEX, DIEGO, MEGAN, execute, message, submitMessage, type Person } from "../support/teams";
+import { until } from "../support/until";
 import type { Incident } from "../../src/incidents/model";
 import { VERBS, type Verb } from "../../src/teams/verbs";
 
@@ -72,12 +73,15 @@ describe.each(["sqlite", "cosmos"] as const)("on STORE=%s", (store) => {
 
   /** Waits until the work started after earlier answers (notices to Megan) has ended. */
   async function quiet(): Promise<void> {
-    for (let i = 0; i < 500; i++) {
-      const pending = (await bot.incidents()).some((incident) => (incident.outbox ?? []).some((n) => n.state === "pending"));
-      if (!pending && bot.connector.calls.every((c) => c.status !== 0)) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error("notices stayed pending");
+    // A 20 s ceiling: generous, and inside the test's 30 s, so a failure names what it waited for.
+    await until(
+      "no notice pending and every send answered",
+      async () => {
+        const pending = (await bot.incidents()).some((incident) => (incident.outbox ?? []).some((n) => n.state === "pending"));
+        return !pending && bot.connector.calls.every((c) => c.status !== 0);
+      },
+      20_000,
+    );
   }
 
   /** A fresh report by Megan, with an open task and a question (as an analyst left them). */

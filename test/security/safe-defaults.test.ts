@@ -9,6 +9,7 @@ import { startConnector, type FakeConnector } from "../support/connector";
 import { startOpenIdServer, type OpenIdServer } from "../support/openid";
 import { APP_ID, APP_SECRET, authEnv, postActivity } from "../support/security";
 import { ALEX, MEGAN, execute, fetchTaskFromMessage, message, messagePayload, submitActionFromMessage } from "../support/teams";
+import { until } from "../support/until";
 
 /*
  * Safe by default: local mode listens on this machine only; the bot sends nothing (its token least of
@@ -73,13 +74,12 @@ describe("service URLs the bot trusts", () => {
     await bot.post(message(bot.serviceUrl, "incident", { from: ALEX }));
     const form = cardOf(bot.connector.sent()[0]);
     await bot.post(execute(bot.serviceUrl, "incident.create", { ...form.actions[0].data, ...values(form), title: "Not for evil.example" }));
-    let stored = (await bot.incidents())[0]!;
-    while (stored.triage?.state !== "failed") {
-      await new Promise((r) => setTimeout(r, 20));
-      stored = (await bot.incidents())[0]!;
-    }
-    expect(stored.triage.lastError).toMatch(/not a trusted host/);
-  });
+    const stored = await until("the failed triage post recorded", async () => {
+      const incident = (await bot.incidents())[0];
+      return incident?.triage?.state === "failed" && incident;
+    });
+    expect(stored.triage?.lastError).toMatch(/not a trusted host/);
+  }, 120_000);
 
   describe("with an app id", () => {
     let idp: OpenIdServer;

@@ -2,6 +2,7 @@ import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, values, visibleText } from "../support/cards";
 import { ALEX, DIEGO, LEE, MEGAN, execute, fetchTaskFromMessage, message, submitMessage, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { until } from "../support/until";
 import type { Incident, ReporterNotice } from "../../src/incidents/model";
 
 /*
@@ -9,6 +10,9 @@ import type { Incident, ReporterNotice } from "../../src/incidents/model";
  * reporter is told what changes, analysts comment, ask and keep tasks, and "my reports" / "my
  * incidents" list what is theirs.
  */
+
+// Room for a wait (until: up to 60 s) to fail with its own message before the test's time runs out.
+jest.setTimeout(120_000);
 
 let bot: TestBot;
 let cosmos: CosmosTestServer;
@@ -52,12 +56,10 @@ function messagesTo(person: Person) {
 
 /** Waits until no notice of the incident is pending (each sent or given up), then returns it. */
 async function settled(id: string): Promise<Incident> {
-  for (;;) {
-    await bot.app.service.get(id); // keeps the event loop turning
+  return until(`no notice of ${id} pending`, async () => {
     const incident = (await bot.incidents()).find((i) => i.id === id)!;
-    if (!(incident.outbox ?? []).some((n) => n.state === "pending")) return incident;
-    await wait(20);
-  }
+    return !(incident.outbox ?? []).some((n) => n.state === "pending") && incident;
+  });
 }
 
 const STORES: [string, () => Record<string, string>][] = [
@@ -328,15 +330,13 @@ describe("the triage post and several instances", () => {
   it("updates the incident's post in the triage channel when the reporter answers, so the analysts see it there", async () => {
     await say("triage here", ALEX, "channel");
     const reported = await meganReports();
-    let posted: string | undefined;
-    for (let i = 0; i < 200 && !(posted = (await bot.app.service.get(reported.id))?.triage?.messageId); i++) await wait(20);
+    const posted = await until("the triage post recorded", async () => (await bot.app.service.get(reported.id))?.triage?.messageId);
     expect(posted).toBeDefined();
     await act("triage.ask", { incidentId: reported.id, revision: reported.revision, questionText: "Which floor?" });
     await settled(reported.id);
     const send = messagesTo(MEGAN)[0]!.actions[0];
     await act(send.verb, { ...send.data, answerText: "The third floor." }, MEGAN);
-    let update: { id: string; activity: any } | undefined;
-    for (let i = 0; i < 200 && !(update = bot.connector.updated().find((u) => u.id === posted)); i++) await wait(20);
+    const update = await until("the triage post updated", () => bot.connector.updated().find((u) => u.id === posted));
     expect(update?.activity).toBeDefined();
     expect(visibleText(cardOf(update?.activity)).join("\n")).toMatch(/Megan Bowen answered, .*: The third floor\./);
   });
@@ -352,11 +352,15 @@ describe("two instances on one Cosmos DB", () => {
       const reported = await meganReports();
       bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 500 : undefined));
       await act("triage.assign", { incidentId: reported.id, revision: reported.revision });
-      let notice: ReporterNotice | undefined;
-      for (let i = 0; i < 400 && !((notice = (await bot.app.service.get(reported.id))?.outbox?.[0])?.attempts ?? 0); i++) await wait(25);
+      const notice: ReporterNotice = await until("the notice's first try recorded", async () => {
+        const first = (await bot.app.service.get(reported.id))?.outbox?.[0];
+        return first && first.attempts > 0 ? first : undefined;
+      });
       expect(notice?.state).toBe("pending");
       bot.connector.refuse(undefined);
-      // Wait until it is due again, then wake both instances at the same moment.
+      // Wait until it is due again, then wake both instances at the same moment. A fixed sleep, not a poll:
+      // nothing changes when it falls due (the sweep compares dueUtc with the clock), and the extra 1.1 s
+      // lets each instance's once-a-second sweep run on the next turn; the checks after it poll.
       await wait(Math.max(0, Date.parse(notice?.dueUtc ?? "") - Date.now()) + 1100);
       // A slow Teams: the first instance's send is still in flight when the second looks.
       bot.connector.answerAfter(300);
@@ -365,14 +369,14 @@ describe("two instances on one Cosmos DB", () => {
       await settled(reported.id);
       // Every send either instance started has ended (a stop waits for work after answers).
       await other.app.close();
-      while (bot.connector.calls.some((c) => !c.answered || c.status === 0)) await wait(20);
+      await until("every send answered", () => !bot.connector.calls.some((c) => !c.answered || c.status === 0));
       expect(messagesTo(MEGAN)).toHaveLength(1);
       expect((await bot.app.service.get(reported.id))?.outbox?.[0]).toMatchObject({ state: "sent", attempts: 2 });
     } finally {
       await other.stop().catch(() => undefined);
       await bot.stop();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("My reports from the help card", () => {

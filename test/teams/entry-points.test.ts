@@ -13,6 +13,7 @@ import {
   submitActionFromMessage,
   type Person,
 } from "../support/teams";
+import { until } from "../support/until";
 
 let bot: TestBot;
 beforeEach(async () => {
@@ -265,8 +266,7 @@ describe("the SOC triage channel", () => {
 
     const assign = triage.actions[0].data;
     // Clicked in the triage post itself: the message the bot recorded when it posted there.
-    let posted: string | undefined;
-    while (!(posted = (await bot.incidents("1", 1))[0]!.triage?.messageId)) await new Promise((r) => setTimeout(r, 20));
+    const posted = await until("the triage post recorded", async () => (await bot.incidents("1", 1))[0]!.triage?.messageId);
     const mine = await bot.post(execute(bot.serviceUrl, "triage.assign", assign, { from: ALEX, replyToId: posted }));
     expect(visibleText(mine.body.value)).toEqual(expect.arrayContaining(["Assigned to Alex Wilber (Teams) by Alex Wilber.", "Alex Wilber (Teams)"]));
     while (!bot.connector.updated().some((u) => u.id === posted)) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
@@ -280,7 +280,7 @@ describe("the SOC triage channel", () => {
 
     const employee = await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: stored!.id, revision: stored!.revision }, { from: MEGAN }));
     expect(visibleText(employee.body.value)).toContain("Only SOC analysts can take incidents.");
-  });
+  }, 120_000);
 
   it("opens the full form from Edit and saves it, reporting a concurrent change instead of overwriting it", async () => {
     await say("triage here", ALEX, "channel");
@@ -322,14 +322,13 @@ describe("the SOC triage channel", () => {
     const data = submitted(form, { title: "Posted later" });
     const res = await bot.post({ ...execute(bot.serviceUrl, "incident.create", data), replyToId: undefined });
     expect(visibleText(res.body.value)[0]).toBe("Incident INC-1 created");
-    let stored = await bot.app.service.get(data.submissionId);
-    for (let i = 0; i < 500 && stored?.triage?.state !== "failed"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      stored = await bot.app.service.get(data.submissionId);
-    }
+    const stored = await until("the failed triage post recorded", async () => {
+      const incident = await bot.app.service.get(data.submissionId);
+      return incident?.triage?.state === "failed" && incident;
+    });
     expect(stored?.triage).toMatchObject({ state: "failed", attempts: 1 });
     expect(await bot.app.service.unsentNotices(0, 10)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it("posts a failed triage card again once it has waited a minute, and records it as posted", async () => {
     let now = Date.now();
@@ -343,15 +342,16 @@ describe("the SOC triage channel", () => {
       timed.connector.refuse((c) => (inChannel(c) ? 403 : undefined));
       const data = submitted(form, { title: "Posted later" });
       await timed.post(execute(timed.serviceUrl, "incident.create", data));
-      let stored = await timed.app.service.get(data.submissionId);
-      for (let i = 0; i < 500 && stored?.triage?.state !== "failed"; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        stored = await timed.app.service.get(data.submissionId);
-      }
-      expect(stored?.triage).toMatchObject({ state: "failed", attempts: 1 });
+      const failed = await until("the failed triage post recorded", async () => {
+        const incident = await timed.app.service.get(data.submissionId);
+        return incident?.triage?.state === "failed" && incident;
+      });
+      expect(failed?.triage).toMatchObject({ state: "failed", attempts: 1 });
       timed.connector.refuse(undefined);
 
       // Within the minute nothing is retried, whatever happens in the meantime.
+      // Fixed sleeps, not polls: the sweep runs at most once a second by the wall clock (Date.now), so only time
+      // passing lets the next turn sweep; and then nothing should happen, which no poll can wait for (a negative check).
       await new Promise((r) => setTimeout(r, 1100));
       await timed.post(message(timed.serviceUrl, "help", { from: ALEX }));
       await new Promise((r) => setTimeout(r, 300));
@@ -359,12 +359,13 @@ describe("the SOC triage channel", () => {
 
       // A minute later, the next activity's sweep posts it.
       now += 61_000;
+      // A fixed sleep, not a poll: a second by the wall clock since the last sweep, so that the next turn sweeps again.
       await new Promise((r) => setTimeout(r, 1100));
       await timed.post(message(timed.serviceUrl, "help", { from: ALEX }));
-      for (let i = 0; i < 500 && stored?.triage?.state !== "posted"; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        stored = await timed.app.service.get(data.submissionId);
-      }
+      const stored = await until("the triage post sent again", async () => {
+        const incident = await timed.app.service.get(data.submissionId);
+        return incident?.triage?.state === "posted" && incident;
+      });
       expect(stored?.triage).toMatchObject({ state: "posted", attempts: 2, messageId: expect.any(String) });
       const delivered = timed.connector.calls.filter((c) => inChannel(c) && c.status === 200);
       expect(delivered).toHaveLength(1);
@@ -372,5 +373,5 @@ describe("the SOC triage channel", () => {
     } finally {
       await timed.stop();
     }
-  }, 30_000);
+  }, 120_000);
 });

@@ -8,13 +8,12 @@ import { cardOf, values } from "../support/cards";
 import { spawnBot, type ChildBot } from "../support/child-bot";
 import { startConnector, type FakeConnector } from "../support/connector";
 import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
+import { until } from "../support/until";
 
 /*
  * Notices to reporters are an outbox kept with each incident: written with the change, sent after the
  * answer, retried from the store. These tests stop the bot for real (SIGKILL) and throttle it.
  */
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function post(url: string, activity: unknown) {
   const res = await fetch(`${url}/api/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(activity) });
@@ -80,7 +79,7 @@ describe("notices to reporters across a crash", () => {
     connector.refuse((call) => (isNotice(call) ? 400 : undefined));
     await reportAndWork(bot.url, connector, "A caller asked for my MFA code");
     await reportAndWork(bot.url, connector, "A stranger followed me through the door");
-    for (let i = 0; i < 200 && (await pending()).some((n) => n.attempts === 0); i++) await wait(25);
+    await until("every notice tried once", async () => !(await pending()).some((n) => n.attempts === 0));
     const before = await pending();
     expect(before).toHaveLength(4);
     expect(updatesTo(connector, MEGAN)).toHaveLength(0);
@@ -90,17 +89,23 @@ describe("notices to reporters across a crash", () => {
     connector.refuse(undefined);
     bot = await spawnBot(env);
     // Any activity lets the new instance sweep; the notices' retry time comes within seconds.
-    for (let i = 0; i < 100 && (await pending()).length > 0; i++) {
-      await post(bot.url, message(connector.url, "help", { from: ALEX, where: "channel" }));
-      await wait(200);
-    }
+    await until(
+      "every notice sent after the restart",
+      async () => {
+        if ((await pending()).length === 0) return true;
+        await post(bot!.url, message(connector.url, "help", { from: ALEX, where: "channel" }));
+        return false;
+      },
+      60_000,
+      200,
+    );
     expect(await pending()).toEqual([]);
     const told = updatesTo(connector, MEGAN);
     expect(told).toHaveLength(4);
     expect(new Set(told).size).toBe(4);
     const stored = (await readAll(env.SQLITE_PATH)).flatMap((i) => i.outbox ?? []);
     expect(stored.map((n) => n.state)).toEqual(["sent", "sent", "sent", "sent"]);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("Teams throttling", () => {
@@ -116,12 +121,10 @@ describe("Teams throttling", () => {
       bot.connector.failNext(0, 429, 1);
       bot.connector.refuse((call) => (isNotice(call) ? 429 : undefined));
       await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: id, revision: 1 }, { from: ALEX }));
-      let notice: ReporterNotice | undefined;
-      for (let i = 0; i < 400; i++) {
-        notice = (await bot.app.service.get(id))?.outbox?.[0];
-        if (notice && notice.attempts > 0) break;
-        await wait(50);
-      }
+      const notice: ReporterNotice = await until("the notice's first try recorded", async () => {
+        const first = (await bot.app.service.get(id))?.outbox?.[0];
+        return first && first.attempts > 0 ? first : undefined;
+      });
       // The Bot Framework client tried again after each Retry-After (1 s) before giving up...
       const tries = bot.connector.calls.filter(isNotice);
       expect(tries.length).toBeGreaterThan(1);
@@ -133,5 +136,5 @@ describe("Teams throttling", () => {
     } finally {
       await bot.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });
