@@ -14,8 +14,13 @@
  * then created with its number already in it, so no reader ever sees an incident without one. A create
  * whose write fails after reserving leaves a gap (allowed); duplicates cannot happen.
  * Idempotency: the document id is the incident id, so a second create of the same id gets 409 and
- * returns the incident that won. Each attempt writes a random `createToken`, so an attempt whose own
- * write succeeded but whose answer was lost still reports `created: true` after its retry's 409.
+ * returns the incident that won. No read comes first (a new id, nearly every create, would only get a
+ * 404): a repeat learns it is one from the 409, and gives its reserved number back with a decrement
+ * conditional on the counter's etag from its own reservation, so a double click or a Teams retry after
+ * the first create leaves no gap; a repeat racing another create leaves one (allowed). The give-back is
+ * tried once, never retried: a retry after a lost answer could take back a number handed out meanwhile.
+ * Each attempt writes a random `createToken`, so an attempt whose own write succeeded but whose answer
+ * was lost still reports `created: true` after its retry's 409.
  * (`replace` does the same with `writeToken` and the etag: a lost answer is not mistaken for a conflict.)
  * Tag usage: counted after the incident is stored, from the stored incident (so a losing concurrent
  * submission with other tags counts nothing), as one patch of its day's chunk document that sets the
@@ -31,11 +36,11 @@
  * create of the same id, which the service's "try again" leads to.
  *
  * What each operation costs, in HTTP requests (counted in test/adapters/cosmos-store.test.ts):
- * - create, new id, with tags: 4 (read incident: 404, patch counter, create incident, patch tag-day),
- *   whatever the number of tags. Without tags: 3. First incident of a workspace: +2 (counter 404 +
- *   create); first tagged incident of a day's chunk: +1 (tag-day patch 404, create), so at most +1 per
- *   TAG_CHUNK numbers.
- * - create, existing id: 1 point read, +1 conditional patch of its tag-day document when it has tags.
+ * - create, new id, with tags: 3 (patch counter, create incident, patch tag-day), whatever the number
+ *   of tags. Without tags: 2. First incident of a workspace: +2 (counter 404 + create); first tagged
+ *   incident of a day's chunk: +1 (tag-day patch 404, create), so at most +1 per TAG_CHUNK numbers.
+ * - create, existing id (a repeat): 4 (patch counter, create: 409, point read, conditional patch giving
+ *   the number back), +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
  * - tagUsage, tagTotals: 1 single-partition query over the chunk documents of the days asked for (14 for the
@@ -241,27 +246,25 @@ export class CosmosIncidentStore implements IncidentStore {
     }
     const deadline = this.deadline();
     return this.translate("store the incident", async () => {
-      const existing = await this.readIncident(incident.workspaceId, incident.id, deadline);
-      if (existing) {
-        // It may come from a create that failed before counting its tags: finish that (idempotent).
-        await this.countTagUse(existing.incident, deadline);
-        return { incident: existing.incident, created: false };
-      }
-
-      const number = await this.nextNumber(incident.workspaceId, deadline);
+      // No read first: a new id (nearly every create) goes straight to the counter and the create, and the
+      // create's 409 tells a repeat. A repeat then gives its number back when nobody took one since.
+      const reserved = await this.nextNumber(incident.workspaceId, deadline);
+      const number = reserved.number;
       const stored = plain<Incident>({ ...incident, incidentNumber: number, revision: 1 });
       const doc = incidentDoc(stored, randomUUID());
       try {
         await this.call("store the incident", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
       } catch (error) {
         if (statusOf(error) !== 409) throw error;
-        // Same id stored meanwhile: by another submission (it won; our number becomes a gap), or by
-        // this one, when an earlier attempt's answer was lost.
+        // Same id stored before: by another submission or an earlier create of this one (a double click,
+        // a Teams retry; it may have failed before counting its tags), or by this attempt, whose answer
+        // was lost (then it holds our number and token).
         const winner = await this.readIncident(incident.workspaceId, incident.id, deadline);
         if (!winner)
           throw new StoreUnavailableError(`Cosmos DB reported incident ${incident.id} as existing but could not read it.`, {
             cause: error,
           });
+        if (winner.incident.incidentNumber !== number) await this.giveBack(incident.workspaceId, reserved);
         const outcome = { incident: winner.incident, created: winner.createToken === doc.createToken };
         await this.countTagUse(outcome.incident, deadline);
         return outcome;
@@ -592,16 +595,19 @@ export class CosmosIncidentStore implements IncidentStore {
     return resource?.type === "incident" && resource.workspaceId === workspaceId ? resource : undefined;
   }
 
-  /** Reserves the workspace's next number (atomic increment; the counter is created on first use). */
-  private async nextNumber(workspaceId: string, deadline: number): Promise<number> {
-    const increment = async (): Promise<number> => {
+  /**
+   * Reserves the workspace's next number (atomic increment; the counter is created on first use), with the
+   * counter's etag after it (what `giveBack` needs).
+   */
+  private async nextNumber(workspaceId: string, deadline: number): Promise<{ number: number; etag?: string }> {
+    const increment = async (): Promise<{ number: number; etag?: string }> => {
       const { resource } = await this.call("reserve an incident number", deadline, (abortSignal) =>
         this.container
           .item(COUNTER_ID, workspaceId)
           .patch<CounterDoc>([{ op: "incr", path: "/lastNumber", value: 1 }], { abortSignal }),
       );
       if (typeof resource?.lastNumber !== "number") throw new Error(`The counter of workspace ${workspaceId} has no lastNumber.`);
-      return resource.lastNumber;
+      return { number: resource.lastNumber, etag: resource._etag };
     };
     try {
       return await increment();
@@ -617,6 +623,25 @@ export class CosmosIncidentStore implements IncidentStore {
       if (statusOf(error) !== 409) throw error; // another instance created it first: fine
     }
     return increment();
+  }
+
+  /**
+   * Returns a reserved number that no incident got, if the counter is as our reservation left it (its etag:
+   * nobody reserved one since), so a repeated submission leaves no gap. One try and no retry: a retry after
+   * a lost answer could take back a number reserved meanwhile by another create and hand it out twice.
+   * Whatever goes wrong (412: another was reserved; throttled, lost, timed out) only leaves the gap, which
+   * the port allows; the create goes on.
+   */
+  private async giveBack(workspaceId: string, reserved: { number: number; etag?: string }): Promise<void> {
+    if (!reserved.etag) return;
+    try {
+      await this.container.item(COUNTER_ID, workspaceId).patch<CounterDoc>([{ op: "incr", path: "/lastNumber", value: -1 }], {
+        accessCondition: { type: "IfMatch", condition: reserved.etag },
+        abortSignal: AbortSignal.timeout(this.policy.requestTimeoutMs),
+      });
+    } catch {
+      // The gap stays.
+    }
   }
 
   /**

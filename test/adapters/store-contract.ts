@@ -81,6 +81,16 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(b.incident.title).toBe("First");
     });
 
+    it("leaves no gap in the numbers after a repeat that came once the first create was done (a double click, a Teams retry)", async () => {
+      const first = aNewIncident({ workspaceId: ws, labels: labels("Phishing") });
+      const a = await store.create(first);
+      for (let i = 0; i < 3; i++) expect((await store.create(first)).created).toBe(false);
+      const older = await store.create(aNewIncident({ workspaceId: ws }));
+      expect((await store.create(first)).incident).toEqual(a.incident); // a repeat of an older one, too
+      const next = await store.create(aNewIncident({ workspaceId: ws }));
+      expect([older.incident.incidentNumber, next.incident.incidentNumber]).toEqual([a.incident.incidentNumber + 1, a.incident.incidentNumber + 2]);
+    });
+
     it("keeps every field of Sentinel's shape through a round trip", async () => {
       const incident = aNewIncident({
         workspaceId: ws,
