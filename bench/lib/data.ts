@@ -172,11 +172,18 @@ export interface SeedOptions {
   /** year: spread over the `days` (default 365) before now; old: the same, but only on days before the 14-day suggestion window. */
   spread?: "year" | "old";
   days?: number;
+  /**
+   * Creates one at a time instead of a thousand at once, so a store that numbers as creates arrive (Cosmos DB)
+   * numbers them in time order, as a live workspace's incidents are (its tag documents per day and number block
+   * then look like a real workspace's). SQLite numbers them in call order either way.
+   */
+  oneAtATime?: boolean;
 }
 
 /**
- * Stores `count` incidents at random times, through the store's own create (as the bot does).
- * Awaits each batch of 1000 before the next, yielding to the event loop in between.
+ * Stores `count` incidents at random times, through the store's own create (as the bot does), oldest
+ * first, so incident numbers follow time as they do in a live workspace. Awaits each batch of 1000
+ * before the next, yielding to the event loop in between.
  */
 export async function seedIncidents(store: Pick<IncidentStore, "create">, workspaceId: string, count: number, options: SeedOptions = {}): Promise<SeedResult> {
   const now = options.now ?? new Date();
@@ -188,31 +195,31 @@ export async function seedIncidents(store: Pick<IncidentStore, "create">, worksp
   const to = options.spread === "old" ? windowStart - 1 : now.getTime();
   const started = process.hrtime.bigint();
   let inWindow = 0;
-  const BATCH = 1000;
+  const incidents: NewIncident[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = new Date(to - Math.floor(random() * (to - from)));
+    if (at.getTime() >= windowStart) inWindow++;
+    const iso = at.toISOString();
+    incidents.push({
+      id: randomUUID(),
+      workspaceId,
+      title: TITLES[i % TITLES.length]!,
+      description: "Seeded for the benchmark.",
+      severity: "Medium",
+      status: "New",
+      labels: tags().map((labelName) => ({ labelName, labelType: "User" as const })),
+      createdTimeUtc: iso,
+      lastModifiedTimeUtc: iso,
+      createdBy: { objectId: ALEX.aadObjectId!, name: ALEX.name },
+      entryPoint: "form",
+      providerName: PROVIDER_NAME,
+    });
+  }
+  incidents.sort((a, b) => a.createdTimeUtc.localeCompare(b.createdTimeUtc));
+  const BATCH = options.oneAtATime ? 1 : 1000;
   for (let done = 0; done < count; done += BATCH) {
-    const batch: Promise<unknown>[] = [];
-    for (let i = done; i < Math.min(count, done + BATCH); i++) {
-      const at = new Date(to - Math.floor(random() * (to - from)));
-      if (at.getTime() >= windowStart) inWindow++;
-      const iso = at.toISOString();
-      const incident: NewIncident = {
-        id: randomUUID(),
-        workspaceId,
-        title: TITLES[i % TITLES.length]!,
-        description: "Seeded for the benchmark.",
-        severity: "Medium",
-        status: "New",
-        labels: tags().map((labelName) => ({ labelName, labelType: "User" as const })),
-        createdTimeUtc: iso,
-        lastModifiedTimeUtc: iso,
-        createdBy: { objectId: ALEX.aadObjectId!, name: ALEX.name },
-        entryPoint: "form",
-        providerName: PROVIDER_NAME,
-      };
-      batch.push(store.create(incident));
-    }
-    await Promise.all(batch);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all(incidents.slice(done, done + BATCH).map((incident) => store.create(incident)));
+    if (done % 1000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { incidents: count, seconds: Number(process.hrtime.bigint() - started) / 1e9, inWindow };
 }

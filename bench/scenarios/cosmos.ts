@@ -90,9 +90,12 @@ export async function benchCosmos(settings: CosmosSettings, log: (line: string) 
     await phase(`create, ${settings.burst} at once`, warm, settings.burst, settings.creates, creates);
 
     // History for the suggestions: tag-day documents over three weeks (a suggestion reads the last 14).
-    const store = await openCosmosStore(cosmosSettings(loadConfig(settingsEnv)));
+    // Seeding sends its creates all at once to an in-memory server on 2 shared cores: a budget for that, not the bot's.
+    const store = await openCosmosStore(
+      cosmosSettings(loadConfig({ ...settingsEnv, COSMOS_RETRY_BUDGET_MS: "120000", COSMOS_REQUEST_TIMEOUT_MS: "60000" })),
+    );
     try {
-      await seedIncidents(store, WORKSPACE_ID, settings.seeded, { seed: 9, spread: "year", days: 21 });
+      await seedIncidents(store, WORKSPACE_ID, settings.seeded, { seed: 9, spread: "year", days: 21, oneAtATime: true });
     } finally {
       await store.close();
     }
