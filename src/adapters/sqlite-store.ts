@@ -17,9 +17,9 @@ import type {
   TagWindow,
 } from "../incidents/ports";
 import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
-import { dayWeight, utcDay } from "../incidents/tags";
+import { dayWeight, TAG_WINDOW_DAYS, utcDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -144,7 +144,59 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (workspace_id, key, incident_number)
     ) WITHOUT ROWID;
   `,
+  // Tag suggestions by distinct tag: one row per workspace and tag with its uses per day over the last
+  // TAG_WINDOW_DAYS days of its own latest use (\`days\`: "YYYY-MM-DD:count,..."), so a cold suggestion reads
+  // one row per tag used in the window, not one per tag and day. Filled from tag_usage (the 20 days up to each
+  // workspace's latest day, more than a window) in the same transaction.
+  6: `
+    CREATE TABLE tag_recent (
+      workspace_id  TEXT NOT NULL,
+      tag_key       TEXT NOT NULL,
+      tag           TEXT NOT NULL,
+      last_used_utc TEXT NOT NULL,
+      days          TEXT NOT NULL,
+      PRIMARY KEY (workspace_id, tag_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX tag_recent_used ON tag_recent (workspace_id, last_used_utc);
+    INSERT INTO tag_recent (workspace_id, tag_key, tag, last_used_utc, days)
+      SELECT t.workspace_id, t.tag_key,
+        (SELECT l.tag FROM tag_usage l WHERE l.workspace_id = t.workspace_id AND l.tag_key = t.tag_key
+          ORDER BY l.day DESC LIMIT 1),
+        max(t.last_used_utc), group_concat(t.day || ':' || t.count, ',')
+      FROM tag_usage t
+      WHERE t.day >= (SELECT date(max(m.day), '-20 days') FROM tag_usage m WHERE m.workspace_id = t.workspace_id)
+      GROUP BY t.workspace_id, t.tag_key;
+  `,
 };
+
+/** A tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
+function parseDays(days: string): Map<string, number> {
+  const byDay = new Map<string, number>();
+  for (const entry of days.split(",")) {
+    const colon = entry.indexOf(":");
+    if (colon > 0) byDay.set(entry.slice(0, colon), Number(entry.slice(colon + 1)) || 0);
+  }
+  return byDay;
+}
+
+/**
+ * A tag's per-day uses after one more use on \`day\`: that day counted once more, and days more than the window
+ * before it dropped (no later suggestion reads them: a suggestion's window ends on its own day, at or after this
+ * use's). Returns the new \`days\` and whether \`day\` is now the latest (its spelling then becomes the tag's).
+ */
+function addUse(days: string | undefined, day: string): { days: string; latest: boolean } {
+  const byDay = days === undefined ? new Map<string, number>() : parseDays(days);
+  const oldest = utcDay(new Date(Date.parse(`${day}T00:00:00Z`) - (TAG_WINDOW_DAYS - 1) * 86_400_000));
+  let latest = true;
+  for (const known of byDay.keys()) {
+    if (known < oldest) byDay.delete(known);
+    else if (known >= day) latest = false;
+  }
+  const seen = byDay.get(day);
+  byDay.set(day, (seen ?? 0) + 1);
+  // A day already there keeps its first spelling, as tag_usage does.
+  return { days: [...byDay].map(([d, n]) => `${d}:${n}`).join(","), latest: latest && seen === undefined };
+}
 
 /** What search looks an incident up by: its title's word prefixes, and SEP + each whole (folded) tag. */
 function keysOf(incident: Pick<Incident, "title" | "labels">): string[] {
@@ -160,8 +212,6 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
-  /** `tagTotals`' statements, by the number of days in the window. */
-  private readonly totalsStmts = new Map<number, Database.Statement<unknown[]>>();
   private readonly replaceTx: Database.Transaction<
     (incident: Incident, expectedRevision: number, sentinel?: SentinelLink) => ReplaceOutcome
   >;
@@ -238,6 +288,17 @@ export class SqliteIncidentStore implements IncidentStore {
          ON CONFLICT (workspace_id, day, tag_key) DO UPDATE SET count = count + 1,
            last_used_utc = max(last_used_utc, excluded.last_used_utc)`,
       ),
+      recentTag: db.prepare<[string, string], { tag: string; last_used_utc: string; days: string }>(
+        "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND tag_key = ?",
+      ),
+      putRecentTag: db.prepare<[string, string, string, string, string]>(
+        `INSERT INTO tag_recent (workspace_id, tag_key, tag, last_used_utc, days) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_id, tag_key) DO UPDATE SET tag = excluded.tag, last_used_utc = excluded.last_used_utc,
+           days = excluded.days`,
+      ),
+      recentTags: db.prepare<[string, string], { tag: string; last_used_utc: string; days: string }>(
+        "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND last_used_utc >= ?",
+      ),
       addKey: db.prepare<[string, string, number]>(
         "INSERT OR IGNORE INTO incident_keys (workspace_id, key, incident_number) VALUES (?, ?, ?)",
       ),
@@ -257,7 +318,14 @@ export class SqliteIncidentStore implements IncidentStore {
       this.writeKeys(undefined, stored);
       const day = utcDay(new Date(incident.createdTimeUtc));
       for (const { labelName } of incident.labels) {
-        this.stmts.useTag.run(incident.workspaceId, day, labelName.toLowerCase(), labelName, incident.createdTimeUtc);
+        const key = labelName.toLowerCase();
+        this.stmts.useTag.run(incident.workspaceId, day, key, labelName, incident.createdTimeUtc);
+        const recent = this.stmts.recentTag.get(incident.workspaceId, key);
+        const next = addUse(recent?.days, day);
+        const used = incident.createdTimeUtc;
+        const lastUsed = recent && recent.last_used_utc > used ? recent.last_used_utc : used;
+        const spelling = next.latest || !recent ? labelName : recent.tag;
+        this.stmts.putRecentTag.run(incident.workspaceId, key, spelling, lastUsed, next.days);
       }
       return { incident: stored, created: true };
     });
@@ -341,35 +409,33 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   /**
-   * Summed per tag in SQL (GROUP BY over the window's rows of the primary key's range): one row back per
-   * distinct tag. Each day's weight is the domain's `dayWeight`, passed in as a CASE over the window's days;
-   * the spelling is the latest use's (SQLite takes bare columns from the max() row).
+   * One row per tag used in the window (tag_recent, by its latest use), whose uses per day are summed here:
+   * what this costs follows the distinct tags of the window, not its tag-day rows. Each day's weight is the
+   * domain's `dayWeight`; the spelling is the latest day's first.
    */
   tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
     return this.run(() => {
-      const days: string[] = [];
-      for (let t = Date.parse(`${window.sinceDay}T00:00:00Z`); days.length < 366; t += 86_400_000) {
-        const day = utcDay(new Date(t));
-        if (day > window.today) break;
-        days.push(day);
+      const weights = new Map<string, number>();
+      const weightOf = (day: string): number => {
+        let weight = weights.get(day);
+        if (weight === undefined) weights.set(day, (weight = dayWeight(day, window)));
+        return weight;
+      };
+      const totals: TagTotal[] = [];
+      for (const row of this.stmts.recentTags.all(workspaceId, window.sinceDay)) {
+        let count = 0;
+        let weight = 0;
+        // Read in place (no map per row): "YYYY-MM-DD:count,..."; the day is the 10 characters before the colon.
+        for (const entry of row.days.split(",")) {
+          const day = entry.slice(0, 10);
+          if (day < window.sinceDay) continue;
+          const uses = Number(entry.slice(11)) || 0;
+          count += uses;
+          weight += uses * weightOf(day);
+        }
+        if (count > 0) totals.push({ tag: row.tag, count, weight, lastUsedUtc: row.last_used_utc });
       }
-      let stmt = this.totalsStmts.get(days.length);
-      if (!stmt) {
-        stmt = this.db.prepare(
-          `SELECT tag, max(last_used_utc) AS last_used_utc, sum(count) AS count,
-             sum(count * CASE day ${days.map(() => "WHEN ? THEN ?").join(" ")} ELSE ? END) AS weight
-           FROM tag_usage WHERE workspace_id = ? AND day >= ? GROUP BY tag_key`,
-        );
-        this.totalsStmts.set(days.length, stmt);
-      }
-      const cases = days.flatMap((day) => [day, dayWeight(day, window)]);
-      const rows = stmt.all(...cases, dayWeight(window.today, window), workspaceId, window.sinceDay) as {
-        tag: string;
-        last_used_utc: string;
-        count: number;
-        weight: number;
-      }[];
-      return rows.map((r) => ({ tag: r.tag, count: r.count, weight: r.weight, lastUsedUtc: r.last_used_utc }));
+      return totals;
     });
   }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { StoreUnavailableError } from "../../src/incidents/errors";
+import type { TagTotal } from "../../src/incidents/ports";
 import { aNewIncident, labels } from "../support/builders";
 import { describeStoreContract } from "./store-contract";
 
@@ -62,13 +63,15 @@ function shapeOf(file: string): { version: number; columns: string[]; indexes: s
 }
 
 /**
- * Turns a file written by this version back into what an older schema left: undoes migration 5
- * (the incident_keys table), then for schema 3 or older migration 4 (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3 (owner_id,
- * outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
+ * Turns a file written by this version back into what an older schema left: undoes migration 6 (the
+ * tag_recent table), then for schema 4 or older migration 5 (the incident_keys table), then for schema 3 or
+ * older migration 4 (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3
+ * (owner_id, outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
  */
-function downgrade(file: string, to: 1 | 2 | 3 | 4): void {
+function downgrade(file: string, to: 1 | 2 | 3 | 4 | 5): void {
   const db = new Database(file);
-  db.exec("DROP TABLE incident_keys");
+  db.exec("DROP TABLE tag_recent");
+  if (to < 5) db.exec("DROP TABLE incident_keys");
   if (to < 4)
     db.exec(`
     DROP INDEX incidents_sync;
@@ -106,10 +109,17 @@ const CURRENT_COLUMNS = [
 const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_sync", "incidents_unsent"];
 
 describe("SQLite store specifics", () => {
-  it("writes schema 5: the owner, outbox and Sentinel sync columns and their indexes, and the search keys", async () => {
+  it("writes schema 6: the owner, outbox and Sentinel sync columns and their indexes, the search keys and the recent tags", async () => {
     const { dir, file } = tempFile();
     await new SqliteIncidentStore(file).close();
-    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('incident_keys', 'tag_recent', 'tag_recent_used') ORDER BY name").pluck().all()).toEqual([
+      "incident_keys",
+      "tag_recent",
+      "tag_recent_used",
+    ]);
+    db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -130,7 +140,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
@@ -158,7 +168,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 5, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = mine.incident.workspaceId;
     const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
     expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
@@ -199,7 +209,7 @@ describe("SQLite store specifics", () => {
     db.close();
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(5);
+    expect(shapeOf(file).version).toBe(6);
     const titles = async (text: string) => (await upgraded.search(ws, { text }, 10)).map((i) => i.title);
     expect(await titles("badge do")).toEqual(["Badge reader at door 3"]);
     expect(await titles("mail")).toEqual(["Phishing e-mail to finance"]);
@@ -213,6 +223,61 @@ describe("SQLite store specifics", () => {
     expect(await titles("door")).toEqual(["Tailgating at door 3"]);
     expect(phish.incident.incidentNumber).toBe(2);
     await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("upgrades a schema-5 file: tag suggestions read the tags used before, summed by day as before, and go on counting", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const ws = "ws-upgrade-tags";
+    const at = (day: string, time = "10:00") => `${day}T${time}:00.000Z`;
+    const use = (day: string, ...tags: string[]) => store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at(day), labels: labels(...tags) }));
+    await use("2026-10-01", "Old"); // more than 20 days before the workspace's latest day: not carried over
+    await use("2026-11-10", "Phishing");
+    await use("2026-11-18", "phishing", "VIP");
+    await use("2026-11-20", "PHISHING");
+    await store.create(aNewIncident({ workspaceId: "ws-other", createdTimeUtc: at("2026-11-20"), labels: labels("Elsewhere") }));
+    const window = { sinceDay: "2026-11-07", today: "2026-11-20" };
+    const before = await store.tagTotals(ws, window);
+    await store.close();
+    downgrade(file, 5);
+
+    const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file).version).toBe(6);
+    const sorted = (totals: TagTotal[]) => [...totals].sort((a, b) => a.tag.localeCompare(b.tag));
+    expect(sorted(await upgraded.tagTotals(ws, window))).toEqual(sorted(before));
+    expect(sorted(await upgraded.tagTotals(ws, window)).map((t) => [t.tag, t.count])).toEqual([
+      ["PHISHING", 3],
+      ["VIP", 1],
+    ]);
+    expect((await upgraded.tagTotals("ws-other", window)).map((t) => t.tag)).toEqual(["Elsewhere"]);
+    await upgraded.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-21"), labels: labels("vip") }));
+    const next = sorted(await upgraded.tagTotals(ws, { sinceDay: "2026-11-08", today: "2026-11-21" }));
+    expect(next.map((t) => [t.tag, t.count, t.lastUsedUtc])).toEqual([
+      ["PHISHING", 3, at("2026-11-20")],
+      ["vip", 2, at("2026-11-21")],
+    ]);
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps a tag's uses of the last 14 days of its latest use only: older days are dropped, a window still sees all of its own", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const ws = "ws-recent";
+    const at = (day: string) => `${day}T12:00:00.000Z`;
+    for (const day of ["2026-11-01", "2026-11-07", "2026-11-08", "2026-11-20", "2026-11-21"]) {
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at(day), labels: labels("Phishing") }));
+    }
+    const db = new Database(file, { readonly: true });
+    // The 21st's window starts on the 8th: the 1st and the 7th are gone, the 8th (its first day) is kept.
+    expect(db.prepare("SELECT days FROM tag_recent WHERE workspace_id = ?").pluck().get(ws)).toBe("2026-11-08:1,2026-11-20:1,2026-11-21:1");
+    db.close();
+    expect((await store.tagTotals(ws, { sinceDay: "2026-11-08", today: "2026-11-21" }))[0]).toMatchObject({ count: 3 });
+    expect((await store.tagTotals(ws, { sinceDay: "2026-11-09", today: "2026-11-22" }))[0]).toMatchObject({ count: 2 });
+    // A tag last used before the window is not read at all.
+    expect(await store.tagTotals(ws, { sinceDay: "2026-11-22", today: "2026-12-05" })).toEqual([]);
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
