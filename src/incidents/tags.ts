@@ -149,15 +149,36 @@ export function rankTotals(totals: readonly TagTotal[], window: TagWindow): Rank
  * Lower-cased text and words of each ranked tag, made once per ranked list (the service caches the list; suggestions run per
  * keystroke).
  */
-const SEARCHABLE = new WeakMap<readonly RankedTag[], { tag: string; lower: string; words: string[] }[]>();
+const SEARCHABLE = new WeakMap<readonly RankedTag[], Searchable[]>();
 
-function searchable(ranked: readonly RankedTag[]): { tag: string; lower: string; words: string[] }[] {
+interface Searchable {
+  tag: string;
+  lower: string;
+  words: string[];
+}
+
+/**
+ * Each tag's lower-cased text and words, kept across ranked lists: a list read again from the store (a cold
+ * cache, or after a create) holds mostly the same tags. Emptied when it reaches PARSED_MAX tags.
+ */
+const PARSED = new Map<string, Searchable>();
+const PARSED_MAX = 10_000;
+
+function parsed(tag: string): Searchable {
+  let entry = PARSED.get(tag);
+  if (!entry) {
+    if (PARSED.size >= PARSED_MAX) PARSED.clear();
+    const lower = tag.toLowerCase();
+    entry = { tag, lower, words: lower.split(/[\s\-_/.:]+/) };
+    PARSED.set(tag, entry);
+  }
+  return entry;
+}
+
+function searchable(ranked: readonly RankedTag[]): Searchable[] {
   let tags = SEARCHABLE.get(ranked);
   if (!tags) {
-    tags = ranked.map(({ tag }) => {
-      const lower = tag.toLowerCase();
-      return { tag, lower, words: lower.split(/[\s\-_/.:]+/) };
-    });
+    tags = ranked.map(({ tag }) => parsed(tag));
     SEARCHABLE.set(ranked, tags);
   }
   return tags;
