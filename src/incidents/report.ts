@@ -66,6 +66,8 @@ function offsetMs(utcMs: number, timeZone: string): number {
   return asUtc - Math.floor(utcMs / 1000) * 1000;
 }
 
+const DAY_MS = 86_400_000;
+
 /** A wall-clock date and time in an IANA time zone (UTC when unknown) as a UTC instant; undefined when not a real time. */
 export function localToUtc(date: string, time: string, timeZone: string | undefined): Date | undefined {
   const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
@@ -77,14 +79,15 @@ export function localToUtc(date: string, time: string, timeZone: string | undefi
   if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da || h > 23 || mi > 59)
     return undefined;
   const zone = knownZone(timeZone);
-  // The two instants the wall time can be, by the offsets around it; one that shows that wall time in
-  // the zone is it (the earlier, when the clocks went back and it happened twice). None does when the
-  // clocks went forward over it: read it with the offset from before the change, as calendars do (RFC 5545).
-  const a = wall - offsetMs(wall, zone);
-  const b = wall - offsetMs(a, zone);
-  const real = [a, b].filter((t) => t + offsetMs(t, zone) === wall).sort((x, y) => x - y);
+  // The two instants the wall time can be, by the zone's offsets a day before and a day after it (a
+  // clock change, if any, falls between); one that shows that wall time in the zone is it (the earlier,
+  // when the clocks went back and it happened twice). None does when the clocks went forward over it:
+  // read it with the offset from before the change, as calendars do (RFC 5545).
+  const before = offsetMs(wall - DAY_MS, zone);
+  const after = offsetMs(wall + DAY_MS, zone);
+  const real = [wall - before, wall - after].filter((t) => t + offsetMs(t, zone) === wall).sort((x, y) => x - y);
   if (real.length) return new Date(real[0]!);
-  return new Date(wall - Math.min(offsetMs(a, zone), offsetMs(b, zone)));
+  return new Date(wall - before);
 }
 
 /** The IANA zone if this runtime knows it, else UTC. */
