@@ -157,7 +157,8 @@ const MIGRATIONS: Record<number, string> = {
       days          TEXT NOT NULL,
       PRIMARY KEY (workspace_id, tag_key)
     ) WITHOUT ROWID;
-    CREATE INDEX tag_recent_used ON tag_recent (workspace_id, last_used_utc);
+    -- Covering: the read needs no row lookups.
+    CREATE INDEX tag_recent_used ON tag_recent (workspace_id, last_used_utc, tag, days);
     INSERT INTO tag_recent (workspace_id, tag_key, tag, last_used_utc, days)
       SELECT t.workspace_id, t.tag_key,
         (SELECT l.tag FROM tag_usage l WHERE l.workspace_id = t.workspace_id AND l.tag_key = t.tag_key
@@ -296,9 +297,12 @@ export class SqliteIncidentStore implements IncidentStore {
          ON CONFLICT (workspace_id, tag_key) DO UPDATE SET tag = excluded.tag, last_used_utc = excluded.last_used_utc,
            days = excluded.days`,
       ),
-      recentTags: db.prepare<[string, string], { tag: string; last_used_utc: string; days: string }>(
-        "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND last_used_utc >= ?",
-      ),
+      // Rows as arrays (no object per row): [tag, last_used_utc, days].
+      recentTags: db
+        .prepare<[string, string], [string, string, string]>(
+          "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND last_used_utc >= ?",
+        )
+        .raw(),
       addKey: db.prepare<[string, string, number]>(
         "INSERT OR IGNORE INTO incident_keys (workspace_id, key, incident_number) VALUES (?, ?, ?)",
       ),
@@ -422,18 +426,18 @@ export class SqliteIncidentStore implements IncidentStore {
         return weight;
       };
       const totals: TagTotal[] = [];
-      for (const row of this.stmts.recentTags.all(workspaceId, window.sinceDay)) {
+      for (const [tag, lastUsedUtc, days] of this.stmts.recentTags.all(workspaceId, window.sinceDay)) {
         let count = 0;
         let weight = 0;
         // Read in place (no map per row): "YYYY-MM-DD:count,..."; the day is the 10 characters before the colon.
-        for (const entry of row.days.split(",")) {
+        for (const entry of days.split(",")) {
           const day = entry.slice(0, 10);
           if (day < window.sinceDay) continue;
           const uses = Number(entry.slice(11)) || 0;
           count += uses;
           weight += uses * weightOf(day);
         }
-        if (count > 0) totals.push({ tag: row.tag, count, weight, lastUsedUtc: row.last_used_utc });
+        if (count > 0) totals.push({ tag, count, weight, lastUsedUtc });
       }
       return totals;
     });
