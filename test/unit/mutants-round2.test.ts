@@ -88,6 +88,13 @@ describe("the service", () => {
     const settled = (await service.get(incident.id))!.outbox!;
     expect(settled.find((n) => n.id === a.id)?.state).toBe("sent");
     expect(settled.find((n) => n.id === b.id)).toEqual(b);
+    // The second one, found by its id and not as the first of the list.
+    expect((await service.claimNotice(incident.id, b.id))?.notice.id).toBe(b.id);
+    await service.settleNotice(incident.id, b.id, { kind: "sent" });
+    expect((await service.get(incident.id))!.outbox!.map((n) => [n.id, n.state])).toEqual([
+      [a.id, "sent"],
+      [b.id, "sent"],
+    ]);
   });
 
   it("links incidents to Microsoft Sentinel only when the sync is on (service.ts: `mirrored` on by default)", async () => {
