@@ -73,7 +73,7 @@ describe.each(samples)("%s: %s", (template, _name, sample) => {
   });
 
   it("parses in the official Adaptive Cards renderer with no validation event", () => {
-    expect(rendererProblems(card)).toEqual(sample.knownRendererProblems ?? []);
+    expect(rendererProblems(card)).toEqual([]);
   });
 
   it("declares version 1.5 and uses only what Teams renders", () => {

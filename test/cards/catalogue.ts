@@ -27,20 +27,10 @@ export interface CardSample {
   name: string;
   make(world: SampleWorld): Promise<Json>;
   /**
-   * Messages of the official renderer this card is known to produce: a reported problem not fixed
-   * yet. The test expects exactly these, so it fails (and asks for this to be removed) once fixed.
-   */
-  knownRendererProblems?: string[];
-  /**
    * A larger size budget than CARD_BUDGET_BYTES for this sample, and why: a product decision written
    * down here (never a known defect kept green). The sample must still stay under it.
    */
   budget?: { bytes: number; why: string };
-  /**
-   * A known layout problem in the browser (test/browser): why, and what the layout check reports
-   * for it. Reported, expected until fixed.
-   */
-  knownLayoutProblem?: { because: string; shows: RegExp };
 }
 
 export interface CatalogueEntry {
@@ -555,7 +545,7 @@ export const CATALOGUE: CatalogueEntry[] = [
         name: "worst case: what everyone in a chat sees once an analyst creates a restricted incident there",
         make: async (world) => {
           await world.submit(await world.say("incident"), { title: heavy(TITLE_MAX_LENGTH), restricted: "true" });
-          while (world.bot.connector.updated().length === 0) await world.bot.connector.waitForCalls(world.bot.connector.calls.length + 1);
+          await until("the card update for everyone", () => world.bot.connector.updated().length > 0, 20_000);
           return cardOf(world.bot.connector.updated()[0]!.activity);
         },
       },

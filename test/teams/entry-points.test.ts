@@ -246,7 +246,7 @@ describe("the SOC triage channel", () => {
     bot.connector.calls.filter((c) => c.method === "POST" && c.path.startsWith("/v3/conversations/19:soc-triage@thread.tacv2/activities"));
 
   async function waitForTriagePosts(count: number) {
-    while (triagePosts().length < count) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
+    await until(`${count} triage post(s)`, () => triagePosts().length >= count);
   }
 
   it("is chosen by an analyst saying triage here, and not by an employee", async () => {
