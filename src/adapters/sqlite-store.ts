@@ -17,7 +17,7 @@ import type {
   TagWindow,
 } from "../incidents/ports";
 import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
-import { dayWeight, TAG_WINDOW_DAYS, utcDay } from "../incidents/tags";
+import { dayWeight, utcDay, windowStartDay } from "../incidents/tags";
 
 const SCHEMA_VERSION = 6;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
@@ -170,29 +170,26 @@ const MIGRATIONS: Record<number, string> = {
   `,
 };
 
-/** A tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
-function parseDays(days: string): Map<string, number> {
-  const byDay = new Map<string, number>();
-  for (const entry of days.split(",")) {
-    const colon = entry.indexOf(":");
-    if (colon > 0) byDay.set(entry.slice(0, colon), Number(entry.slice(colon + 1)) || 0);
-  }
-  return byDay;
+/** Visits a tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
+function eachDay(days: string, visit: (day: string, uses: number) => void): void {
+  for (const entry of days.split(",")) visit(entry.slice(0, 10), Number(entry.slice(11)) || 0);
 }
 
 /**
- * A tag's per-day uses after one more use on \`day\`: that day counted once more, and days more than the window
- * before it dropped (no later suggestion reads them: a suggestion's window ends on its own day, at or after this
- * use's). Returns the new \`days\` and whether \`day\` is now the latest (its spelling then becomes the tag's).
+ * A tag's per-day uses after one more use on `day`: that day counted once more, and days before the window
+ * that ends on it dropped (no later suggestion reads them: a suggestion's window ends on its own day, at or after
+ * this use's). Returns the new `days` and whether `day` is now the latest (its spelling then becomes the tag's).
  */
 function addUse(days: string | undefined, day: string): { days: string; latest: boolean } {
-  const byDay = days === undefined ? new Map<string, number>() : parseDays(days);
-  const oldest = utcDay(new Date(Date.parse(`${day}T00:00:00Z`) - (TAG_WINDOW_DAYS - 1) * 86_400_000));
+  const oldest = windowStartDay(new Date(`${day}T00:00:00Z`));
+  const byDay = new Map<string, number>();
   let latest = true;
-  for (const known of byDay.keys()) {
-    if (known < oldest) byDay.delete(known);
-    else if (known >= day) latest = false;
-  }
+  if (days !== undefined)
+    eachDay(days, (known, uses) => {
+      if (known < oldest) return;
+      if (known >= day) latest = false;
+      byDay.set(known, uses);
+    });
   const seen = byDay.get(day);
   byDay.set(day, (seen ?? 0) + 1);
   // A day already there keeps its first spelling, as tag_usage does.
@@ -429,14 +426,11 @@ export class SqliteIncidentStore implements IncidentStore {
       for (const [tag, lastUsedUtc, days] of this.stmts.recentTags.all(workspaceId, window.sinceDay)) {
         let count = 0;
         let weight = 0;
-        // Read in place (no map per row): "YYYY-MM-DD:count,..."; the day is the 10 characters before the colon.
-        for (const entry of days.split(",")) {
-          const day = entry.slice(0, 10);
-          if (day < window.sinceDay) continue;
-          const uses = Number(entry.slice(11)) || 0;
+        eachDay(days, (day, uses) => {
+          if (day < window.sinceDay) return;
           count += uses;
           weight += uses * weightOf(day);
-        }
+        });
         if (count > 0) totals.push({ tag, count, weight, lastUsedUtc });
       }
       return totals;
