@@ -1,5 +1,8 @@
+import { ConfigurationServiceClientCredentialFactory, type Activity } from "botbuilder";
 import { startApp } from "../../src/app";
 import { ConfigError, loadConfig } from "../../src/config";
+import { createAuthentication } from "../../src/teams/auth";
+import { ClaimsIdentity } from "botframework-connector";
 import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, visibleText } from "../support/cards";
@@ -122,6 +125,64 @@ describe("with MicrosoftAppId set, every request needs a valid Bot Framework tok
 
   it("reads the signing keys once and reuses them", () => {
     expect(idp.reads).toEqual({ metadata: 1, keys: 1 });
+  });
+});
+
+describe("Bot Connector clients are made once per app id, service URL and audience, not per activity", () => {
+  const URL_A = "http://127.0.0.1:4001/";
+  const URL_B = "http://127.0.0.1:4002/";
+  /** As the bot's server makes it; `msal`: botbuilder's own credentials (MSAL), not BOT_TOKEN_ENDPOINT's. */
+  const auth = (msal = false) =>
+    createAuthentication(
+      { MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_SECRET, MicrosoftAppType: "SingleTenant", MicrosoftAppTenantId: TENANT },
+      { openIdMetadataUrl: idp.metadataUrl, ...(!msal && { tokenEndpoint: idp.tokenEndpoint }) },
+    );
+  /** A client for `serviceUrl` as CloudAdapter gets one for an activity: through the checked token's factory. */
+  async function clientFor(authentication: ReturnType<typeof auth>, serviceUrl: string) {
+    const activity = message(serviceUrl, "incident") as unknown as Activity;
+    const result = await authentication.authenticateRequest(activity, `Bearer ${await idp.sign(APP_ID, serviceUrl)}`);
+    return result.connectorFactory!.create(serviceUrl, result.audience);
+  }
+
+  it("reuses the client (and the user token client) on later activities and for proactive sends; another service URL gets its own", async () => {
+    const authentication = auth();
+    const first = await clientFor(authentication, URL_A);
+    expect(await clientFor(authentication, URL_A)).toBe(first);
+    // A proactive send (the reporter's notices) goes through createConnectorFactory with the bot's own identity.
+    // (CloudAdapter's createClaimsIdentity: aud and appid both the bot's id.)
+    const bot = new ClaimsIdentity([{ type: "aud", value: APP_ID }, { type: "appid", value: APP_ID }]);
+    const proactive = authentication.createConnectorFactory(bot);
+    expect(await proactive.create(URL_A, "https://api.botframework.com")).toBe(first);
+    const other = await clientFor(authentication, URL_B);
+    expect(other).not.toBe(first);
+    expect((other as unknown as { baseUri: string }).baseUri).toBe(URL_B);
+    const userTokens = await authentication.createUserTokenClient(bot);
+    expect(await authentication.createUserTokenClient(new ClaimsIdentity([{ type: "aud", value: APP_ID }]))).toBe(userTokens);
+    // Each instance of the bot has its own.
+    expect(await clientFor(auth(), URL_A)).not.toBe(first);
+  });
+
+  it("keeps 32 at most, dropping the oldest first", async () => {
+    const authentication = auth();
+    const first = await clientFor(authentication, "http://127.0.0.1:5000/");
+    for (let port = 5001; port <= 5031; port++) await clientFor(authentication, `http://127.0.0.1:${port}/`);
+    expect(await clientFor(authentication, "http://127.0.0.1:5000/")).toBe(first);
+    await clientFor(authentication, "http://127.0.0.1:5032/");
+    expect(await clientFor(authentication, "http://127.0.0.1:5000/")).not.toBe(first);
+  });
+
+  it("does not keep a client that could not be made: the next activity tries again", async () => {
+    const authentication = auth(true);
+    const failing = jest
+      .spyOn(ConfigurationServiceClientCredentialFactory.prototype, "createCredentials")
+      .mockRejectedValueOnce(new Error("credentials unavailable"));
+    try {
+      await expect(clientFor(authentication, URL_A)).rejects.toThrow("credentials unavailable");
+      const client = await clientFor(authentication, URL_A);
+      expect(await clientFor(authentication, URL_A)).toBe(client);
+    } finally {
+      failing.mockRestore();
+    }
   });
 });
 
