@@ -43,7 +43,7 @@
  *   the number back), +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
- * - tagUsage, tagTotals: 1 single-partition query over the chunk documents of the days asked for (14 for the
+ * - tagUsage, recentTags: 1 single-partition query over the chunk documents of the days asked for (14 for the
  *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
  *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
  * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY. Search by words looks each
@@ -87,11 +87,10 @@ import type {
   ReplaceOutcome,
   SentinelChange,
   TagDayUsage,
-  TagTotal,
-  TagWindow,
+  TagRead,
 } from "../incidents/ports";
 import { queryWords, searchKeys, wordKey, type SearchKeys } from "../incidents/search";
-import { totalTags, utcDay } from "../incidents/tags";
+import { usesByTag, utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
 
@@ -308,8 +307,9 @@ export class CosmosIncidentStore implements IncidentStore {
    * Summed per tag here, from the same one query as `tagUsage` (the test server has no GROUP BY): the
    * answer has one entry per distinct tag, but the documents read follow the window's tagged incidents.
    */
-  async tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
-    return totalTags(await this.tagUsage(workspaceId, window.sinceDay), window);
+  /** Every tag of the window each time (`complete`): the tag-day chunks carry no order of writes to resume from. */
+  async recentTags(workspaceId: string, sinceDay: string): Promise<TagRead> {
+    return { tags: usesByTag(await this.tagUsage(workspaceId, sinceDay)), complete: true };
   }
 
   async replace(incident: Incident, expectedRevision: number, sentinel?: SentinelLink): Promise<ReplaceOutcome> {

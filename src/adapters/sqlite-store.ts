@@ -13,13 +13,13 @@ import type {
   ReplaceOutcome,
   SentinelChange,
   TagDayUsage,
-  TagTotal,
-  TagWindow,
+  TagRead,
+  TagUses,
 } from "../incidents/ports";
 import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
-import { dayWeight, utcDay, windowStartDay } from "../incidents/tags";
+import { utcDay, windowStartDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -168,11 +168,25 @@ const MIGRATIONS: Record<number, string> = {
       WHERE t.day >= (SELECT date(max(m.day), '-20 days') FROM tag_usage m WHERE m.workspace_id = t.workspace_id)
       GROUP BY t.workspace_id, t.tag_key;
   `,
+  // The order tags were written in, per workspace (\`changed\`: one more than the workspace's latest on every
+  // write of the row), so a suggestion cache refreshes from the tags written since its last read, not from
+  // every tag of the window. Rows from before start at 0: a cache's first read is a full one.
+  7: `
+    ALTER TABLE tag_recent ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tag_recent_changed ON tag_recent (workspace_id, changed);
+  `,
 };
 
 /** Visits a tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
 function eachDay(days: string, visit: (day: string, uses: number) => void): void {
   for (const entry of days.split(",")) visit(entry.slice(0, 10), Number(entry.slice(11)) || 0);
+}
+
+/** A tag_recent row as the port's TagUses. */
+function usesOf(tag: string, lastUsedUtc: string, days: string): TagUses {
+  const perDay: [string, number][] = [];
+  eachDay(days, (day, uses) => perDay.push([day, uses]));
+  return { tag, lastUsedUtc, days: perDay };
 }
 
 /**
@@ -289,15 +303,26 @@ export class SqliteIncidentStore implements IncidentStore {
       recentTag: db.prepare<[string, string], { tag: string; last_used_utc: string; days: string }>(
         "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND tag_key = ?",
       ),
-      putRecentTag: db.prepare<[string, string, string, string, string]>(
-        `INSERT INTO tag_recent (workspace_id, tag_key, tag, last_used_utc, days) VALUES (?, ?, ?, ?, ?)
+      // The workspace id twice: the row's, and the one whose latest write `changed` follows.
+      putRecentTag: db.prepare<[string, string, string, string, string, string]>(
+        `INSERT INTO tag_recent (workspace_id, tag_key, tag, last_used_utc, days, changed) VALUES (?, ?, ?, ?, ?,
+           (SELECT coalesce(max(changed), 0) + 1 FROM tag_recent WHERE workspace_id = ?))
          ON CONFLICT (workspace_id, tag_key) DO UPDATE SET tag = excluded.tag, last_used_utc = excluded.last_used_utc,
-           days = excluded.days`,
+           days = excluded.days, changed = excluded.changed`,
       ),
       // Rows as arrays (no object per row): [tag, last_used_utc, days].
       recentTags: db
         .prepare<[string, string], [string, string, string]>(
           "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND last_used_utc >= ?",
+        )
+        .raw(),
+      lastTagChange: db
+        .prepare<[string], number>("SELECT coalesce(max(changed), 0) FROM tag_recent WHERE workspace_id = ?")
+        .pluck(),
+      // [tag, last_used_utc, days, changed]
+      changedTags: db
+        .prepare<[string, number], [string, string, string, number]>(
+          "SELECT tag, last_used_utc, days, changed FROM tag_recent WHERE workspace_id = ? AND changed > ?",
         )
         .raw(),
       addKey: db.prepare<[string, string, number]>(
@@ -326,7 +351,7 @@ export class SqliteIncidentStore implements IncidentStore {
         const used = incident.createdTimeUtc;
         const lastUsed = recent && recent.last_used_utc > used ? recent.last_used_utc : used;
         const spelling = next.latest || !recent ? labelName : recent.tag;
-        this.stmts.putRecentTag.run(incident.workspaceId, key, spelling, lastUsed, next.days);
+        this.stmts.putRecentTag.run(incident.workspaceId, key, spelling, lastUsed, next.days, incident.workspaceId);
       }
       return { incident: stored, created: true };
     });
@@ -410,30 +435,25 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   /**
-   * One row per tag used in the window (tag_recent, by its latest use), whose uses per day are summed here:
-   * what this costs follows the distinct tags of the window, not its tag-day rows. Each day's weight is the
-   * domain's `dayWeight`; the spelling is the latest day's first.
+   * One row per tag (tag_recent). Without a cursor: the tags used on `sinceDay` or later, and as cursor the
+   * workspace's latest write (read first, so a write in between is read again, never missed). With one:
+   * the tags written after it, through an index on that order, so a refresh costs what changed.
    */
-  tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
+  recentTags(workspaceId: string, sinceDay: string, cursor?: string): Promise<TagRead> {
     return this.run(() => {
-      const weights = new Map<string, number>();
-      const weightOf = (day: string): number => {
-        let weight = weights.get(day);
-        if (weight === undefined) weights.set(day, (weight = dayWeight(day, window)));
-        return weight;
-      };
-      const totals: TagTotal[] = [];
-      for (const [tag, lastUsedUtc, days] of this.stmts.recentTags.all(workspaceId, window.sinceDay)) {
-        let count = 0;
-        let weight = 0;
-        eachDay(days, (day, uses) => {
-          if (day < window.sinceDay) return;
-          count += uses;
-          weight += uses * weightOf(day);
-        });
-        if (count > 0) totals.push({ tag, count, weight, lastUsedUtc });
+      const after = cursor === undefined || !/^\d{1,15}$/.test(cursor) ? undefined : Number(cursor);
+      if (after === undefined) {
+        const latest = this.stmts.lastTagChange.get(workspaceId)!;
+        const rows = this.stmts.recentTags.all(workspaceId, sinceDay);
+        const tags = rows.map(([tag, lastUsedUtc, days]) => usesOf(tag, lastUsedUtc, days));
+        return { tags, complete: true, cursor: String(latest) };
       }
-      return totals;
+      let latest = after;
+      const tags = this.stmts.changedTags.all(workspaceId, after).map(([tag, lastUsedUtc, days, changed]) => {
+        latest = Math.max(latest, changed);
+        return usesOf(tag, lastUsedUtc, days);
+      });
+      return { tags, complete: false, cursor: String(latest) };
     });
   }
 

@@ -45,10 +45,27 @@ export interface TagDayUsage {
   lastUsedUtc: string;
 }
 
+/** One tag's uses per UTC day (`YYYY-MM-DD`, uses), as a store keeps them; case-insensitively one tag. */
+export interface TagUses {
+  /** The spelling of the latest use. */
+  tag: string;
+  /** ISO time of the latest use. */
+  lastUsedUtc: string;
+  days: readonly (readonly [day: string, uses: number])[];
+}
+
 /**
- * One tag's use over the suggestion window (case-insensitively), summed by the store: one per distinct
- * tag, whatever the number of incidents or days. `weight` is `tagWeight`'s sum over the tag's uses.
+ * What `recentTags` read. `complete`: every tag used on or after the day asked for (what was known before
+ * is replaced); otherwise only the tags written after the cursor given, each whole. `cursor`: where the
+ * next read may start, when the store can tell what changed.
  */
+export interface TagRead {
+  tags: TagUses[];
+  complete: boolean;
+  cursor?: string;
+}
+
+/** One tag's use over the suggestion window (case-insensitively): what ranking needs (`totalsOf`, tags.ts). */
 export interface TagTotal {
   /** The spelling of the latest use. */
   tag: string;
@@ -82,8 +99,9 @@ export interface CreateOutcome {
  *   consume a number); duplicates are not.
  * - a create is all or nothing: no incident without its number, no tag use counted twice.
  * - `tagUsage` reads per-day aggregates, so its cost depends on the days asked for, not on how many
- *   incidents were ever stored. `tagTotals` sums them per tag in the store, so what it returns (and
- *   on SQLite what it costs) follows the distinct tags of the window.
+ *   incidents were ever stored. `recentTags` reads one entry per tag; given a cursor, a store that can
+ *   tell what changed (SQLite) reads only the tags written since, so a refresh follows what changed,
+ *   not the distinct tags of the window.
  * Failures of the database itself surface as `StoreUnavailableError`.
  */
 export interface IncidentStore {
@@ -92,10 +110,11 @@ export interface IncidentStore {
   /** Per-day tag usage for days >= `sinceDay` (UTC `YYYY-MM-DD`). */
   tagUsage(workspaceId: string, sinceDay: string): Promise<TagDayUsage[]>;
   /**
-   * Per-tag totals over the window's days (days >= `sinceDay`; uses dated after `today` weigh as
-   * today's), one per distinct tag (case-insensitively): what tag suggestions read.
+   * What tag suggestions read: without `cursor`, every tag used on `sinceDay` or later, each with its uses
+   * per day (`complete`). With a cursor a read returned, the tags written since (whatever their days), or,
+   * from a store that can't tell, every tag again (`complete`).
    */
-  tagTotals(workspaceId: string, window: TagWindow): Promise<TagTotal[]>;
+  recentTags(workspaceId: string, sinceDay: string, cursor?: string): Promise<TagRead>;
   /**
    * Writes `incident` (same id) only if the stored revision is still `expectedRevision`; the stored
    * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are

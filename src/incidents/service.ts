@@ -28,13 +28,21 @@ import type {
   TriageNotice,
 } from "./model";
 import { personKey, PROVIDER_NAME } from "./model";
-import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident } from "./ports";
+import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
-import { rankTotals, suggestTags, tagWindow, type RankedTag } from "./tags";
+import { rankTotals, suggestTags, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
+
+/** An instance's view of the window's tags: each tag's uses, where the store's next read resumes, and the ranking. */
+interface TagState {
+  byKey: Map<string, TagUses>;
+  cursor: string | undefined;
+  since: string;
+  ranked: RankedTag[];
+}
 
 /** Analysts triage and own incidents; employees report what they saw. */
 export type Role = "analyst" | "employee";
@@ -131,7 +139,7 @@ export class IncidentService {
   private readonly mirrored: boolean;
   private readonly written: (incident: Incident) => void;
   readonly workspaceId: string;
-  private tagCache: { at: number; since: string; ranked: Promise<RankedTag[]> } | undefined;
+  private tagCache: { at: number; since: string; state: Promise<TagState> } | undefined;
   private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
 
   constructor(options: IncidentServiceOptions) {
@@ -197,7 +205,8 @@ export class IncidentService {
     };
     const outcome = await this.store.create(created);
     if (outcome.created) {
-      if (v.tags.length) this.tagCache = undefined;
+      // Read again on the next suggestion (only what changed, where the store can tell).
+      if (v.tags.length && this.tagCache) this.tagCache.at = -Infinity;
       this.written(outcome.incident);
       return { kind: "created", incident: outcome.incident, isNew: true };
     }
@@ -608,22 +617,40 @@ export class IncidentService {
     return { ok: true, value: checked.value, owner };
   }
 
+  /**
+   * The window's tags, ranked: reused for `cacheMs` (and while the day is the same), then read again. A
+   * read after the first asks the store for the tags written since the last one (the cursor), so on a
+   * store that can tell (SQLite) a refresh costs what changed, not the distinct tags of the window.
+   */
   private async rankedTags(): Promise<RankedTag[]> {
     const now = this.clock();
     const window = tagWindow(now);
     const since = window.sinceDay;
     const cached = this.tagCache;
     if (!cached || cached.since !== since || now.getTime() - cached.at >= this.cacheMs) {
-      // Ranked once per read, not per keystroke: the ranking depends on the day only, as the cache entry does (`since`).
-      // One total per distinct tag, summed by the store: a cold read does not follow the window's tag-day rows.
-      const ranked = this.store.tagTotals(this.workspaceId, window).then((totals) => rankTotals(totals, window));
-      this.tagCache = { at: now.getTime(), since, ranked };
+      // After a failed read, a whole one.
+      const previous = cached ? cached.state.catch(() => undefined) : Promise.resolve(undefined);
+      const state = previous.then((known) => this.readTags(known, window));
+      this.tagCache = { at: now.getTime(), since, state };
       // A failed read must not stay cached.
-      ranked.catch(() => {
-        if (this.tagCache?.ranked === ranked) this.tagCache = undefined;
+      state.catch(() => {
+        if (this.tagCache?.state === state) this.tagCache = undefined;
       });
     }
-    return this.tagCache!.ranked;
+    return (await this.tagCache!.state).ranked;
+  }
+
+  private async readTags(known: TagState | undefined, window: TagWindow): Promise<TagState> {
+    const read = await this.store.recentTags(this.workspaceId, window.sinceDay, known?.cursor);
+    // Nothing written, same day: the same ranked list (and its words, made once per list: tags.ts).
+    if (known && !read.complete && read.tags.length === 0 && known.since === window.sinceDay) {
+      return { ...known, cursor: read.cursor };
+    }
+    const byKey = read.complete || !known ? new Map<string, TagUses>() : known.byKey;
+    for (const uses of read.tags) byKey.set(uses.tag.toLowerCase(), uses);
+    // Tags whose latest use left the window have no day in it left: forgotten, as the store's full read would.
+    for (const [key, uses] of byKey) if (uses.lastUsedUtc < window.sinceDay) byKey.delete(key);
+    return { byKey, cursor: read.cursor, since: window.sinceDay, ranked: rankTotals(totalsOf(byKey.values(), window), window) };
   }
 
   private async resolveOwner(ref: string, actor: Actor, errors: FieldErrors): Promise<Owner | undefined> {

@@ -1,4 +1,4 @@
-import type { TagDayUsage, TagTotal, TagWindow } from "./ports";
+import type { TagDayUsage, TagTotal, TagUses, TagWindow } from "./ports";
 
 /** Sentinel keeps no limit on labels; these keep cards readable and typeahead fast. */
 export const TAG_MAX_LENGTH = 50;
@@ -110,28 +110,48 @@ export function dayWeight(day: string, window: TagWindow): number {
 }
 
 /**
- * Per-day usage summed per tag (case-insensitively) over the window, as a store without aggregate
- * queries returns it: the latest use's spelling, the uses, their weight (`dayWeight`) and the latest time.
+ * Per-day usage grouped by tag (case-insensitively), as `recentTags` returns it: the spelling and time of
+ * the latest use, and every day given.
  */
-export function totalTags(usage: readonly TagDayUsage[], window: TagWindow): TagTotal[] {
-  const byKey = new Map<string, TagTotal>();
+export function usesByTag(usage: readonly TagDayUsage[]): TagUses[] {
+  const byKey = new Map<string, { tag: string; lastUsedUtc: string; days: [string, number][] }>();
   for (const u of usage) {
-    if (u.day < window.sinceDay) continue;
     const key = u.tag.toLowerCase();
-    const weight = u.count * dayWeight(u.day, window);
     const seen = byKey.get(key);
     if (!seen) {
-      byKey.set(key, { tag: u.tag, count: u.count, weight, lastUsedUtc: u.lastUsedUtc });
+      byKey.set(key, { tag: u.tag, lastUsedUtc: u.lastUsedUtc, days: [[u.day, u.count]] });
       continue;
     }
-    seen.count += u.count;
-    seen.weight += weight;
+    seen.days.push([u.day, u.count]);
     if (u.lastUsedUtc > seen.lastUsedUtc) {
       seen.lastUsedUtc = u.lastUsedUtc;
       seen.tag = u.tag;
     }
   }
   return [...byKey.values()];
+}
+
+/**
+ * Each tag's uses summed over the window (days before it are left out, days after `today` weigh as
+ * today's): its uses, their weight (`dayWeight`), its latest spelling and time. A tag with no use in
+ * the window is left out.
+ */
+export function totalsOf(tags: Iterable<TagUses>, window: TagWindow): TagTotal[] {
+  const weights = new Map<string, number>();
+  const totals: TagTotal[] = [];
+  for (const { tag, lastUsedUtc, days } of tags) {
+    let count = 0;
+    let weight = 0;
+    for (const [day, uses] of days) {
+      if (day < window.sinceDay) continue;
+      let dayWeighs = weights.get(day);
+      if (dayWeighs === undefined) weights.set(day, (dayWeighs = dayWeight(day, window)));
+      count += uses;
+      weight += uses * dayWeighs;
+    }
+    if (count > 0) totals.push({ tag, count, weight, lastUsedUtc });
+  }
+  return totals;
 }
 
 /**

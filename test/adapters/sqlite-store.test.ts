@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { StoreUnavailableError } from "../../src/incidents/errors";
 import type { TagTotal } from "../../src/incidents/ports";
-import { aNewIncident, labels } from "../support/builders";
+import { aNewIncident, labels, tagTotals } from "../support/builders";
 import { describeStoreContract } from "./store-contract";
 
 function tempFile(): { file: string; dir: string } {
@@ -68,9 +68,10 @@ function shapeOf(file: string): { version: number; columns: string[]; indexes: s
  * older migration 4 (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3
  * (owner_id, outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
  */
-function downgrade(file: string, to: 1 | 2 | 3 | 4 | 5): void {
+function downgrade(file: string, to: 1 | 2 | 3 | 4 | 5 | 6): void {
   const db = new Database(file);
-  db.exec("DROP TABLE tag_recent");
+  if (to < 6) db.exec("DROP TABLE tag_recent");
+  else db.exec("DROP INDEX tag_recent_changed; ALTER TABLE tag_recent DROP COLUMN changed;");
   if (to < 5) db.exec("DROP TABLE incident_keys");
   if (to < 4)
     db.exec(`
@@ -109,16 +110,14 @@ const CURRENT_COLUMNS = [
 const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_sync", "incidents_unsent"];
 
 describe("SQLite store specifics", () => {
-  it("writes schema 6: the owner, outbox and Sentinel sync columns and their indexes, the search keys and the recent tags", async () => {
+  it("writes schema 7: the owner, outbox and Sentinel sync columns and their indexes, the search keys and the recent tags in write order", async () => {
     const { dir, file } = tempFile();
     await new SqliteIncidentStore(file).close();
-    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const db = new Database(file, { readonly: true });
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('incident_keys', 'tag_recent', 'tag_recent_used') ORDER BY name").pluck().all()).toEqual([
-      "incident_keys",
-      "tag_recent",
-      "tag_recent_used",
-    ]);
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE name IN ('incident_keys', 'tag_recent', 'tag_recent_used', 'tag_recent_changed') ORDER BY name").pluck().all(),
+    ).toEqual(["incident_keys", "tag_recent", "tag_recent_changed", "tag_recent_used"]);
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -140,7 +139,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
@@ -168,7 +167,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 6, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = mine.incident.workspaceId;
     const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
     expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
@@ -209,7 +208,7 @@ describe("SQLite store specifics", () => {
     db.close();
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(6);
+    expect(shapeOf(file).version).toBe(7);
     const titles = async (text: string) => (await upgraded.search(ws, { text }, 10)).map((i) => i.title);
     expect(await titles("badge do")).toEqual(["Badge reader at door 3"]);
     expect(await titles("mail")).toEqual(["Phishing e-mail to finance"]);
@@ -238,25 +237,52 @@ describe("SQLite store specifics", () => {
     await use("2026-11-20", "PHISHING");
     await store.create(aNewIncident({ workspaceId: "ws-other", createdTimeUtc: at("2026-11-20"), labels: labels("Elsewhere") }));
     const window = { sinceDay: "2026-11-07", today: "2026-11-20" };
-    const before = await store.tagTotals(ws, window);
+    const before = await tagTotals(store, ws, window);
     await store.close();
     downgrade(file, 5);
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(6);
+    expect(shapeOf(file).version).toBe(7);
     const sorted = (totals: TagTotal[]) => [...totals].sort((a, b) => a.tag.localeCompare(b.tag));
-    expect(sorted(await upgraded.tagTotals(ws, window))).toEqual(sorted(before));
-    expect(sorted(await upgraded.tagTotals(ws, window)).map((t) => [t.tag, t.count])).toEqual([
+    expect(sorted(await tagTotals(upgraded, ws, window))).toEqual(sorted(before));
+    expect(sorted(await tagTotals(upgraded, ws, window)).map((t) => [t.tag, t.count])).toEqual([
       ["PHISHING", 3],
       ["VIP", 1],
     ]);
-    expect((await upgraded.tagTotals("ws-other", window)).map((t) => t.tag)).toEqual(["Elsewhere"]);
+    expect((await tagTotals(upgraded, "ws-other", window)).map((t) => t.tag)).toEqual(["Elsewhere"]);
     await upgraded.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-21"), labels: labels("vip") }));
-    const next = sorted(await upgraded.tagTotals(ws, { sinceDay: "2026-11-08", today: "2026-11-21" }));
+    const next = sorted(await tagTotals(upgraded, ws, { sinceDay: "2026-11-08", today: "2026-11-21" }));
     expect(next.map((t) => [t.tag, t.count, t.lastUsedUtc])).toEqual([
       ["PHISHING", 3, at("2026-11-20")],
       ["vip", 2, at("2026-11-21")],
     ]);
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("upgrades a schema-6 file: the tags used before are read in full, and a refresh after that reads only what is written next", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const ws = "ws-upgrade-changed";
+    const at = (day: string) => `${day}T10:00:00.000Z`;
+    await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-18"), labels: labels("Phishing", "VIP") }));
+    const before = await store.recentTags(ws, "2026-11-07");
+    await store.close();
+    downgrade(file, 6);
+
+    const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file).version).toBe(7);
+    const full = await upgraded.recentTags(ws, "2026-11-07");
+    expect(full.tags).toEqual(before.tags);
+    expect(full).toMatchObject({ complete: true, cursor: "0" });
+    expect(await upgraded.recentTags(ws, "2026-11-07", full.cursor)).toEqual({ tags: [], complete: false, cursor: "0" });
+    await upgraded.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-19"), labels: labels("vip") }));
+    const next = await upgraded.recentTags(ws, "2026-11-07", full.cursor);
+    expect(next).toEqual({
+      tags: [{ tag: "vip", lastUsedUtc: at("2026-11-19"), days: [["2026-11-18", 1], ["2026-11-19", 1]] }],
+      complete: false,
+      cursor: "1",
+    });
     await upgraded.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -273,10 +299,10 @@ describe("SQLite store specifics", () => {
     // The 21st's window starts on the 8th: the 1st and the 7th are gone, the 8th (its first day) is kept.
     expect(db.prepare("SELECT days FROM tag_recent WHERE workspace_id = ?").pluck().get(ws)).toBe("2026-11-08:1,2026-11-20:1,2026-11-21:1");
     db.close();
-    expect((await store.tagTotals(ws, { sinceDay: "2026-11-08", today: "2026-11-21" }))[0]).toMatchObject({ count: 3 });
-    expect((await store.tagTotals(ws, { sinceDay: "2026-11-09", today: "2026-11-22" }))[0]).toMatchObject({ count: 2 });
+    expect((await tagTotals(store, ws, { sinceDay: "2026-11-08", today: "2026-11-21" }))[0]).toMatchObject({ count: 3 });
+    expect((await tagTotals(store, ws, { sinceDay: "2026-11-09", today: "2026-11-22" }))[0]).toMatchObject({ count: 2 });
     // A tag last used before the window is not read at all.
-    expect(await store.tagTotals(ws, { sinceDay: "2026-11-22", today: "2026-12-05" })).toEqual([]);
+    expect(await tagTotals(store, ws, { sinceDay: "2026-11-22", today: "2026-12-05" })).toEqual([]);
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

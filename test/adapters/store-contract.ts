@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Owner, ReporterNotice, SentinelLink } from "../../src/incidents/model";
-import type { IncidentStore } from "../../src/incidents/ports";
-import { aNewIncident, labels } from "../support/builders";
+import type { IncidentStore, TagUses } from "../../src/incidents/ports";
+import { aNewIncident, labels, tagTotals } from "../support/builders";
 
 /** A pending notice to a reporter, due at `dueUtc`; override what the test is about. */
 function aNotice(id: string, dueUtc: string, overrides: Partial<ReporterNotice> = {}): ReporterNotice {
@@ -172,7 +172,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       const week = Math.pow(2, 1);
       const today = Math.pow(2, 13 / 7);
 
-      const totals = await store.tagTotals(ws, window);
+      const totals = await tagTotals(store, ws, window);
       const byTag = Object.fromEntries(totals.map((t) => [t.tag, t]));
       // A day keeps its first spelling ("VIP"); across days the latest day's wins ("PHISHING").
       expect(Object.keys(byTag).sort()).toEqual(["PHISHING", "Tomorrow", "VIP"]);
@@ -182,7 +182,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(byTag.VIP!.weight).toBeCloseTo(2 * week, 9);
       // A use dated after today (a clock ahead) weighs as today's.
       expect(byTag.Tomorrow!.weight).toBeCloseTo(today, 9);
-      expect(await store.tagTotals(`ws-${randomUUID()}`, window)).toEqual([]);
+      expect(await tagTotals(store, `ws-${randomUUID()}`, window)).toEqual([]);
     });
 
     it("reads only the days asked for", async () => {
@@ -190,6 +190,41 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: "2026-11-20T10:00:00.000Z", labels: labels("New") }));
       const usage = await store.tagUsage(ws, "2026-11-07");
       expect(usage.map((u) => u.tag)).toEqual(["New"]);
+    });
+
+    it("reads recent tags whole, then from a cursor only the tags written after it (or, from a store that can't tell, whole again)", async () => {
+      const at = (day: string, time = "10:00") => `${day}T${time}:00.000Z`;
+      const since = "2026-11-07";
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-10-01"), labels: labels("Old") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-18"), labels: labels("Phishing", "VIP") }));
+      const full = await store.recentTags(ws, since);
+      expect(full.complete).toBe(true);
+      // In no particular order: tags by name, each one's days by day.
+      const byTag = (tags: TagUses[]) =>
+        [...tags].map((t) => ({ ...t, days: [...t.days].sort((a, b) => a[0].localeCompare(b[0])) })).sort((a, b) => a.tag.localeCompare(b.tag));
+      expect(byTag(full.tags)).toEqual([
+        { tag: "Phishing", lastUsedUtc: at("2026-11-18"), days: [["2026-11-18", 1]] },
+        { tag: "VIP", lastUsedUtc: at("2026-11-18"), days: [["2026-11-18", 1]] },
+      ]);
+      // Another workspace's writes, and an incident dated before the latest use (a clock behind): its tag is
+      // written, though its latest use does not move.
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, createdTimeUtc: at("2026-11-19"), labels: labels("Elsewhere") }));
+      await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at("2026-11-17"), labels: labels("phishing") }));
+      const phishing = { tag: "Phishing", lastUsedUtc: at("2026-11-18"), days: [["2026-11-17", 1], ["2026-11-18", 1]] };
+      const next = await store.recentTags(ws, since, full.cursor ?? "0");
+      if (full.cursor === undefined) {
+        expect(next.complete).toBe(true);
+        expect(byTag(next.tags)).toEqual([phishing, { tag: "VIP", lastUsedUtc: at("2026-11-18"), days: [["2026-11-18", 1]] }]);
+        return;
+      }
+      expect({ ...next, tags: byTag(next.tags) }).toEqual({ tags: [phishing], complete: false, cursor: expect.any(String) });
+      expect(await store.recentTags(ws, since, next.cursor)).toEqual({ tags: [], complete: false, cursor: next.cursor });
+      // The cursor before it still reads it: a read is never lost, only read again.
+      expect(byTag((await store.recentTags(ws, since, full.cursor)).tags)).toEqual([phishing]);
+      // Not a cursor this store gave: a whole read.
+      for (const bad of ["x'; DROP TABLE tag_recent; --", "-1", "1e3", ""]) {
+        expect((await store.recentTags(ws, since, bad)).complete).toBe(true);
+      }
     });
 
     it("replaces an incident only from the revision it was read at, and never silently overwrites", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { NewIncident } from "../../src/incidents/ports";
+import type { IncidentStore, NewIncident, TagTotal, TagWindow } from "../../src/incidents/ports";
+import { totalsOf } from "../../src/incidents/tags";
 import { PROVIDER_NAME } from "../../src/incidents/model";
 import type { IncidentForm } from "../../src/incidents/validation";
 
@@ -42,4 +43,9 @@ export function aForm(overrides: Partial<IncidentForm> = {}): IncidentForm {
 
 export function labels(...names: string[]): NewIncident["labels"] {
   return names.map((labelName) => ({ labelName, labelType: "User" as const }));
+}
+
+/** A store's tags of a window (a whole read, no cursor), summed per tag as the service sums them. */
+export async function tagTotals(store: Pick<IncidentStore, "recentTags">, workspaceId: string, window: TagWindow): Promise<TagTotal[]> {
+  return totalsOf((await store.recentTags(workspaceId, window.sinceDay)).tags, window);
 }

@@ -5,7 +5,7 @@ import type { Actor, Contact, Incident, ReporterNotice } from "../../src/inciden
 import { checkReport, type ReportForm } from "../../src/incidents/report";
 import { titleMatches } from "../../src/incidents/search";
 import { IncidentService } from "../../src/incidents/service";
-import { suggestTags, totalTags, type RankedTag } from "../../src/incidents/tags";
+import { suggestTags, totalsOf, usesByTag, type RankedTag } from "../../src/incidents/tags";
 import { aForm, aNewIncident } from "../support/builders";
 
 /**
@@ -178,11 +178,11 @@ describe("tags and search", () => {
   });
 
   it("keeps the latest use's time and spelling when an older day comes after it (tags.ts: the later row always taken)", () => {
-    const totals = totalTags(
-      [
+    const totals = totalsOf(
+      usesByTag([
         { day: "2026-11-20", tag: "PHISHING", count: 1, lastUsedUtc: "2026-11-20T10:00:00.000Z" },
         { day: "2026-11-19", tag: "phishing", count: 1, lastUsedUtc: "2026-11-19T10:00:00.000Z" },
-      ],
+      ]),
       { sinceDay: "2026-11-13", today: "2026-11-26" },
     );
     expect(totals).toEqual([expect.objectContaining({ tag: "PHISHING", count: 2, lastUsedUtc: "2026-11-20T10:00:00.000Z" })]);

@@ -957,7 +957,7 @@ describe("tag suggestions over time", () => {
 
   it("reads the store again once the cache period has passed", async () => {
     const world = setup();
-    const read = jest.spyOn(world.store, "tagTotals");
+    const read = jest.spyOn(world.store, "recentTags");
     await world.service.topTags(5);
     world.advance(29_999);
     await world.service.topTags(5);

@@ -59,7 +59,7 @@ describe("tag suggestions", () => {
   it("reuses tag usage within the cache period and reads again after it", async () => {
     const { service, store, advance } = setup();
     await service.create(aForm({ tags: "One" }), ALEX, "form");
-    const read = jest.spyOn(store, "tagTotals");
+    const read = jest.spyOn(store, "recentTags");
     await service.suggestTags("", 15);
     await service.suggestTags("o", 15);
     expect(read).toHaveBeenCalledTimes(1);
@@ -75,9 +75,45 @@ describe("tag suggestions", () => {
     expect(await service.topTags(10)).toEqual([]);
   });
 
+  it("refreshes from what was written since its last read: another instance's tags, even one dated before the latest use", async () => {
+    const { service, store, advance } = setup();
+    // Another instance on the same database, its clock an hour behind.
+    const directory = LocalDirectory.fromFile(path.resolve(__dirname, "..", "..", "data", "directory.json"));
+    const other = new IncidentService({ store, directory, workspaceId: "ws", clock: () => new Date("2026-11-26T11:00:00Z") });
+    await service.create(aForm({ tags: "Phishing, VIP" }), ALEX, "form");
+    const read = jest.spyOn(store, "recentTags");
+    expect(await service.topTags(5)).toEqual(["Phishing", "VIP"]);
+    expect(read).toHaveBeenLastCalledWith("ws", "2026-11-13", undefined);
+    const first = await read.mock.results[0]!.value;
+    // The other instance tags twice more, dated before VIP's latest use (which does not move); this one
+    // sees it once its cache period is over.
+    await other.create(aForm({ tags: "vip" }), ALEX, "form");
+    await other.create(aForm({ tags: "VIP, Ransomware" }), ALEX, "form");
+    advance(30_000);
+    expect(await service.topTags(5)).toEqual(["VIP", "Phishing", "Ransomware"]);
+    expect(read).toHaveBeenLastCalledWith("ws", "2026-11-13", first.cursor);
+    expect((await read.mock.results[1]!.value).tags.map((t: { tag: string }) => t.tag).sort()).toEqual(["Ransomware", "VIP"]);
+    // Nothing written since: the same ranking, from an empty read.
+    advance(30_000);
+    expect(await service.suggestTags("", 5)).toEqual(["VIP", "Phishing", "Ransomware"]);
+    expect(await read.mock.results[2]!.value).toMatchObject({ tags: [], complete: false });
+  });
+
+  it("after a failed refresh, reads every tag again", async () => {
+    const { service, store, advance } = setup();
+    await service.create(aForm({ tags: "Phishing" }), ALEX, "form");
+    expect(await service.topTags(5)).toEqual(["Phishing"]);
+    const read = jest.spyOn(store, "recentTags").mockRejectedValueOnce(new Error("down"));
+    advance(30_000);
+    await expect(service.topTags(5)).rejects.toThrow("down");
+    expect(await service.topTags(5)).toEqual(["Phishing"]);
+    expect(read).toHaveBeenCalledTimes(2);
+    expect(read).toHaveBeenLastCalledWith("ws", "2026-11-13", undefined);
+  });
+
   it("does not keep a failed read in the cache", async () => {
     const { service, store } = setup();
-    const read = jest.spyOn(store, "tagTotals").mockRejectedValueOnce(new Error("down"));
+    const read = jest.spyOn(store, "recentTags").mockRejectedValueOnce(new Error("down"));
     await expect(service.suggestTags("", 5)).rejects.toThrow("down");
     await expect(service.suggestTags("", 5)).resolves.toEqual([]);
     expect(read).toHaveBeenCalledTimes(2);

@@ -1,5 +1,5 @@
 import type { TagDayUsage } from "../../src/incidents/ports";
-import { dayWeight, rankTags, rankTotals, tagWindow, totalTags } from "../../src/incidents/tags";
+import { dayWeight, rankTags, rankTotals, tagWindow, totalsOf, usesByTag } from "../../src/incidents/tags";
 
 /** Per-tag totals (what stores sum for tag suggestions) rank exactly as per-day usage does. */
 
@@ -23,8 +23,8 @@ describe("per-tag totals", () => {
   });
 
   it("sums each tag's days case-insensitively, with the latest use's spelling and time, and leaves out days before the window", () => {
-    const totals = totalTags(
-      [use("2026-11-20", "vip", 2, "09:00"), use("2026-11-26", "VIP", 3, "08:00"), use("2026-11-12", "vip", 5), use("2026-11-25", "Old", 1)],
+    const totals = totalsOf(
+      usesByTag([use("2026-11-20", "vip", 2, "09:00"), use("2026-11-26", "VIP", 3, "08:00"), use("2026-11-12", "vip", 5), use("2026-11-25", "Old", 1)]),
       WINDOW,
     );
     expect(totals).toEqual([
@@ -47,7 +47,7 @@ describe("per-tag totals", () => {
       }
     }
     const byDay = rankTags(usage, NOW);
-    const byTag = rankTotals(totalTags(usage, WINDOW), WINDOW);
+    const byTag = rankTotals(totalsOf(usesByTag(usage), WINDOW), WINDOW);
     expect(byTag.map((r) => [r.tag, r.count, r.lastUsedUtc])).toEqual(byDay.map((r) => [r.tag, r.count, r.lastUsedUtc]));
     byTag.forEach((r, i) => expect(r.score).toBeCloseTo(byDay[i]!.score, 9));
   });
