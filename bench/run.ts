@@ -55,7 +55,7 @@ function settings(smoke: boolean) {
   return smoke
     ? {
         create: { concurrency: [1, 4], rounds: 1, durationSec: 0.3, maxRequests: 200, warmupSec: 0.2 },
-        tags: { small: 200, large: 1000, control: false, rounds: 1, durationSec: 0.3, maxRequests: 200, warmupSec: 0.2, connections: 1 },
+        tags: { small: 200, large: 1000, control: false, rounds: 1, durationSec: 0.3, maxRequests: 200, warmupSec: 0.2, connections: 1, wholeReads: 20 },
         owners: { rounds: 1, durationSec: 0.3, maxRequests: 100, warmupSec: 0.3, connections: 1, graphDelayMs: 50 },
         cosmos: { creates: 4, burst: 2, suggestions: 3, seeded: 10 },
         startup: { starts: 1, step: 50, connections: 4, timeFirstStart: true },
@@ -66,7 +66,7 @@ function settings(smoke: boolean) {
       }
     : {
         create: { concurrency: [1, 32], rounds: 5, durationSec: 1.2, maxRequests: 20_000, warmupSec: 1 },
-        tags: { small: 1000, large: 100_000, control: true, rounds: 8, durationSec: 0.75, maxRequests: 20_000, warmupSec: 0.5, connections: 1 },
+        tags: { small: 1000, large: 100_000, control: true, rounds: 8, durationSec: 0.75, maxRequests: 20_000, warmupSec: 0.5, connections: 1, wholeReads: 500 },
         owners: { rounds: 3, durationSec: 2, maxRequests: 20_000, warmupSec: 1, connections: 1, graphDelayMs: 50 },
         cosmos: { creates: 100, burst: 8, suggestions: 50, seeded: 300 },
         startup: { starts: 5, step: 5000, connections: 8 },

@@ -110,7 +110,7 @@ export async function benchCosmos(settings: CosmosSettings, log: (line: string) 
       counts,
       notes: [
         "The bot on STORE=cosmos (a child process, as `npm start` runs it) against @vercel/cosmosdb-server in memory, through a proxy that counts every request; creates and suggestions are sent over HTTP as Teams sends them.",
-        "A create also reads the triage channel setting when its cache (TAG_CACHE_MS) has expired, and a tagged create empties that instance's tag cache: its next suggestion is a cold one.",
+        "A create also reads the triage channel setting when its cache (TAG_CACHE_MS) has expired, and after a tagged create that instance's next suggestion reads the store again (on Cosmos DB, every tag of the window: its tag-day chunks carry no order of writes to resume from).",
         "Not counted per operation: each instance's first turn, and then at most one a minute, starts a sweep for unsent triage notices (1 query + its query plan).",
         "Latencies are against an in-memory server on loopback and say nothing of a real account.",
       ],

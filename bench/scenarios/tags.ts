@@ -1,6 +1,6 @@
 import path from "node:path";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
-import { windowStartDay } from "../../src/incidents/tags";
+import { rankTotals, tagWindow, totalsOf, windowStartDay } from "../../src/incidents/tags";
 import { startChildren, type Child } from "../lib/child";
 import { botEnv, post, scratchDir, WORKSPACE_ID } from "../lib/bot-env";
 import { searchActivities, seedIncidents, TAG_QUERIES, type SeedOptions, type SeedResult } from "../lib/data";
@@ -22,6 +22,8 @@ export interface TagSettings {
   maxRequests: number;
   warmupSec: number;
   connections: number;
+  /** Whole reads timed per dataset, in process. */
+  wholeReads: number;
 }
 
 export interface TagDataset {
@@ -34,6 +36,11 @@ export interface TagDataset {
   windowTags: number;
   warm: Summary;
   cold: Summary;
+  /**
+   * A whole read of the window's tags and their ranking, in process (no HTTP), median of `reads` in µs: what the
+   * first suggestion after a start (or after a failed read) costs on top of a cold one.
+   */
+  wholeRead: { medianUs: number; reads: number };
 }
 
 export interface TagRatios {
@@ -43,6 +50,7 @@ export interface TagRatios {
   coldP99: number;
   warmCpu: number;
   coldCpu: number;
+  wholeRead: number;
 }
 
 export interface TagResult {
@@ -66,13 +74,27 @@ function ratios(b: TagDataset, a: TagDataset): TagRatios {
     coldP99: round(b.cold.p99 / a.cold.p99, 2),
     warmCpu: round(b.warm.cpuMsPerRequest / a.warm.cpuMsPerRequest, 2),
     coldCpu: round(b.cold.cpuMsPerRequest / a.cold.cpuMsPerRequest, 2),
+    wholeRead: round(b.wholeRead.medianUs / a.wholeRead.medianUs, 2),
   };
+}
+
+/** Median time of a whole read of the window's tags (`recentTags` without a cursor) and its ranking, in µs. */
+async function measureWholeRead(store: SqliteIncidentStore, reads: number): Promise<{ medianUs: number; reads: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < reads + 20; i++) {
+    const window = tagWindow(new Date());
+    const started = process.hrtime.bigint();
+    rankTotals(totalsOf((await store.recentTags(WORKSPACE_ID, window.sinceDay)).tags, window), window);
+    if (i >= 20) times.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { medianUs: round(times[Math.floor(times.length / 2)]!, 1), reads };
 }
 
 /**
  * Tag typeahead over histories of different sizes, seeded through the store's own create, each
- * with the cache warm (TAG_CACHE_MS default, 30 s) and cold (TAG_CACHE_MS=0: a store read per
- * suggestion). All bots run at once and rounds go round-robin over them, so that the machine's
+ * with the cache warm (TAG_CACHE_MS default, 30 s) and cold (TAG_CACHE_MS=0: the store is asked on
+ * every suggestion; after the first, whole read, for the tags written since the last one). All bots run at once and rounds go round-robin over them, so that the machine's
  * other load falls on every configuration alike; figures are medians over rounds.
  */
 export async function benchTags(settings: TagSettings, log: (line: string) => void): Promise<TagResult> {
@@ -93,7 +115,7 @@ export async function benchTags(settings: TagSettings, log: (line: string) => vo
   const scratch = scratchDir("tags");
   const bots: { plan: number; mode: "warm" | "cold"; child: Child; runs: Measured[] }[] = [];
   try {
-    const seeded: { seed: SeedResult; windowRows: number; windowTags: number }[] = [];
+    const seeded: { seed: SeedResult; windowRows: number; windowTags: number; wholeRead: { medianUs: number; reads: number } }[] = [];
     for (const [i, plan] of plans.entries()) {
       const file = path.join(scratch.dir, `incidents-${i}.db`);
       const store = new SqliteIncidentStore(file);
@@ -107,10 +129,14 @@ export async function benchTags(settings: TagSettings, log: (line: string) => vo
       }
       batched.finish();
       const usage = await store.tagUsage(WORKSPACE_ID, windowStartDay(new Date()));
+      const wholeRead = await measureWholeRead(store, settings.wholeReads);
       await store.close();
       const windowTags = new Set(usage.map((u) => u.tag.toLowerCase())).size;
-      seeded.push({ seed, windowRows: usage.length, windowTags });
-      log(`  ${plan.name}: seeded in ${seed.seconds} s; last 14 days: ${seed.inWindow} incidents, ${usage.length} tag-day rows, ${windowTags} tags`);
+      seeded.push({ seed, windowRows: usage.length, windowTags, wholeRead });
+      log(
+        `  ${plan.name}: seeded in ${seed.seconds} s; last 14 days: ${seed.inWindow} incidents, ${usage.length} tag-day rows, ${windowTags} tags; ` +
+          `whole read ${wholeRead.medianUs} us`,
+      );
     }
     const configs = plans.flatMap((_, i) => (["warm", "cold"] as const).map((mode) => ({ plan: i, mode })));
     const children = await startChildren(
