@@ -437,23 +437,25 @@ export class SqliteIncidentStore implements IncidentStore {
   /**
    * One row per tag (tag_recent). Without a cursor: the tags used on `sinceDay` or later, and as cursor the
    * workspace's latest write (read first, so a write in between is read again, never missed). With one:
-   * the tags written after it, through an index on that order, so a refresh costs what changed.
+   * the tags written after it, through an index on that order, so a refresh costs what changed. A cursor
+   * past the latest write (the file was replaced by an older copy) gets a whole read.
    */
   recentTags(workspaceId: string, sinceDay: string, cursor?: string): Promise<TagRead> {
     return this.run(() => {
-      const after = cursor === undefined || !/^\d{1,15}$/.test(cursor) ? undefined : Number(cursor);
+      const latest = this.stmts.lastTagChange.get(workspaceId)!;
+      const given = cursor !== undefined && /^\d{1,15}$/.test(cursor) ? Number(cursor) : undefined;
+      const after = given !== undefined && given <= latest ? given : undefined;
       if (after === undefined) {
-        const latest = this.stmts.lastTagChange.get(workspaceId)!;
         const rows = this.stmts.recentTags.all(workspaceId, sinceDay);
         const tags = rows.map(([tag, lastUsedUtc, days]) => usesOf(tag, lastUsedUtc, days));
         return { tags, complete: true, cursor: String(latest) };
       }
-      let latest = after;
+      let read = after;
       const tags = this.stmts.changedTags.all(workspaceId, after).map(([tag, lastUsedUtc, days, changed]) => {
-        latest = Math.max(latest, changed);
+        read = Math.max(read, changed);
         return usesOf(tag, lastUsedUtc, days);
       });
-      return { tags, complete: false, cursor: String(latest) };
+      return { tags, complete: false, cursor: String(read) };
     });
   }
 

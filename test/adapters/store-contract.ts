@@ -221,8 +221,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await store.recentTags(ws, since, next.cursor)).toEqual({ tags: [], complete: false, cursor: next.cursor });
       // The cursor before it still reads it: a read is never lost, only read again.
       expect(byTag((await store.recentTags(ws, since, full.cursor)).tags)).toEqual([phishing]);
-      // Not a cursor this store gave: a whole read.
-      for (const bad of ["x'; DROP TABLE tag_recent; --", "-1", "1e3", ""]) {
+      // Not a cursor this store gave, or one past its latest write (an older copy of the database put back): a whole read.
+      for (const bad of ["x'; DROP TABLE tag_recent; --", "-1", "1e3", "", "999999999999999"]) {
         expect((await store.recentTags(ws, since, bad)).complete).toBe(true);
       }
     });

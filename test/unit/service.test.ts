@@ -1,4 +1,7 @@
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { LocalDirectory } from "../../src/adapters/local-directory";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { IncidentService } from "../../src/incidents/service";
@@ -97,6 +100,30 @@ describe("tag suggestions", () => {
     advance(30_000);
     expect(await service.suggestTags("", 5)).toEqual(["VIP", "Phishing", "Ransomware"]);
     expect(await read.mock.results[2]!.value).toMatchObject({ tags: [], complete: false });
+  });
+
+  it("follows a database put back from an older copy: the tags written after the copy are gone at the next refresh", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tags-restore-"));
+    const file = path.join(dir, "incidents.db");
+    const store = new SqliteIncidentStore(file);
+    let clock = new Date("2026-11-26T12:00:00Z");
+    const directory = LocalDirectory.fromFile(path.resolve(__dirname, "..", "..", "data", "directory.json"));
+    const service = new IncidentService({ store, directory, workspaceId: "ws", clock: () => clock, tagCacheMs: 30_000 });
+    try {
+      await service.create(aForm({ tags: "Phishing" }), ALEX, "form");
+      const copy = new Database(file);
+      copy.exec(`VACUUM INTO '${path.join(dir, "copy.db")}'`);
+      await service.create(aForm({ tags: "Ransomware" }), ALEX, "form");
+      expect(await service.topTags(5)).toEqual(["Phishing", "Ransomware"]);
+      // The older copy's tags put back (as a restore would), through another connection.
+      copy.exec(`ATTACH '${path.join(dir, "copy.db")}' AS older; DELETE FROM tag_recent; INSERT INTO tag_recent SELECT * FROM older.tag_recent; DETACH older;`);
+      copy.close();
+      clock = new Date(clock.getTime() + 30_000);
+      expect(await service.topTags(5)).toEqual(["Phishing"]);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("after a failed refresh, reads every tag again", async () => {
