@@ -24,7 +24,14 @@ describe("per-tag totals", () => {
 
   it("sums each tag's days case-insensitively, with the latest use's spelling and time, and leaves out days before the window", () => {
     const totals = totalsOf(
-      usesByTag([use("2026-11-20", "vip", 2, "09:00"), use("2026-11-26", "VIP", 3, "08:00"), use("2026-11-12", "vip", 5), use("2026-11-25", "Old", 1)]),
+      usesByTag([
+        use("2026-11-20", "vip", 2, "09:00"),
+        use("2026-11-26", "VIP", 3, "08:00"),
+        use("2026-11-12", "vip", 5),
+        use("2026-11-25", "Old", 1),
+        // Only days before the window: no total at all.
+        use("2026-11-12", "Gone", 4),
+      ]),
       WINDOW,
     );
     expect(totals).toEqual([
