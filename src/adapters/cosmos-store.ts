@@ -304,10 +304,10 @@ export class CosmosIncidentStore implements IncidentStore {
   }
 
   /**
-   * Summed per tag here, from the same one query as `tagUsage` (the test server has no GROUP BY): the
-   * answer has one entry per distinct tag, but the documents read follow the window's tagged incidents.
+   * Every tag of the window each time (`complete`), grouped per tag here from the same one query as `tagUsage`
+   * (the test server has no GROUP BY): the tag-day chunks carry no order of writes to resume from, and the
+   * documents read follow the window's tagged incidents.
    */
-  /** Every tag of the window each time (`complete`): the tag-day chunks carry no order of writes to resume from. */
   async recentTags(workspaceId: string, sinceDay: string): Promise<TagRead> {
     return { tags: usesByTag(await this.tagUsage(workspaceId, sinceDay)), complete: true };
   }

@@ -26,6 +26,11 @@ export class BoundedCache<K, V> {
     return item && this.now() - item.at < maxAgeMs ? item.value : undefined;
   }
 
+  /** Removes the entry for `key` if it still holds `value` (a later set is left alone). */
+  forget(key: K, value: V): void {
+    if (this.items.get(key)?.value === value) this.items.delete(key);
+  }
+
   /** Every value stored less than `maxAgeMs` ago. */
   *values(maxAgeMs: number): Generator<V> {
     const now = this.now();

@@ -319,10 +319,10 @@ export class SqliteIncidentStore implements IncidentStore {
       lastTagChange: db
         .prepare<[string], number>("SELECT coalesce(max(changed), 0) FROM tag_recent WHERE workspace_id = ?")
         .pluck(),
-      // [tag, last_used_utc, days, changed]
+      // [tag, last_used_utc, days]
       changedTags: db
-        .prepare<[string, number], [string, string, string, number]>(
-          "SELECT tag, last_used_utc, days, changed FROM tag_recent WHERE workspace_id = ? AND changed > ?",
+        .prepare<[string, number], [string, string, string]>(
+          "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND changed > ?",
         )
         .raw(),
       addKey: db.prepare<[string, string, number]>(
@@ -435,10 +435,11 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   /**
-   * One row per tag (tag_recent). Without a cursor: the tags used on `sinceDay` or later, and as cursor the
-   * workspace's latest write (read first, so a write in between is read again, never missed). With one:
-   * the tags written after it, through an index on that order, so a refresh costs what changed. A cursor
-   * past the latest write (the file was replaced by an older copy) gets a whole read.
+   * One row per tag (tag_recent). The cursor returned is the workspace's latest write, read first (a write
+   * in between is read again next time, never missed). Without a cursor: the tags used on `sinceDay` or
+   * later. With one: the tags written after it, through an index on that order (none to read when it is the
+   * latest), so a refresh costs what changed. A cursor past the latest write (the file was replaced by an
+   * older copy) gets a whole read.
    */
   recentTags(workspaceId: string, sinceDay: string, cursor?: string): Promise<TagRead> {
     return this.run(() => {
@@ -450,12 +451,9 @@ export class SqliteIncidentStore implements IncidentStore {
         const tags = rows.map(([tag, lastUsedUtc, days]) => usesOf(tag, lastUsedUtc, days));
         return { tags, complete: true, cursor: String(latest) };
       }
-      let read = after;
-      const tags = this.stmts.changedTags.all(workspaceId, after).map(([tag, lastUsedUtc, days, changed]) => {
-        read = Math.max(read, changed);
-        return usesOf(tag, lastUsedUtc, days);
-      });
-      return { tags, complete: false, cursor: String(read) };
+      const rows = after === latest ? [] : this.stmts.changedTags.all(workspaceId, after);
+      const tags = rows.map(([tag, lastUsedUtc, days]) => usesOf(tag, lastUsedUtc, days));
+      return { tags, complete: false, cursor: String(latest) };
     });
   }
 

@@ -13,6 +13,7 @@ import {
   type ConnectorClient,
   type UserTokenClient,
 } from "botframework-connector";
+import { BoundedCache } from "../adapters/graph-cache";
 
 /**
  * Where Bot Framework tokens are checked and obtained, when not the public cloud's. For tests (a
@@ -71,8 +72,8 @@ export function createAuthentication(
  * - Outbound clients are reused (see `reusing`).
  */
 class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
-  private readonly clients = new Memo<Promise<ConnectorClient>>(CLIENTS_KEPT);
-  private readonly userTokenClients = new Memo<Promise<UserTokenClient>>(CLIENTS_KEPT);
+  private readonly clients = new BoundedCache<string, Promise<ConnectorClient>>(CLIENTS_KEPT, Date.now);
+  private readonly userTokenClients = new BoundedCache<string, Promise<UserTokenClient>>(CLIENTS_KEPT, Date.now);
 
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
     try {
@@ -92,7 +93,7 @@ class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
   }
 
   override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
-    return this.userTokenClients.get(appIdOf(claimsIdentity), () => super.createUserTokenClient(claimsIdentity));
+    return kept(this.userTokenClients, appIdOf(claimsIdentity), () => super.createUserTokenClient(claimsIdentity));
   }
 
   /**
@@ -105,7 +106,7 @@ class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
     const clients = this.clients;
     return new (class extends ConnectorFactory {
       create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
-        return clients.get(JSON.stringify([appId, serviceUrl, audience ?? null]), () => inner.create(serviceUrl, audience));
+        return kept(clients, JSON.stringify([appId, serviceUrl, audience ?? null]), () => inner.create(serviceUrl, audience));
       }
     })();
   }
@@ -120,25 +121,16 @@ function appIdOf(identity: ClaimsIdentity): string {
 }
 
 /**
- * Values made once per key, at most `max` kept (the oldest dropped first). A failed promise is not
+ * The value kept for `key`, else `make`'s, kept (the oldest dropped first when full). A failed one is not
  * kept, so the next turn tries again.
  */
-class Memo<T extends Promise<unknown>> {
-  private readonly values = new Map<string, T>();
-
-  constructor(private readonly max: number) {}
-
-  get(key: string, make: () => T): T {
-    const known = this.values.get(key);
-    if (known) return known;
-    if (this.values.size >= this.max) this.values.delete(this.values.keys().next().value!);
-    const value = make();
-    this.values.set(key, value);
-    value.catch(() => {
-      if (this.values.get(key) === value) this.values.delete(key);
-    });
-    return value;
-  }
+function kept<T>(cache: BoundedCache<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const known = cache.get(key, Infinity);
+  if (known) return known;
+  const value = make();
+  cache.set(key, value);
+  value.catch(() => cache.forget(key, value));
+  return value;
 }
 
 /** jsonwebtoken's error names: bad signature or algorithm, malformed, expired, not yet valid. */
