@@ -318,6 +318,29 @@ describe("typeahead", () => {
     }
   });
 
+  it("shows a second instance's suggestions the tags another instance wrote, at its next read", async () => {
+    const shared: Record<string, string> =
+      store === "cosmos"
+        ? { ...cosmosEnv(cosmos!.endpoint, TEST_COSMOS_KEY), COSMOS_DATABASE: bot.app.config.COSMOS_DATABASE }
+        : { SQLITE_PATH: bot.app.config.SQLITE_PATH };
+    // The other instance asks the store on every suggestion (no reuse), so its next read is the one after each write.
+    const other = await startTestBot({ ...shared, TAG_CACHE_MS: "0" });
+    const suggested = async (typed: string) =>
+      (await other.post(search(other.serviceUrl, "tags", typed))).body.value.results.map((r: any) => r.value);
+    try {
+      expect(await suggested("ran")).toEqual(["ran"]);
+      await create(submitted(await openForm(), { title: "Encrypted share", tags: "Ransomware" }));
+      // (What was typed is offered too, as a new tag.)
+      expect(await suggested("ran")).toEqual(["Ransomware", "ran"]);
+      await create(submitted(await openForm(), { title: "Spread to a second host", tags: "ransomware,Lateral movement" }));
+      // Used twice now, first (a day keeps its first spelling).
+      expect(await suggested("")).toEqual(["Ransomware", "Lateral movement"]);
+      expect(await suggested("lat")).toEqual(["Lateral movement", "lat"]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("suggests the workspace's recent tags by use, and offers what was typed as a new tag", async () => {
     for (const tags of ["Phishing,Finance", "phishing", "Physical", "Phishing,VIP"]) {
       await create(submitted(await openForm(), { title: "t", tags }));
