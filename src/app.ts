@@ -108,6 +108,8 @@ export function buildBot(parts: BotParts): IncidentBot {
     log,
     later,
     tokens,
+    botAppId: parts.botAppId ?? "",
+    trustedServiceUrls,
     flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
     triage: new TriageNotifier(service, log, later, trustedServiceUrls, parts.noticeSweepMs ?? 30_000),

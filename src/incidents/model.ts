@@ -218,6 +218,11 @@ export interface Incident {
   formMessageId?: string;
   /** The conversation holding `formMessageId`, as the transport addresses it (opaque here), to redraw it later. */
   formConversation?: Record<string, unknown>;
+  /**
+   * The fields as the form's conversation saw them when the incident was created: a shared conversation
+   * is redrawn with these (and Sentinel's number), never with words or a closing set later.
+   */
+  formSeen?: MirroredFields;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
   /** Oldest first. */

@@ -20,6 +20,7 @@ import type {
   Contact,
   EntryPoint,
   Incident,
+  MirroredFields,
   IncidentComment,
   MessageEvidence,
   Owner,
@@ -182,6 +183,7 @@ export class IncidentService {
     const checked = await this.checkWithOwner(effective, actor);
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const { value: v, owner } = checked;
+    const fields = fieldsOf(v, owner);
     const now = this.clock().toISOString();
     const triage: TriageNotice | undefined = (await this.triageChannel())
       ? { state: "pending", attempts: 0, updatedUtc: now }
@@ -189,7 +191,7 @@ export class IncidentService {
     const created: NewIncident = {
       id: v.id,
       workspaceId: this.workspaceId,
-      ...fieldsOf(v, owner),
+      ...fields,
       ...(options.firstActivityTimeUtc && { firstActivityTimeUtc: options.firstActivityTimeUtc }),
       ...(options.evidence && { evidence: [options.evidence] }),
       ...(triage && { triage }),
@@ -198,7 +200,8 @@ export class IncidentService {
       createdBy: actor,
       entryPoint,
       ...(options.formMessageId && { formMessageId: options.formMessageId }),
-      ...(options.formMessageId && options.formConversation && { formConversation: options.formConversation }),
+      ...(options.formMessageId &&
+        options.formConversation && { formConversation: options.formConversation, formSeen: seenFields(fields) }),
       ...(contactOf(actor, options.contact) && { contacts: [contactOf(actor, options.contact)!] }),
       providerName: PROVIDER_NAME,
       ...(this.mirrored && { sentinel: newLink(now) }),
@@ -712,6 +715,12 @@ function withoutClassification(incident: Incident): Incident {
 }
 
 /** The incident fields a valid form sets. */
+/** What a conversation saw of a new incident: its fields, without the restricted flag. */
+function seenFields({ restricted, ...seen }: ReturnType<typeof fieldsOf>): MirroredFields {
+  void restricted;
+  return seen;
+}
+
 function fieldsOf(v: ValidForm, owner: Owner | undefined) {
   return {
     title: v.title,

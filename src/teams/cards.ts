@@ -307,19 +307,6 @@ export function incidentListCard(
   });
 }
 
-/**
- * A restricted incident where others may see the card (the triage channel, a shared chat): only its
- * number and that it is restricted. `open` adds a button the restricted-cases team uses to see it.
- */
-export function restrictedCard(incident: Incident, options: { heading: string; open: boolean }): AdaptiveCard {
-  return expand("restricted", {
-    heading: options.heading,
-    note: "It is restricted: only the SOC's restricted-cases team and the people who reported it can see it.",
-    showOpen: options.open,
-    incidentId: incident.id,
-  });
-}
-
 /** The triage channel's card for an incident: its essentials with Assign to me, Edit, comments, tasks and questions. */
 export function triageCard(incident: Incident, note?: string, kept?: Kept): AdaptiveCard {
   const severity = incident.severity === "High" ? "attention" : "accent";
@@ -330,11 +317,6 @@ export function triageCard(incident: Incident, note?: string, kept?: Kept): Adap
     ...(note && { note }),
     ...(kept && { kept }),
   });
-}
-
-/** What the triage channel shows of a restricted incident, whatever happens to it: a line, and Open for the team. */
-export function restrictedTriageCard(incident: Incident): AdaptiveCard {
-  return restrictedCard(incident, { heading: `${incidentRef(incident)}: a restricted report arrived`, open: true });
 }
 
 /** The read-only card that replaces the form once the incident is stored. */

@@ -5,7 +5,8 @@ import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import { senderOf, type Sender } from "./reporter-notifier";
 import { isTrustedServiceUrl } from "./service-urls";
-import { cardAttachment, incidentCreatedCard, restrictedTriageCard, triageCard } from "./cards";
+import { cardAttachment } from "./cards";
+import { confirmationCard, triagePostCard } from "./shared-view";
 
 /** Notices not posted are retried once they have been idle this long. */
 const RETRY_IDLE_MS = 60_000;
@@ -48,7 +49,7 @@ export class TriageNotifier {
       let messageId: string | undefined;
       await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
         // A restricted incident is announced as a line only; the restricted-cases team opens it.
-        const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
+        const card = triagePostCard(incident);
         messageId = (await ctx.sendActivity({ attachments: [cardAttachment(card)] }))?.id;
       });
       await this.service.recordNotice(incident.id, { state: "posted", attempts, ...(messageId && { messageId }) });
@@ -75,36 +76,53 @@ export class TriageNotifier {
     this.refreshVia(senderOf(context), incident);
   }
 
-  /** As `refresh`, through `via` (the bot's own sender when no turn started it: a change made in Sentinel). */
-  refreshVia({ adapter, identity }: Sender, incident: Incident): void {
+  /**
+   * After a click changed `before` into `after`: the incident's own messages the click did not update
+   * are redrawn as their conversations may see them now: the triage post, and the analyst's
+   * confirmation when the change restricted the incident or lifted the restriction.
+   */
+  changed(context: TurnContext, before: Incident, after: Incident): void {
+    const clicked = context.activity.replyToId;
+    const via = senderOf(context);
+    if (clicked !== after.triage?.messageId) this.refreshVia(via, after, before);
+    if (clicked !== after.formMessageId && before.restricted !== after.restricted) this.confirmationVia(via, after, before);
+  }
+
+  /**
+   * As `refresh`, through `via` (the bot's own sender when no turn started it: a change made in Sentinel).
+   * What the channel sees is decided from the state after the change and, when given, before it.
+   */
+  refreshVia({ adapter, identity }: Sender, incident: Incident, before?: Incident): void {
     const messageId = incident.triage?.state === "posted" ? incident.triage.messageId : undefined;
     if (!messageId) return;
     this.later.start("triage card update", async () => {
       const channel = await this.service.triageChannel();
       if (!channel || !isTrustedServiceUrl(channel.reference.serviceUrl, this.trustedServiceUrls)) return;
       await adapter.continueConversationAsync(identity, channel.reference, async (ctx) => {
-        const card = incident.restricted ? restrictedTriageCard(incident) : triageCard(incident);
+        const card = triagePostCard(incident, before);
         await ctx.updateActivity({ type: "message", id: messageId, attachments: [cardAttachment(card)] });
       });
     });
   }
 
   /**
-   * Redraws the analyst's confirmation card (the message their form was in) with the incident as it
-   * is now (Sentinel's number, once known). Not for restricted incidents: everyone there sees less.
+   * Redraws the analyst's confirmation card (the message their form was in) after a change made in
+   * Sentinel (its number, once known). A restricted incident's stays its line.
    */
-  refreshConfirmationVia({ adapter, identity }: Sender, incident: Incident): void {
+  refreshConfirmationVia(via: Sender, incident: Incident): void {
+    if (!incident.restricted) this.confirmationVia(via, incident);
+  }
+
+  /** Redraws the confirmation as its conversation may see it (src/teams/shared-view.ts). */
+  private confirmationVia({ adapter, identity }: Sender, incident: Incident, before?: Incident): void {
     const reference = incident.formConversation as Partial<ConversationReference> | undefined;
     const messageId = incident.formMessageId;
-    if (!reference || !messageId || incident.restricted || incident.entryPoint !== "form") return;
+    if (!reference || !messageId || incident.entryPoint !== "form") return;
     if (!isTrustedServiceUrl(reference.serviceUrl, this.trustedServiceUrls)) return;
+    const card = confirmationCard(incident, before);
     this.later.start("confirmation card update", () =>
       adapter.continueConversationAsync(identity, reference, async (ctx) => {
-        await ctx.updateActivity({
-          type: "message",
-          id: messageId,
-          attachments: [cardAttachment(incidentCreatedCard(incident))],
-        });
+        await ctx.updateActivity({ type: "message", id: messageId, attachments: [cardAttachment(card)] });
       }),
     );
   }

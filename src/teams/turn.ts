@@ -6,6 +6,7 @@ import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import type { FormFlow } from "./form-flow";
 import { rateKey, type RateLimits } from "./rate-limit";
+import { isShared } from "./shared-view";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
 import type { ReporterNotifier } from "./reporter-notifier";
 import type { TriageNotifier } from "./triage-notifier";
@@ -23,6 +24,10 @@ export interface Services {
   reporters: ReporterNotifier;
   /** Signs and checks the ids forms carry. */
   tokens: SubmissionTokens;
+  /** The bot's app id ("" in local mode), for opening a person's 1:1 chat. */
+  botAppId: string;
+  /** Where the bot may post (src/teams/service-urls.ts). */
+  trustedServiceUrls: readonly string[];
 }
 
 /** One activity, with what handlers ask of it: who is acting, their role (asked once), where. */
@@ -62,6 +67,11 @@ export class Turn {
   isOwnMessage(incident: Pick<Incident, "formMessageId" | "triage">): boolean {
     const id = this.activity.replyToId;
     return !!id && (id === incident.formMessageId || id === incident.triage?.messageId);
+  }
+
+  /** A channel or a group chat (anything but a 1:1 chat): what is posted here, everyone here reads. */
+  get shared(): boolean {
+    return isShared(this.activity.conversation);
   }
 
   /** Whom rate limits count this request against. */

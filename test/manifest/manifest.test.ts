@@ -169,13 +169,15 @@ describe("bad manifests are reported", () => {
 });
 
 describe("commands", () => {
-  it("the bot is in personal, team and groupChat, with incident, my reports, my incidents and help in each scope's command list", () => {
+  it("the bot is in personal, team and groupChat; my reports and my incidents (lists for the person only) are offered in the 1:1 chat alone", () => {
     const bot = filled().bots?.[0];
     expect(filled().bots).toHaveLength(1);
     expect(bot?.scopes).toEqual(["personal", "team", "groupChat"]);
     const lists = bot?.commandLists ?? [];
     expect(lists.map((l) => l.scopes)).toEqual([["personal"], ["team"], ["groupChat"]]);
-    for (const list of lists) expect(list.commands).toEqual(BOT_COMMANDS);
+    expect(lists[0]?.commands).toEqual(BOT_COMMANDS);
+    const shared = BOT_COMMANDS.filter((c) => c.title !== "my reports" && c.title !== "my incidents");
+    for (const list of lists.slice(1)) expect(list.commands).toEqual(shared);
   });
 
   it("the message extension has the action and the search command the bot handles", () => {

@@ -1,8 +1,11 @@
 import type { InvokeResponse } from "botbuilder";
+import type { Incident } from "../../incidents/model";
 import type { AdaptiveCard } from "../cards";
 import { cardResponse, describeProblem, errorResponse, executeValue } from "../invoke";
 import { actionLimitMessage } from "../rate-limit";
 import { sendCard, updateCardMessage } from "../replies";
+import { answerPrivately } from "../private-chat";
+import { reportSentCard } from "../shared-view";
 import type { Services, Turn } from "../turn";
 import { VERBS, type Verb } from "../verbs";
 import { submitForm, type FormVerb } from "./submit";
@@ -23,6 +26,13 @@ export type CardAnswer =
       forEveryone?: AdaptiveCard;
       /** The clicked message is the incident's own (Turn.isOwnMessage): only then is it updated for everyone. */
       ownMessage?: boolean;
+      /** The incident after the change (with `changed`), from which what everyone sees is decided. */
+      incident?: Incident;
+      /**
+       * For the person only ("your reports"): where there is no private answer (an older client's
+       * Action.Submit in a channel or a group chat) it goes to their 1:1 chat, never to the conversation.
+       */
+      private?: string;
     }
   | { problem: string };
 
@@ -33,11 +43,16 @@ function submitted(verb: FormVerb): CardHandler {
   return async (s, turn, data) => {
     const outcome = await submitForm(s, turn, verb, data);
     if ("problem" in outcome) return outcome;
+    // An employee's report is private wherever it is made: the others in a chat see a neutral line,
+    // and what comes back to her (the receipt, or her form to finish) is hers alone.
+    const mine = verb === VERBS.report && turn.shared;
+    const privately = mine ? { private: outcome.kind === "form" ? "your report to finish" : "your receipt" } : {};
     if (outcome.kind === "created") {
       const own = turn.isOwnMessage(outcome.incident);
-      return { card: outcome.card, changed: true, forEveryone: outcome.forEveryone, ownMessage: own };
+      const forEveryone = mine ? reportSentCard() : outcome.forEveryone;
+      return { card: outcome.card, changed: true, forEveryone, ownMessage: own, ...privately };
     }
-    return { card: outcome.card };
+    return { card: outcome.card, ...privately };
   };
 }
 
@@ -61,7 +76,10 @@ export const CARD_ACTIONS: Record<Verb, { handle: CardHandler; reads: "form" | "
   [VERBS.task]: { reads: "card action", handle: addTask },
   [VERBS.taskDone]: { reads: "card action", handle: completeTask },
   [VERBS.answer]: { reads: "card action", handle: answer },
-  [VERBS.myReports]: { reads: "card action", handle: async (s, turn) => ({ card: await myReports(s, turn), opensNew: true }) },
+  [VERBS.myReports]: {
+    reads: "card action",
+    handle: async (s, turn) => ({ card: await myReports(s, turn), opensNew: true, private: "your reports" }),
+  },
 };
 
 function routeOf(verb: string): (typeof CARD_ACTIONS)[Verb] | undefined {
@@ -92,7 +110,8 @@ export async function onCardAction(s: Services, turn: Turn): Promise<InvokeRespo
 
 /**
  * Action.Submit from an older client: a message whose value holds the verb and the inputs. There is
- * no private answer: the incident's own message is updated, and anything else comes as a new message.
+ * no private answer: the incident's own message is updated, an answer for the person only goes to
+ * their 1:1 chat, and anything else comes as a new message.
  */
 export async function onSubmitFallback(s: Services, turn: Turn, value: Record<string, unknown>): Promise<void> {
   const route = routeOf(typeof value.verb === "string" ? value.verb : "");
@@ -117,6 +136,10 @@ export async function onSubmitFallback(s: Services, turn: Turn, value: Record<st
   // The message is shared: a restricted incident shows there as its line only. Only the incident's
   // own message is updated; anything else (a form sent back, another message) comes as a new one.
   const shared = answer.forEveryone ?? answer.card;
+  if (answer.private && turn.shared) {
+    if (answer.ownMessage && answer.forEveryone) await updateCardMessage(turn.context, answer.forEveryone, s.log);
+    return answerPrivately(s, turn, answer.card, answer.private);
+  }
   const updated = !answer.opensNew && answer.ownMessage === true && (await updateCardMessage(turn.context, shared, s.log));
   if (!updated) await sendCard(turn.context, shared);
 }

@@ -23,7 +23,11 @@ function afterWork(s: Services, turn: Turn, incident: Incident, result: WorkResu
   switch (result.kind) {
     case "done":
       if (result.isNew) s.reporters.deliver(turn.context, result.incident);
-      return { card: triageCard(result.incident, result.isNew ? done : undefined), changed: result.isNew };
+      return {
+        card: triageCard(result.incident, result.isNew ? done : undefined),
+        changed: result.isNew,
+        incident: result.incident,
+      };
     case "invalid":
       return { card: triageCard(incident, result.problem, kept) };
     case "not-found":

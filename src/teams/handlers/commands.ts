@@ -2,6 +2,8 @@ import { suggestTitle } from "../../incidents/report";
 import { DESCRIPTION_MAX_LENGTH } from "../../incidents/validation";
 import { helpCard } from "../cards";
 import { emptyReport } from "../form-cards";
+import { answerPrivately } from "../private-chat";
+import { actionLimitMessage } from "../rate-limit";
 import { sendCard } from "../replies";
 import type { Services, Turn } from "../turn";
 import { TEXT_COMMANDS } from "../verbs";
@@ -23,6 +25,12 @@ function commandOf(text: string): { command: Command | undefined; typed: string 
  * the short report prefilled from their words; otherwise help.
  */
 export async function onText(s: Services, turn: Turn): Promise<void> {
+  // Every text counts against the person's limit for actions: "my reports" in a loop is a store query each.
+  const wait = s.limits.actions.take(turn.rateKey);
+  if (wait) {
+    await turn.context.sendActivity(actionLimitMessage(wait));
+    return;
+  }
   const text = turn.text;
   const { command, typed } = commandOf(text);
   switch (command) {
@@ -33,10 +41,11 @@ export async function onText(s: Services, turn: Turn): Promise<void> {
       return;
     case "help":
       return sendCard(turn.context, helpCard());
+    // Lists are the person's own: never posted where others read.
     case "myReports":
-      return sendCard(turn.context, await myReports(s, turn));
+      return answerPrivately(s, turn, await myReports(s, turn), "your reports");
     case "myIncidents":
-      return sendCard(turn.context, await myIncidents(s, turn));
+      return answerPrivately(s, turn, await myIncidents(s, turn), "your incidents");
     case undefined:
       break;
   }

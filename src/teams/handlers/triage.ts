@@ -2,7 +2,8 @@ import { TurnContext } from "botbuilder";
 import { z } from "zod";
 import type { Incident } from "../../incidents/model";
 import { readForm } from "../../incidents/validation";
-import { helpCard, restrictedTriageCard, triageCard } from "../cards";
+import { helpCard, triageCard } from "../cards";
+import { confirmationCard, triagePostCard } from "../shared-view";
 import { formOf } from "../form-cards";
 import { describeProblem } from "../invoke";
 import type { Services, Turn } from "../turn";
@@ -23,6 +24,10 @@ const gone: CardAnswer = { card: helpCard("That incident no longer exists.") };
 /**
  * Reads the incident a triage button names, for an analyst who may see it (src/incidents/visibility.ts),
  * then hands it to `handle`. Others learn nothing: not whether it exists, not what it says.
+ *
+ * What everyone else sees in the clicked message (and, after a change, in the incident's other own
+ * messages) is decided from the incident after the change and before it (src/teams/shared-view.ts):
+ * restricting an incident never shows its new words to the channel.
  */
 export function onIncident(doing: string, handle: TriageHandler) {
   return async (s: Services, turn: Turn, data: Record<string, unknown>): Promise<CardAnswer> => {
@@ -32,11 +37,15 @@ export function onIncident(doing: string, handle: TriageHandler) {
     if (!viewer.analyst) return { card: helpCard(`Only SOC analysts can ${doing}.`) };
     const found = await s.service.find(ref.data.incidentId, viewer);
     if (!found || found.access !== "full") return gone;
-    const answer = await handle(s, turn, found.incident, { ...ref.data, raw: data });
+    const before = found.incident;
+    const answer = await handle(s, turn, before, { ...ref.data, raw: data });
     if (!("card" in answer)) return answer;
-    const ownMessage = turn.isOwnMessage(found.incident);
-    if (!found.incident.restricted) return { ...answer, ownMessage };
-    return { ...answer, ownMessage, forEveryone: restrictedTriageCard(found.incident) };
+    const after = answer.changed && answer.incident ? answer.incident : before;
+    if (answer.changed) s.triage.changed(turn.context, before, after);
+    const replyTo = turn.activity.replyToId;
+    const atConfirmation = replyTo !== undefined && replyTo === before.formMessageId;
+    const forEveryone = atConfirmation ? confirmationCard(after, before) : triagePostCard(after, before, answer.card);
+    return { ...answer, ownMessage: turn.isOwnMessage(before), forEveryone };
   };
 }
 
@@ -57,7 +66,7 @@ export const assign = onIncident("take incidents", async (s, turn, incident, { r
     case "updated": {
       s.reporters.deliver(turn.context, result.incident);
       const note = `Assigned to ${result.incident.owner?.assignedTo ?? actor.name} by ${actor.name}.`;
-      return { card: triageCard(result.incident, note), changed: true };
+      return { card: triageCard(result.incident, note), changed: true, incident: result.incident };
     }
     case "conflict": {
       const owner = result.current.owner;
@@ -82,7 +91,7 @@ export const update = onIncident("edit incidents", async (s, turn, incident, { r
   if (revision === undefined) return { problem: "revision: the edit form's revision is missing." };
   const { updated, card } = await s.flow.submitUpdate(incident, revision, form.form, turn.who);
   if (updated) s.reporters.deliver(turn.context, updated);
-  return { card, changed: updated !== undefined };
+  return { card, changed: updated !== undefined, ...(updated && { incident: updated }) };
 });
 
 /** "triage here" in a team channel: every new incident is posted there. Analysts only. */
