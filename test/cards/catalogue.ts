@@ -18,7 +18,7 @@ import type { SentinelLink } from "../../src/incidents/model";
 import { unavailableBanner } from "../../src/teams/outage";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
 import { MESSAGE_MAX_LENGTH, TASK_TITLE_MAX_LENGTH } from "../../src/incidents/casework";
-import { ALEX, DIEGO, LEE, MEGAN, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import { ALEX, DIEGO, LEE, MEGAN, execute, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
 import { until } from "../support/until";
 import { LONG_GROUP_IDS, LONG_PEOPLE, NAME_MAX, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
@@ -547,6 +547,16 @@ export const CATALOGUE: CatalogueEntry[] = [
           await world.submit(await world.say("incident"), { title: heavy(TITLE_MAX_LENGTH), restricted: "true" });
           await until("the card update for everyone", () => world.bot.connector.updated().length > 0, 20_000);
           return cardOf(world.bot.connector.updated()[0]!.activity);
+        },
+      },
+      {
+        name: "what the others in a group chat see once an employee reports there",
+        make: async (world) => {
+          const form = await world.say("incident", MEGAN, "groupChat");
+          const data = { ...form.actions[0].data, ...values(form), title: "Tailgater", whatHappened: EMPLOYEE_WORDS };
+          await world.bot.post(execute(world.bot.serviceUrl, "report.create", data, { from: MEGAN, where: "groupChat", replyToId: "report-form" }));
+          const update = await until("the card update for everyone", () => world.bot.connector.updated().find((u) => u.id === "report-form"), 20_000);
+          return cardOf(update.activity);
         },
       },
     ],
