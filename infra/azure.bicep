@@ -1,14 +1,18 @@
 // SOC Incident Bot on Azure: everything in one resource group (docs/deploy.md).
 //
-//   App Service plan (Linux) + web app (Node 20, or the Dockerfile's image when containerImage is set)
-//   user-assigned managed identity: Cosmos DB data plane, Sentinel, pulling the image
+//   App Service plan (Linux) + web app (Node 20, or the Dockerfile's image when containerImage is set): HTTPS only,
+//     TLS 1.2, FTP(S) off, basic publishing credentials (FTP and SCM) off: `atk deploy` uploads with an Entra token
+//   user-assigned managed identity: the bot itself (Azure Bot of type UserAssignedMSI: no client secret anywhere),
+//     Microsoft Graph, Cosmos DB data plane, Sentinel, Application Insights ingestion, pulling the image
 //   Azure Cosmos DB for NoSQL (serverless by default, key auth disabled) with the database and container
-//   Log Analytics workspace + Application Insights (the bot's console log and HTTP log go to the workspace)
-//   Azure Bot (SingleTenant, the Entra app made by m365agents.yml) with the Teams channel
+//   Log Analytics workspace + Application Insights (local auth off: telemetry only with the identity's token)
+//   Azure Bot (UserAssignedMSI: the identity) with the Teams channel
+//   with grantGraphAppRoles: the identity's Microsoft Graph application roles (modules/graph-app-roles.bicep)
 //   optionally: Microsoft Sentinel Responder for the identity on a Sentinel workspace (modules/sentinel-role.bicep)
 //
 // The bot's settings (appSettings below) use exactly the names of .env.example; test/deploy/consistency.test.ts
-// checks both ways. Not possible here: admin consent for the Graph permissions (see docs/deploy.md).
+// checks both ways. No setting holds a secret (test/deploy/roles.test.ts). Every role id here is checked against
+// Microsoft's published built-in role list by test/deploy/roles.test.ts.
 
 @minLength(4)
 @maxLength(20)
@@ -28,15 +32,11 @@ param instanceCount int = 1
 @description('Empty: run the code that `atk deploy` ships on Node 20. Otherwise a container image built from the Dockerfile, e.g. myregistry.azurecr.io/soc-incident-bot:1.2.0, pulled with the managed identity (give it AcrPull).')
 param containerImage string = ''
 
-@description('The bot\'s Entra app (client) id, made by aadApp/create in m365agents.yml.')
-param botAadAppClientId string
-
-@secure()
-@description('The bot\'s client secret; also signs in to Microsoft Graph as that app.')
-param botAadAppClientSecret string
-
 @description('The tenant of the bot, of its users and of the Graph directory.')
 param tenantId string = subscription().tenantId
+
+@description('Grant the identity Microsoft Graph\'s User.Read.All and GroupMember.Read.All application roles here (needs a deploying person who may: Privileged Role Administrator). false: an administrator runs the commands in docs/deploy.md instead.')
+param grantGraphAppRoles bool = true
 
 @maxLength(42)
 param botDisplayName string = 'SOC Incident Bot'
@@ -79,6 +79,8 @@ var sentinelSubscription = empty(sentinelSubscriptionId) ? subscription().subscr
 var runsContainer = !empty(containerImage)
 // Cosmos DB Built-in Data Contributor (data plane: read and write items, no account keys, no control plane).
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+// Monitoring Metrics Publisher (Azure built-in role): sends telemetry to Application Insights with an Entra token.
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${resourceBaseName}-id'
@@ -101,7 +103,18 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'Node.JS'
     WorkspaceResourceId: logs.id
-    DisableLocalAuth: false
+    // Ingestion only with a Microsoft Entra token (the identity below): the connection string alone sends nothing.
+    DisableLocalAuth: true
+  }
+}
+
+resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, identity.id, monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
   }
 }
 
@@ -166,7 +179,8 @@ resource cosmosDataRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
   properties: {
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
     principalId: identity.properties.principalId
-    scope: cosmos.id
+    // The bot's database only, not every database of the account.
+    scope: '${cosmos.id}/dbs/${cosmosDatabaseName}'
   }
 }
 
@@ -188,9 +202,9 @@ var botSettings = [
   { name: 'NODE_ENV', value: 'production' }
   { name: 'LOG_LEVEL', value: 'info' }
   { name: 'WORKSPACE_ID', value: workspaceId }
-  { name: 'MicrosoftAppId', value: botAadAppClientId }
-  { name: 'MicrosoftAppPassword', value: botAadAppClientSecret }
-  { name: 'MicrosoftAppType', value: 'SingleTenant' }
+  // The bot signs in to the Bot Framework as the user-assigned identity: no password.
+  { name: 'MicrosoftAppId', value: identity.properties.clientId }
+  { name: 'MicrosoftAppType', value: 'UserAssignedMSI' }
   { name: 'MicrosoftAppTenantId', value: tenantId }
   { name: 'ALLOWED_TENANT_IDS', value: tenantId }
   { name: 'STORE', value: 'cosmos' }
@@ -202,8 +216,8 @@ var botSettings = [
   { name: 'COSMOS_CREATE_IF_MISSING', value: 'false' }
   { name: 'DIRECTORY', value: 'graph' }
   { name: 'GRAPH_TENANT_ID', value: tenantId }
-  { name: 'GRAPH_CLIENT_ID', value: botAadAppClientId }
-  { name: 'GRAPH_CLIENT_SECRET', value: botAadAppClientSecret }
+  { name: 'GRAPH_CLIENT_ID', value: identity.properties.clientId }
+  { name: 'GRAPH_MANAGED_IDENTITY', value: 'true' }
   { name: 'ANALYST_GROUP_ID', value: analystGroupId }
   { name: 'ANALYSTS_ARE_EVERYONE', value: analystsAreEveryone ? 'true' : 'false' }
   { name: 'RESTRICTED_GROUP_ID', value: restrictedGroupId }
@@ -220,6 +234,8 @@ var sentinelSettings = sentinelEnabled ? [
 // App Service's own settings, not the bot's.
 var platformSettings = [
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
+  // Local auth is off: telemetry is sent with this identity's Entra token (Monitoring Metrics Publisher above).
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${identity.properties.clientId}' }
   { name: 'WEBSITES_PORT', value: '3978' }
   { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'false' }
 ]
@@ -246,10 +262,25 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
       healthCheckPath: '/healthz'
       http20Enabled: true
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: concat(botSettings, sentinelSettings, platformSettings)
     }
   }
+}
+
+// No FTP or Kudu (SCM) user name and password: `atk deploy` (azureAppService/zipDeploy) uploads with the deploying
+// person's Microsoft Entra token.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: webApp
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: webApp
+  name: 'scm'
+  properties: { allow: false }
 }
 
 resource webAppLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
@@ -273,9 +304,11 @@ resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
   properties: {
     displayName: botDisplayName
     endpoint: 'https://${webApp.properties.defaultHostName}/api/messages'
-    msaAppId: botAadAppClientId
+    // The bot is the user-assigned identity: no Entra app registration, no client secret to leak or rotate.
+    msaAppType: 'UserAssignedMSI'
+    msaAppId: identity.properties.clientId
+    msaAppMSIResourceId: identity.id
     msaAppTenantId: tenantId
-    msaAppType: 'SingleTenant'
   }
 }
 
@@ -289,6 +322,13 @@ resource teamsChannel 'Microsoft.BotService/botServices/channels@2022-09-15' = {
   }
 }
 
+module graphAppRoles 'modules/graph-app-roles.bicep' = if (grantGraphAppRoles) {
+  name: 'graph-app-roles-${resourceBaseName}'
+  params: {
+    principalId: identity.properties.principalId
+  }
+}
+
 module sentinelRole 'modules/sentinel-role.bicep' = if (sentinelEnabled) {
   name: 'sentinel-responder-${resourceBaseName}'
   scope: resourceGroup(sentinelSubscription, sentinelGroup)
@@ -299,10 +339,11 @@ module sentinelRole 'modules/sentinel-role.bicep' = if (sentinelEnabled) {
 }
 
 // Written to env/.env.<environment> by `atk provision` (arm/deploy); none is a secret.
+// BOT_ID: the bot's Microsoft App ID (the identity's client id), which the Teams app package names.
+output BOT_ID string = identity.properties.clientId
 output BOT_AZURE_APP_SERVICE_RESOURCE_ID string = webApp.id
 output BOT_DOMAIN string = webApp.properties.defaultHostName
 output BOT_ENDPOINT string = 'https://${webApp.properties.defaultHostName}'
-output BOT_IDENTITY_CLIENT_ID string = identity.properties.clientId
 output BOT_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output COSMOS_ACCOUNT_ENDPOINT string = cosmos.properties.documentEndpoint
 output COSMOS_ACCOUNT_NAME string = cosmos.name

@@ -5,8 +5,8 @@
 param workspaceName string
 param principalId string
 
-// Microsoft Sentinel Responder (built-in role).
-var sentinelResponder = 'ab8e14d6-4a74-4a29-9ba8-549422addade'
+// Microsoft Sentinel Responder (Azure built-in role; checked against Microsoft's list by test/deploy/roles.test.ts).
+var sentinelResponder = '3e150937-b8fe-4cfb-8069-0eaf05ecd056'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: workspaceName

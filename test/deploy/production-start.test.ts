@@ -21,10 +21,11 @@ import { appSettings, literal } from "./bicep";
  * (better-sqlite3 is not compiled: STORE=cosmos never loads it; compiling it takes minutes on 2 cores).
  */
 
-const APP_ID = "6a3f0c57-3b1d-4c2e-9f80-00000000b07a";
 const TENANT = "72f988bf-0000-4000-8000-000000000001";
 const IDENTITY_CLIENT_ID = "0c6d6a34-1111-4222-8333-444455556666";
-const SECRET = "a-client-secret-standing-in-for-the-parameter";
+/** The deployment's only credentials: App Service's identity header and the tokens it hands out. */
+const IDENTITY_HEADER = "identity-header-of-the-test";
+const TOKEN = "token-of-the-managed-identity";
 
 let dir: string;
 let cosmos: CosmosTestServer;
@@ -40,8 +41,8 @@ let exited: Promise<number | null>;
 function azureValues(endpoint: string): Record<string, string> {
   return {
     WORKSPACE_ID: "default",
-    MicrosoftAppId: APP_ID,
-    MicrosoftAppPassword: SECRET,
+    // The bot is the user-assigned identity (MicrosoftAppType=UserAssignedMSI): no password.
+    MicrosoftAppId: IDENTITY_CLIENT_ID,
     MicrosoftAppTenantId: TENANT,
     ALLOWED_TENANT_IDS: TENANT,
     COSMOS_ENDPOINT: endpoint,
@@ -49,13 +50,13 @@ function azureValues(endpoint: string): Record<string, string> {
     COSMOS_DATABASE: "soc-incident-bot",
     COSMOS_CONTAINER: "incidents",
     GRAPH_TENANT_ID: TENANT,
-    GRAPH_CLIENT_ID: APP_ID,
-    GRAPH_CLIENT_SECRET: SECRET,
+    GRAPH_CLIENT_ID: IDENTITY_CLIENT_ID,
     ANALYST_GROUP_ID: "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a99",
     ANALYSTS_ARE_EVERYONE: "false",
     RESTRICTED_GROUP_ID: "",
     // App Service's, not read by the bot.
     APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${IDENTITY_CLIENT_ID}`,
   };
 }
 
@@ -80,7 +81,7 @@ beforeAll(async () => {
   identity = http.createServer((req, res) => {
     const asked = new URL(req.url ?? "/", "http://127.0.0.1");
     tokenRequests.push(asked);
-    if (req.headers["x-identity-header"] !== "identity-header-of-the-test") {
+    if (req.headers["x-identity-header"] !== IDENTITY_HEADER) {
       res.writeHead(401);
       res.end();
       return;
@@ -88,7 +89,7 @@ beforeAll(async () => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(
       JSON.stringify({
-        access_token: "token-of-the-managed-identity",
+        access_token: TOKEN,
         expires_on: String(Math.floor(Date.now() / 1000) + 3600),
         resource: asked.searchParams.get("resource"),
         token_type: "Bearer",
@@ -118,7 +119,7 @@ beforeAll(async () => {
       PORT: "0",
       HOST: "127.0.0.1",
       IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/msi/token`,
-      IDENTITY_HEADER: "identity-header-of-the-test",
+      IDENTITY_HEADER,
       NODE_EXTRA_CA_CERTS: caFile,
       COSMOS_ENDPOINT_DISCOVERY: "false",
       // Not App Service's: the Cosmos test server shares 2 cores with the rest of the suite, and its first
@@ -177,10 +178,11 @@ describe("the staged bot with the Bicep's settings", () => {
     expect(res.status).toBe(401);
   });
 
-  it("stops with exit code 0 on SIGTERM (node itself gets the signal), without printing a secret", async () => {
+  it("stops with exit code 0 on SIGTERM (node itself gets the signal), without printing a credential", async () => {
     bot.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(stderr).toContain("SIGTERM: no longer accepting requests");
-    expect(stdout + stderr).not.toContain(SECRET);
+    expect(stdout + stderr).not.toContain(IDENTITY_HEADER);
+    expect(stdout + stderr).not.toContain(TOKEN);
   });
 });
