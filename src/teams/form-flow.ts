@@ -80,7 +80,12 @@ export class FormFlow {
 
   /** The form for `who`, prefilled with `form` (a new one when omitted), with its choices; its id signed for them. */
   async formCard(who: Requester, form: IncidentForm = emptyForm(), render: FormRender = {}): Promise<AdaptiveCard> {
-    const [ownerChoices, tagChoices] = await Promise.all([this.ownerChoices(who.actor, form.owner), this.tagChoices(form.tags)]);
+    // A dialog is private; a card in a channel or a group chat is read by everyone there.
+    const recent = !(who.shared === true && !render.dialog);
+    const [ownerChoices, tagChoices] = await Promise.all([
+      this.ownerChoices(who.actor, form.owner),
+      this.tagChoices(form.tags, recent),
+    ]);
     return incidentFormCard({
       form,
       ownerChoices,
@@ -263,8 +268,8 @@ export class FormFlow {
     return choices;
   }
 
-  private async tagChoices(selected: string): Promise<Choice[]> {
-    const recent = (await this.quietly(() => this.service.topTags(TOP_TAGS))) ?? [];
+  private async tagChoices(selected: string, withRecent: boolean): Promise<Choice[]> {
+    const recent = withRecent ? ((await this.quietly(() => this.service.topTags(TOP_TAGS))) ?? []) : [];
     const chosen =
       parseTags(selected).tags ??
       selected

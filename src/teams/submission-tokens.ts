@@ -6,6 +6,8 @@ import { personKey } from "../incidents/model";
 export interface Requester {
   actor: Actor;
   conversationId: string;
+  /** The form is shown where others read it (a channel, a group chat): it offers none of the SOC's recent tags. */
+  shared?: boolean;
 }
 
 /** How often the secret may be read again from where it is kept, after a token failed to verify. */

@@ -56,7 +56,7 @@ export class Turn {
 
   /** The person and the conversation: whom a form shown in this turn is for. */
   get who(): Requester {
-    return { actor: this.actor, conversationId: this.activity.conversation?.id ?? "" };
+    return { actor: this.actor, conversationId: this.activity.conversation?.id ?? "", shared: this.shared };
   }
 
   /**

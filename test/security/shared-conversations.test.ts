@@ -248,3 +248,25 @@ describe("finding 4: the confirmation in a shared conversation, redrawn after a 
     bot = await startTestBot();
   });
 });
+
+describe("the SOC's recent tags are not offered on a form in a shared conversation", () => {
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+
+  it("a form in a group chat or a channel offers none; in the analyst's 1:1 chat, the recent ones", async () => {
+    const tag = marker("TAG");
+    await created({ title: "Tagged", tags: tag }, ALEX);
+    const tagChoices = async (where: Where) => {
+      bot.connector.reset();
+      await say("incident", LEE, where);
+      const form = cardOf(bot.connector.sent()[0]);
+      const tags = JSON.stringify(form).includes('"id":"tags"') ? form : undefined;
+      expect(tags).toBeDefined();
+      return JSON.stringify(form);
+    };
+    expect(await tagChoices("personal")).toContain(tag);
+    expect(await tagChoices("groupChat")).not.toContain(tag);
+    expect(await tagChoices("channel")).not.toContain(tag);
+  });
+});
