@@ -104,6 +104,12 @@ export interface ReportAccount {
   entryPoint: EntryPoint;
   title: string;
   words: string;
+  /** When they said it happened. */
+  firstActivityTimeUtc?: string;
+  /** The severity their report asked for (an employee's "urgent" is High). */
+  severity?: Severity;
+  /** They asked that only the SOC's restricted-cases team see their report. */
+  restricted?: true;
   evidence?: MessageEvidence;
 }
 

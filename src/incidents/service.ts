@@ -220,6 +220,9 @@ export class IncidentService {
       entryPoint,
       title: v.title,
       words: v.description,
+      ...(options.firstActivityTimeUtc && { firstActivityTimeUtc: options.firstActivityTimeUtc }),
+      severity: v.severity,
+      ...(v.restricted && { restricted: true as const }),
       evidence: options.evidence,
     };
     return this.addReport(outcome.incident, account, contactOf(actor, options.contact));
@@ -234,6 +237,8 @@ export class IncidentService {
         ...current,
         reports: [...(current.reports ?? []), account],
         lastModifiedTimeUtc: account.timeUtc,
+        // Need-to-know only grows from a report: what they asked to keep to the restricted-cases team stays there.
+        ...(account.restricted && { restricted: true }),
       };
       const contacts = withContact(current.contacts, contact);
       if (contacts) next.contacts = contacts;
