@@ -226,6 +226,8 @@ export interface Incident {
   formConversation?: Record<string, unknown>;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
+  /** Later reports counted but not kept, once `reports` holds REPORTS_KEPT_MAX (src/incidents/bounds.ts). */
+  reportsNotKept?: number;
   /** Oldest first. */
   comments?: IncidentComment[];
   tasks?: IncidentTask[];

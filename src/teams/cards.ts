@@ -249,7 +249,14 @@ function accountsOf(incident: Incident) {
       // Everything they typed: their title, their words, when it happened, how urgent, need-to-know.
       words: wrappable([`"${r.title}"`, preview(r.words), ...accountFacts(r)].filter(Boolean).join(" · ")),
     })),
-    more: all.length > ACCOUNTS_SHOWN ? `And ${all.length - ACCOUNTS_SHOWN} more.` : "",
+    more: [
+      all.length > ACCOUNTS_SHOWN ? `And ${all.length - ACCOUNTS_SHOWN} more.` : "",
+      incident.reportsNotKept
+        ? `${incident.reportsNotKept} later reports were counted but not kept (an incident keeps ${all.length}).`
+        : "",
+    ]
+      .filter(Boolean)
+      .join(" "),
   };
 }
 
