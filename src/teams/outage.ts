@@ -38,7 +38,8 @@ export async function whenDown<T>(
   } catch (error) {
     const banner = unavailableBanner(error);
     if (!banner) throw error;
-    log.warn({ err: error }, `dependency unavailable during ${during}; ${answered}`);
+    const what = error instanceof IncidentTooLargeError ? "incident too large" : "dependency unavailable";
+    log.warn({ err: error }, `${what} during ${during}; ${answered}`);
     return instead(banner);
   }
 }
