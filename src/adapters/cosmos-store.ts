@@ -75,7 +75,7 @@ import {
   type SqlParameter,
 } from "@azure/cosmos";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
-import { StoreUnavailableError } from "../incidents/errors";
+import { IncidentTooLargeError, StoreUnavailableError } from "../incidents/errors";
 import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import { mergeOutbox } from "../incidents/casework";
 import type {
@@ -788,8 +788,13 @@ function domainError(what: string, error: unknown): Error {
       cause: error,
     });
   }
+  if (status === 413) {
+    return new IncidentTooLargeError(`Cosmos DB refused to ${what}: the document is over its item size limit (HTTP 413).`, {
+      cause: error,
+    });
+  }
   if (status !== undefined) {
-    // 400, 413, ...: a bug on our side, not an outage.
+    // 400, ...: a bug on our side, not an outage.
     return new Error(`Cosmos DB rejected the request to ${what} (HTTP ${status}).`, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { StoreUnavailableError } from "../incidents/errors";
+import { IncidentTooLargeError, StoreUnavailableError } from "../incidents/errors";
 import { mergeOutbox } from "../incidents/casework";
 import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import type {
@@ -633,6 +633,9 @@ export class SqliteIncidentStore implements IncidentStore {
       const code = (error as { code?: unknown } | null)?.code;
       if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT)/.test(code)) {
         return Promise.reject(new StoreUnavailableError(`The SQLite store failed: ${code}`, { cause: error }));
+      }
+      if (code === "SQLITE_TOOBIG") {
+        return Promise.reject(new IncidentTooLargeError("The SQLite store refused a row over its size limit.", { cause: error }));
       }
       if (!this.db.open) return Promise.reject(new StoreUnavailableError("The SQLite store is closed.", { cause: error }));
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -9,6 +9,14 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** The incident would be larger than its store keeps (Cosmos DB's 413, or the bot's own bound): nothing was written. */
+export class IncidentTooLargeError extends Error {
+  override readonly name = "IncidentTooLargeError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export class DirectoryUnavailableError extends Error {
   override readonly name = "DirectoryUnavailableError";
   constructor(message: string, options?: { cause?: unknown }) {

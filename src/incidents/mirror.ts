@@ -318,6 +318,8 @@ export function provenanceComments(incident: Incident): OutgoingComment[] {
         ? `Also reported in Microsoft Teams by another person on ${utc(report.timeUtc)}.`
         : `Also reported in Microsoft Teams by ${report.reporter.name} on ${utc(report.timeUtc)}, through ` +
           `${ENTRY_WORDS[report.entryPoint]}: "${report.title}"${report.words ? `\n${report.words}` : ""}` +
+          (report.firstActivityTimeUtc ? `\nHappened: ${utc(report.firstActivityTimeUtc)}.` : "") +
+          (report.severity && report.severity !== "Medium" ? `\nAsked for ${report.severity} severity.` : "") +
           evidenceWords(report.evidence),
     });
   });

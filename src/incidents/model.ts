@@ -104,6 +104,12 @@ export interface ReportAccount {
   entryPoint: EntryPoint;
   title: string;
   words: string;
+  /** When they said it happened. */
+  firstActivityTimeUtc?: string;
+  /** The severity their report asked for (an employee's "urgent" is High). */
+  severity?: Severity;
+  /** They asked that only the SOC's restricted-cases team see their report. */
+  restricted?: true;
   evidence?: MessageEvidence;
 }
 
@@ -225,6 +231,8 @@ export interface Incident {
   formSeen?: MirroredFields;
   /** Later reports of the same message by other people, oldest first (the first reporter is `createdBy`). */
   reports?: ReportAccount[];
+  /** Later reports counted but not kept, once `reports` holds REPORTS_KEPT_MAX (src/incidents/bounds.ts). */
+  reportsNotKept?: number;
   /** Oldest first. */
   comments?: IncidentComment[];
   tasks?: IncidentTask[];

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { StoreUnavailableError } from "./errors";
+import { documentBytes, FULL_WORDS, GROWTH_BYTES_MAX, REPORTS_KEPT_MAX, WRITE_BYTES_MAX } from "./bounds";
+import { IncidentTooLargeError, StoreUnavailableError } from "./errors";
 import {
   changeWords,
   checkMessage,
@@ -28,7 +29,7 @@ import type {
   ReporterNotice,
   TriageNotice,
 } from "./model";
-import { personKey, PROVIDER_NAME } from "./model";
+import { incidentRef, personKey, PROVIDER_NAME } from "./model";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
@@ -52,6 +53,11 @@ export type CreateResult =
   | { kind: "created"; incident: Incident; /** false: this submission had already created it */ isNew: boolean }
   /** Someone else had already reported this message: this person's account was added to their incident. */
   | { kind: "added"; incident: Incident }
+  /**
+   * Someone else had reported this message, and its incident keeps as many later reports as it can
+   * (src/incidents/bounds.ts): this one was counted, nothing of it kept. `incident` is for the log only.
+   */
+  | { kind: "counted"; incident: Incident }
   /** The id is someone else's incident (not a shared message): nothing written, nothing shown. */
   | { kind: "taken" }
   | { kind: "invalid"; errors: FieldErrors };
@@ -223,6 +229,9 @@ export class IncidentService {
       entryPoint,
       title: v.title,
       words: v.description,
+      ...(options.firstActivityTimeUtc && { firstActivityTimeUtc: options.firstActivityTimeUtc }),
+      severity: v.severity,
+      ...(v.restricted && { restricted: true as const }),
       evidence: options.evidence,
     };
     return this.addReport(outcome.incident, account, contactOf(actor, options.contact));
@@ -233,17 +242,22 @@ export class IncidentService {
     let current: Incident | undefined = first;
     for (let attempt = 0; current && attempt < APPEND_ATTEMPTS; attempt++) {
       if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
-      const next: Incident = {
+      let next: Incident = {
         ...current,
         reports: [...(current.reports ?? []), account],
         lastModifiedTimeUtc: account.timeUtc,
+        // Need-to-know only grows from a report: what they asked to keep to the restricted-cases team stays there.
+        ...(account.restricted && { restricted: true }),
       };
       const contacts = withContact(current.contacts, contact);
       if (contacts) next.contacts = contacts;
+      const full = (current.reports?.length ?? 0) >= REPORTS_KEPT_MAX || documentBytes(next) > GROWTH_BYTES_MAX;
+      // Full: counted, nothing of it kept (they are not a reporter of it: no notices, no view of it).
+      if (full) next = { ...current, reportsNotKept: (current.reportsNotKept ?? 0) + 1 };
       const outcome = await this.store.replace(next, current.revision);
       if (outcome.ok) {
         this.written(outcome.incident);
-        return { kind: "added", incident: outcome.incident };
+        return { kind: full ? "counted" : "added", incident: outcome.incident };
       }
       current = outcome.current;
     }
@@ -398,13 +412,19 @@ export class IncidentService {
 
   /** Ticks a task off; ticking one that is already done changes nothing. */
   async completeTask(id: string, taskId: string, actor: Actor): Promise<WorkResult> {
-    return this.append(id, actor, "analyst", (incident, now) => {
-      const task = incident.tasks?.find((t) => t.id === taskId);
-      if (!task) return "That task is not on this incident any more.";
-      if (task.status === "Completed") return undefined;
-      const done = { ...task, status: "Completed" as const, completedBy: actor, completedTimeUtc: now };
-      return { ...incident, tasks: incident.tasks!.map((t) => (t.id === taskId ? done : t)) };
-    });
+    return this.append(
+      id,
+      actor,
+      "analyst",
+      (incident, now) => {
+        const task = incident.tasks?.find((t) => t.id === taskId);
+        if (!task) return "That task is not on this incident any more.";
+        if (task.status === "Completed") return undefined;
+        const done = { ...task, status: "Completed" as const, completedBy: actor, completedTimeUtc: now };
+        return { ...incident, tasks: incident.tasks!.map((t) => (t.id === taskId ? done : t)) };
+      },
+      false,
+    );
   }
 
   /** The incidents this person reported (any role), newest first, as a reporter sees them. */
@@ -570,6 +590,7 @@ export class IncidentService {
       current.revision === revision
         ? withNotices(next, changeWords(current, next).join("\n\n"), revision + 1, actor, next.lastModifiedTimeUtc)
         : next;
+    fits(noticed);
     const outcome = await this.store.replace(noticed, revision);
     if (outcome.ok) {
       this.written(outcome.incident);
@@ -588,6 +609,8 @@ export class IncidentService {
     actor: Actor,
     needs: "analyst" | "reporter",
     change: (incident: Incident, nowUtc: string) => Incident | string | undefined,
+    /** false: the change adds no words (ticking a task off), so only the store's bound applies. */
+    grows = true,
   ): Promise<WorkResult> {
     const viewer = await this.viewerOf(actor);
     let current = (await this.find(id, viewer))?.incident;
@@ -598,6 +621,9 @@ export class IncidentService {
       const next = change(current, now);
       if (next === undefined) return { kind: "done", incident: current, isNew: false };
       if (typeof next === "string") return { kind: "invalid", problem: next };
+      const bytes = documentBytes(next);
+      if (grows && bytes > GROWTH_BYTES_MAX) return { kind: "invalid", problem: `${incidentRef(current)} ${FULL_WORDS}` };
+      fits(next, bytes);
       const outcome = await this.store.replace({ ...next, lastModifiedTimeUtc: now }, current.revision);
       if (outcome.ok) {
         this.written(outcome.incident);
@@ -685,6 +711,15 @@ export class IncidentService {
 function contactOf(actor: Actor, address: Contact["address"] | undefined): Contact | undefined {
   const person = personKey(actor);
   return address && person ? { person, address } : undefined;
+}
+
+/** Refuses, before the store sees it, a write larger than an incident's document may be. */
+function fits(incident: Incident, bytes = documentBytes(incident)): void {
+  if (bytes > WRITE_BYTES_MAX) {
+    throw new IncidentTooLargeError(
+      `${incidentRef(incident)} would be ${bytes} bytes, over the ${WRITE_BYTES_MAX} kept per incident.`,
+    );
+  }
 }
 
 function seen(incident: Incident, viewer: Viewer): Seen | undefined {

@@ -1,7 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { MESSAGE_MAX_LENGTH, hasReporters, TASK_TITLE_MAX_LENGTH } from "../incidents/casework";
-import { closingChoiceOf, incidentRef, type Incident, type IncidentComment, type ReporterNotice } from "../incidents/model";
+import {
+  closingChoiceOf,
+  incidentRef,
+  type Incident,
+  type IncidentComment,
+  type ReportAccount,
+  type ReporterNotice,
+} from "../incidents/model";
 import { mirrorState } from "../incidents/mirror";
 import type { ReporterView } from "../incidents/visibility";
 import { CompiledTemplate } from "./card-template";
@@ -239,10 +246,27 @@ function accountsOf(incident: Incident) {
     accounts: all.slice(0, ACCOUNTS_SHOWN).map((r) => ({
       who: wrappable(r.reporter.name),
       when: ` (${formatUtc(r.timeUtc)}): `,
-      words: wrappable(preview(r.words || r.title)),
+      // Everything they typed: their title, their words, when it happened, how urgent, need-to-know.
+      words: wrappable([`"${r.title}"`, preview(r.words), ...accountFacts(r)].filter(Boolean).join(" · ")),
     })),
-    more: all.length > ACCOUNTS_SHOWN ? `And ${all.length - ACCOUNTS_SHOWN} more.` : "",
+    more: [
+      all.length > ACCOUNTS_SHOWN ? `And ${all.length - ACCOUNTS_SHOWN} more.` : "",
+      incident.reportsNotKept
+        ? `${incident.reportsNotKept} later reports were counted but not kept (an incident keeps ${all.length}).`
+        : "",
+    ]
+      .filter(Boolean)
+      .join(" "),
   };
+}
+
+function accountFacts(r: ReportAccount): string[] {
+  return [
+    r.firstActivityTimeUtc ? `happened ${formatUtc(r.firstActivityTimeUtc)}` : "",
+    // An employee's report is Medium unless marked urgent (High): only a choice they made is shown.
+    r.severity && r.severity !== "Medium" ? `asked for ${r.severity} severity` : "",
+    r.restricted ? "asked for the restricted-cases team only" : "",
+  ];
 }
 
 /** What a reporter may see of an incident they reported (src/incidents/visibility.ts decides what that is). */

@@ -1,5 +1,5 @@
-import type { Actor, EntryPoint, Incident, MessageEvidence } from "../incidents/model";
-import { incidentRef } from "../incidents/model";
+import { COUNTED_WORDS } from "../incidents/bounds";
+import { incidentRef, type Actor, type EntryPoint, type Incident, type MessageEvidence } from "../incidents/model";
 import type { ReportErrors, ReportForm } from "../incidents/report";
 import type { IncidentService, Role } from "../incidents/service";
 import { parseTags } from "../incidents/tags";
@@ -57,8 +57,8 @@ export interface ReportInput {
 export type SubmitOutcome =
   /** `card` for the person who sent it; `forEveryone` for others who see the form's message. */
   | { kind: "created"; incident: Incident; isNew: boolean; card: AdaptiveCard; forEveryone: AdaptiveCard }
-  /** Their report was added to the incident someone else made from the same message; `card` is for them only. */
-  | { kind: "added"; incident: Incident; card: AdaptiveCard }
+  /** Their report was added to (or counted on, when full) the incident made from the same message; `card` is theirs only. */
+  | { kind: "added" | "counted"; incident: Incident; card: AdaptiveCard }
   | { kind: "form"; card: AdaptiveCard };
 
 /** When a form's id belongs to someone else's incident: the form comes back with a new id. */
@@ -147,7 +147,8 @@ export class FormFlow {
               card: await this.formCard(who, { ...form, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
             };
           case "added":
-            return this.added(result.incident, actor);
+          case "counted":
+            return this.added(result, actor);
           case "created":
             return this.created(result.incident, result.isNew, incidentCreatedCard(result.incident, { repeated: !result.isNew }));
         }
@@ -183,7 +184,8 @@ export class FormFlow {
               card: this.reportCard(who, { ...report, submissionId: randomUUID() }, { ...render, banner: TAKEN }),
             };
           case "added":
-            return this.added(result.incident, actor);
+          case "counted":
+            return this.added(result, actor);
           case "created":
             return this.created(result.incident, result.isNew, reportReceivedCard(result.incident, { repeated: !result.isNew }));
         }
@@ -246,9 +248,11 @@ export class FormFlow {
     return { kind: "created", incident, isNew, card, forEveryone };
   }
 
-  /** Their report was added to an incident someone else made: they see their own words only. */
-  private added(incident: Incident, actor: Actor): SubmitOutcome {
-    this.log.info({ incidentId: incident.id, incidentNumber: incident.incidentNumber }, "report added to an existing incident");
+  /** Their report was added to an incident someone else made: they see their own words only (counted: none of it). */
+  private added({ kind, incident }: { kind: "added" | "counted"; incident: Incident }, actor: Actor): SubmitOutcome {
+    const logged = { incidentId: incident.id, incidentNumber: incident.incidentNumber, reportsNotKept: incident.reportsNotKept };
+    this.log.info(logged, kind === "added" ? "report added to an existing incident" : "report counted, not kept: incident full");
+    if (kind === "counted") return { kind, incident, card: helpCard(COUNTED_WORDS) };
     const view = reporterView(incident, actor);
     const heading = "The SOC already has a report about this message";
     const note = `Yours was added to ${incidentRef(incident)}. Thank you.`;

@@ -1,5 +1,10 @@
-import { DirectoryUnavailableError, StoreUnavailableError } from "../incidents/errors";
+import { DirectoryUnavailableError, IncidentTooLargeError, StoreUnavailableError } from "../incidents/errors";
 import type { Logger } from "../log";
+
+/** Words for a person when an incident can't hold more (the store's limit or the bot's bound): said, never a 500. */
+export const TOO_LARGE =
+  "This incident holds as much as one incident can, so nothing was saved. Ask a SOC analyst to record it another way " +
+  "(in Microsoft Sentinel, or on a new incident that refers to this one).";
 
 /** Words for a person when a dependency is down; undefined for errors that are bugs. */
 export function unavailableBanner(error: unknown): string | undefined {
@@ -9,6 +14,7 @@ export function unavailableBanner(error: unknown): string | undefined {
       "in a moment."
     );
   }
+  if (error instanceof IncidentTooLargeError) return TOO_LARGE;
   if (error instanceof DirectoryUnavailableError) {
     return "The directory is not answering, so nothing was saved. Everything you typed is still here: try again in a moment.";
   }
@@ -32,7 +38,8 @@ export async function whenDown<T>(
   } catch (error) {
     const banner = unavailableBanner(error);
     if (!banner) throw error;
-    log.warn({ err: error }, `dependency unavailable during ${during}; ${answered}`);
+    const what = error instanceof IncidentTooLargeError ? "incident too large" : "dependency unavailable";
+    log.warn({ err: error }, `${what} during ${during}; ${answered}`);
     return instead(banner);
   }
 }

@@ -8,10 +8,12 @@ import {
 } from "botbuilder";
 import restify from "restify";
 import { z } from "zod";
+import { IncidentTooLargeError } from "../incidents/errors";
 import type { Logger } from "../log";
 import { createAuthentication, type AuthOverrides } from "./auth";
 import type { IncidentBot } from "./bot";
 import { describeProblem, errorResponse } from "./invoke";
+import { TOO_LARGE } from "./outage";
 import { ServiceUrlGuard } from "./service-urls";
 import { TenantGuard } from "./tenant-guard";
 
@@ -103,8 +105,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // A turn the bot started itself (a triage post, a notice to a reporter): nobody to apologise to,
     // and the caller must see the failure to record it and try again.
     if (context.activity.type === "event" && PROACTIVE_TURNS.has(context.activity.name ?? "")) throw error;
-    log.error({ err: error, activityId: context.activity.id }, "unhandled error in a turn");
-    if (context.activity.type === "invoke") {
+    // An incident that can't hold more is no bug of the turn's: said in words, not a 500.
+    const tooLarge = error instanceof IncidentTooLargeError;
+    if (tooLarge) log.warn({ err: error, activityId: context.activity.id }, "an incident can't hold more; nothing was saved");
+    else log.error({ err: error, activityId: context.activity.id }, "unhandled error in a turn");
+    if (tooLarge && context.activity.type === "invoke") {
+      await context.sendActivity({ type: "invokeResponse", value: errorResponse(413, "IncidentTooLarge", TOO_LARGE) });
+    } else if (tooLarge) {
+      await context.sendActivity(TOO_LARGE);
+    } else if (context.activity.type === "invoke") {
       await context.sendActivity({
         type: "invokeResponse",
         value: errorResponse(500, "InternalError", "Something went wrong on our side. Nothing was saved; please try again."),

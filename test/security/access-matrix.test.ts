@@ -381,6 +381,73 @@ describe("the same message reported by two employees", () => {
   });
 });
 
+describe("a second reporter of a message: everything they typed reaches the SOC", () => {
+  let bot: TestBot;
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  it("their title, words, time and urgency are on the analysts' triage card, and in no other reporter's view", async () => {
+    await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+    const payload = reportedMessage("1732600000301");
+    const first = `FIRST-${randomUUID().slice(0, 8)}`;
+    await reportMessage(bot, DIEGO, payload, { title: "Invoice scam", whatHappened: first });
+    const posted = await until("the triage post recorded", async () => (await bot.incidents("", 1))[0]?.triage?.messageId);
+
+    const title = `MEGAN-TITLE-${randomUUID().slice(0, 8)}`;
+    const words = `MEGAN-WORDS-${randomUUID().slice(0, 8)}`;
+    const megan = await reportMessage(bot, MEGAN, payload, {
+      title,
+      whatHappened: words,
+      whenDate: "2026-11-20",
+      whenTime: "09:30",
+      urgent: "true",
+    });
+    expect(megan.body.task.value.title).toBe("Report added");
+    expect(text(megan)).toContain(title);
+
+    // The triage post is redrawn with her account: read back from what the bot sent Teams.
+    const update = await until("the triage post redrawn with her report", () =>
+      bot.connector.updated().find((u) => u.id === posted && JSON.stringify(u.activity).replace(/\u200b/g, "").includes(words)),
+    );
+    const card = JSON.stringify(update.activity).replace(/\u200b/g, "");
+    expect(card).toContain(title);
+    expect(card).toContain(words);
+    expect(card).toContain("happened 20 Nov 2026, 09:30 UTC");
+    expect(card).toContain("asked for High severity");
+    const stored = (await bot.incidents("", 1))[0]!;
+    expect(stored.reports).toEqual([
+      expect.objectContaining({ title, firstActivityTimeUtc: "2026-11-20T09:30:00.000Z", severity: "High" }),
+    ]);
+
+    // The analyst's own view of it (an invoke answer) too; the first reporter's view has none of it.
+    const soc = await bot.post(composeQuery(bot.serviceUrl, "INC-1", { from: ALEX }));
+    expect(text(soc)).toContain(title);
+    const diego = await bot.post(composeQuery(bot.serviceUrl, "", { from: DIEGO }));
+    expect(text(diego)).toContain(first);
+    expect(text(diego)).not.toContain(title);
+    expect(text(diego)).not.toContain(words);
+  });
+
+  it("a second reporter who asks for the restricted-cases team only makes the incident restricted: the triage post shows the line", async () => {
+    await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+    const payload = reportedMessage("1732600000302");
+    await reportMessage(bot, DIEGO, payload, { whatHappened: "first" });
+    const posted = await until("the triage post recorded", async () => (await bot.incidents("", 1))[0]?.triage?.messageId);
+    const words = `MEGAN-NEED-TO-KNOW-${randomUUID().slice(0, 8)}`;
+    await reportMessage(bot, MEGAN, payload, { whatHappened: words, restricted: "true" });
+    const stored = (await bot.incidents("", 1))[0]!;
+    expect(stored.restricted).toBe(true);
+    await until("the triage post redrawn", () => bot.connector.updated().find((u) => u.id === posted));
+    expect(JSON.stringify(bot.connector.updated())).not.toContain(words);
+    const lee = await bot.post(composeQuery(bot.serviceUrl, "INC-1", { from: LEE }));
+    expect(text(lee)).not.toContain(words);
+  });
+});
+
 describe("an analyst who is not on the restricted-cases team and marks their own incident restricted", () => {
   let bot: TestBot;
   beforeAll(async () => {

@@ -329,6 +329,8 @@ describe("the same Teams message reported by a second person", () => {
         entryPoint: "message-extension",
         title: "Diego's title",
         words: "Diego's words",
+        // The severity their form chose (the form's default, Medium): every field they typed is kept.
+        severity: "Medium",
         evidence: EVIDENCE,
       },
     ]);

@@ -93,7 +93,7 @@ export async function submitFromMessage(
     return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);
   const ref = incidentRef(outcome.incident);
   // Their own words and the number, nothing of the first report.
-  if (outcome.kind === "added") return taskCard("Report added", outcome.card);
+  if (outcome.kind !== "created") return taskCard(outcome.kind === "added" ? "Report added" : "Report counted", outcome.card);
   if (!outcome.isNew) return taskMessage(`This message was already reported as ${ref}.`);
   // An employee's report is theirs and the SOC's: its receipt stays in the dialog, not in the chat.
   if (verb === VERBS.report) return taskCard("Report sent", outcome.card);

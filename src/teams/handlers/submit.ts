@@ -67,6 +67,8 @@ export async function submitForm(
     outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence, ...at, ...reach }, render);
   }
   if (outcome.kind === "created" && outcome.isNew) s.triage.announce(turn.context, outcome.incident);
+  // A later report of the same message: the analysts' triage post shows it (drawn from the state after it).
+  if (outcome.kind === "added") s.triage.refresh(turn.context, outcome.incident);
   return outcome;
 }
 
