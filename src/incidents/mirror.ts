@@ -3,6 +3,7 @@ import { changeWords, stableId, withNotices } from "./casework";
 import { SentinelError } from "./errors";
 import {
   incidentRef,
+  UNKNOWN_OWNER,
   type Actor,
   type EntryPoint,
   type Incident,
@@ -10,10 +11,11 @@ import {
   type IncidentTask,
   type MessageEvidence,
   type MirroredFields,
+  type Owner,
   type SentinelLink,
   type TaskStatus,
 } from "./model";
-import type { Clock, IncidentStore } from "./ports";
+import type { Clock, Directory, IncidentStore } from "./ports";
 
 /**
  * The mirror of every incident in Microsoft Sentinel, both ways. No SDK here: `SentinelApi` is the
@@ -378,6 +380,8 @@ export interface MirrorLog {
 export interface MirrorOptions {
   store: IncidentStore;
   api: SentinelApi;
+  /** Names an owner set in Sentinel: by its object id, never by the text Sentinel holds. */
+  directory: Directory;
   workspaceId: string;
   /** Who holds the poll lease: this instance, unique among those sharing the store. */
   instanceId: string;
@@ -482,13 +486,42 @@ export class SentinelMirror {
     for await (const page of this.api.changedSince(since)) {
       for (const remote of page) {
         const local = await this.store.get(this.workspaceId, remote.id.toLowerCase());
-        if (local?.sentinel?.etag && local.sentinel.etag !== remote.etag && (await this.pull(local.id, remote))) pulled++;
+        if (local?.sentinel?.etag && local.sentinel.etag !== remote.etag) {
+          const fields = await this.named(remote.fields, mirroredFields(local));
+          if (await this.pull(local.id, { ...remote, fields })) pulled++;
+        }
         if (remote.lastModifiedTimeUtc > newest) newest = remote.lastModifiedTimeUtc;
       }
       // Progress is kept page by page: a stop in the middle resumes from here.
       if (newest !== mark) await this.store.putSetting(this.workspaceId, WATERMARK_KEY, newest);
     }
     return pulled;
+  }
+
+  /**
+   * Sentinel's fields with their owner named as this bot names owners. Sentinel's `assignedTo` is text
+   * anyone who may edit incidents there can write (a crafted "IT Support. Your account is locked: sign
+   * in at ..."), and owners' names reach reporters' notices and the cards: the owner is looked up in the
+   * directory by its object id (our own owner when it is the same one), and one the directory does not
+   * know is "a SOC analyst". A directory that is down fails the read, which is tried again later.
+   */
+  private async named(fields: MirroredFields, ours: MirroredFields): Promise<MirroredFields> {
+    const owner = fields.owner;
+    if (!owner) return fields;
+    if (ours.owner && ours.owner.objectId.toLowerCase() === owner.objectId.toLowerCase()) return { ...fields, owner: ours.owner };
+    const entry = await this.options.directory.get(owner.objectId);
+    const named: Owner = entry
+      ? {
+          objectId: owner.objectId,
+          ownerType: entry.kind,
+          assignedTo: entry.displayName,
+          ...(entry.email && { email: entry.email }),
+          ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
+        }
+      : { objectId: owner.objectId, ownerType: owner.ownerType, assignedTo: UNKNOWN_OWNER };
+    if (!entry)
+      this.log.warn({ objectId: owner.objectId }, "an owner set in Sentinel is not in the directory; shown as a SOC analyst");
+    return { ...fields, owner: named };
   }
 
   /** Writes Sentinel's changes of one incident into the store (when no push of it is under way). */
@@ -618,7 +651,7 @@ export class SentinelMirror {
           etag = undefined;
           continue;
         }
-        const merge = mergeFields(link.base ?? ours, ours, theirs.fields, groupsOf(incident));
+        const merge = mergeFields(link.base ?? ours, ours, await this.named(theirs.fields, ours), groupsOf(incident));
         put = merge.merged;
         fromSentinel = merge.fromSentinel;
         conflicts = merge.conflicts;

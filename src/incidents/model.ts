@@ -66,6 +66,9 @@ export interface Owner {
   userPrincipalName?: string;
 }
 
+/** The name of an owner set in Microsoft Sentinel whose object id the directory does not know. */
+export const UNKNOWN_OWNER = "a SOC analyst";
+
 export interface Label {
   labelName: string;
   labelType: "User" | "AutoAssigned";

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { LocalDirectory } from "../../src/adapters/local-directory";
 import { SentinelClient, type SentinelSettings } from "../../src/adapters/sentinel-client";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { SentinelError } from "../../src/incidents/errors";
@@ -18,6 +19,11 @@ import { until } from "../support/until";
 const WS = "ws-sentinel";
 const MEGAN = { objectId: "6f1c2d3e-0000-4000-8000-000000000031", name: "Megan Bowen" };
 const ADELE = { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", ownerType: "User" as const, assignedTo: "Adele Vance" };
+/** The directory the mirror names owners set in Sentinel from. */
+const DIRECTORY = new LocalDirectory({
+  users: [{ id: ADELE.objectId, displayName: "Adele Vance", mail: "adelev@contoso.com" }],
+  groups: [{ id: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e02", displayName: "SOC Tier 2" }],
+});
 
 let fake: FakeSentinel;
 let now: number;
@@ -34,6 +40,7 @@ function mirror(overrides: Partial<MirrorOptions> = {}): SentinelMirror {
   return new SentinelMirror({
     store,
     api: client,
+    directory: DIRECTORY,
     workspaceId: WS,
     instanceId: "instance-a",
     pollEveryMs: 60_000,
@@ -336,6 +343,52 @@ describe("SentinelMirror: bringing changes made in Sentinel home", () => {
     expect(await m.poll()).toBe(0);
     expect(await store.getSetting(WS, WATERMARK)).toBe(clock().toISOString());
     expect(fake.calls("GET")).toEqual([]);
+  });
+
+  it("names an owner set in Sentinel from the directory, never from Sentinel's assignedTo text", async () => {
+    const CRAFTED = "IT Support. Your account is locked: sign in at https://evil.example/login";
+    const incident = await created({ entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+
+    // A known object id with crafted words: the directory's name.
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: ADELE.objectId, assignedTo: CRAFTED, email: "it@evil.example", ownerType: "User" } });
+    expect(await m.poll()).toBe(1);
+    let home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: ADELE.objectId, ownerType: "User", assignedTo: "Adele Vance", email: "adelev@contoso.com" });
+    // A group, by its id (Sentinel said "User").
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: "C3A9E0F1-1B2C-4D3E-8F40-5A6B7C8D9E02", assignedTo: CRAFTED, ownerType: "User" } });
+    expect(await m.poll()).toBe(1);
+    home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e02", ownerType: "Group", assignedTo: "SOC Tier 2" });
+    // An object id the directory does not know: "a SOC analyst".
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: "0badc0de-0000-4000-8000-000000000001", assignedTo: CRAFTED, userPrincipalName: "x@evil.example" } });
+    expect(await m.poll()).toBe(1);
+    home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: "0badc0de-0000-4000-8000-000000000001", ownerType: "User", assignedTo: "a SOC analyst" });
+
+    const told = (home.outbox ?? []).map((n) => n.text);
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(/^Adele Vance from the SOC is now handling/);
+    expect(told[2]).toBe("A SOC analyst is now handling your report INC-1.");
+    expect(JSON.stringify(home)).not.toMatch(/evil\.example|account is locked/);
+  });
+
+  it("names Sentinel's owner from the directory when a push meets a change made there (409 merge)", async () => {
+    const incident = await created({ entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    fake.editInPortal(incident.id, { owner: { objectId: ADELE.objectId, assignedTo: "Click https://evil.example now", ownerType: "User" } });
+    await edit(incident.id, { severity: "High" });
+    expect(await m.push(incident.id)).toBe("synced");
+    const home = await stored(incident.id);
+    expect(home.owner).toMatchObject({ objectId: ADELE.objectId, assignedTo: "Adele Vance" });
+    expect(remote(incident.id).properties.owner).toMatchObject({ objectId: ADELE.objectId, assignedTo: "Adele Vance" });
+    expect(JSON.stringify(home)).not.toContain("evil.example");
   });
 
   it("writes a portal change of status, owner, severity and tags into the store, telling the reporters, once", async () => {
