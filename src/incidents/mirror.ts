@@ -36,12 +36,25 @@ import type { Clock, Directory, IncidentStore } from "./ports";
  *   its state, never what it is about.
  */
 
+/**
+ * Values of Sentinel's extensible enums this bot does not know yet, as Sentinel spells them. The
+ * fields they belong to hold a stand-in, which the mirror replaces with Teams' own value: Teams keeps
+ * its value, every other field still comes home, and the triage card shows Sentinel's.
+ */
+export interface UnreadValues {
+  severity?: string;
+  status?: string;
+  classification?: string;
+  classificationReason?: string;
+}
+
 /** An incident as Sentinel holds it. */
 export interface RemoteIncident {
   /** The incident id (the resource name), which is ours: we choose it when we create it. */
   id: string;
   etag: string;
   fields: MirroredFields;
+  unread?: UnreadValues | undefined;
   incidentNumber?: number | undefined;
   incidentUrl?: string | undefined;
   lastModifiedTimeUtc: string;
@@ -169,8 +182,9 @@ function groupValue(fields: MirroredFields, group: FieldGroup): string {
     case "owner":
       return fields.owner?.objectId.toLowerCase() ?? "";
     case "labels":
+      // By name: a label's type is Sentinel's to set (read-only).
       return fields.labels
-        .map((l) => `${l.labelType}:${l.labelName}`)
+        .map((l) => l.labelName)
         .sort()
         .join("\u001f");
   }
@@ -452,6 +466,8 @@ export class SentinelMirror {
       delete settled.claimUntilUtc;
       delete settled.lastError;
       delete settled.rejected;
+      // Sentinel now holds what was written: Teams' values.
+      delete settled.unread;
       const stored = sent.fromSentinel.length
         ? await this.bringHome(incident, sent.put, sent.fromSentinel, settled, until)
         : await this.settle(id, until, () => settled);
@@ -487,8 +503,8 @@ export class SentinelMirror {
       for (const remote of page) {
         const local = await this.store.get(this.workspaceId, remote.id.toLowerCase());
         if (local?.sentinel?.etag && local.sentinel.etag !== remote.etag) {
-          const fields = await this.named(remote.fields, mirroredFields(local));
-          if (await this.pull(local.id, { ...remote, fields })) pulled++;
+          const read = await this.readable(remote, mirroredFields(local));
+          if (await this.pull(local.id, read.remote, read.unread)) pulled++;
         }
         if (remote.lastModifiedTimeUtc > newest) newest = remote.lastModifiedTimeUtc;
       }
@@ -524,8 +540,30 @@ export class SentinelMirror {
     return { ...fields, owner: named };
   }
 
+  /**
+   * Sentinel's incident as the mirror may use it: its owner named from the directory (`named`), and
+   * each value this bot does not know yet replaced by Teams' own (`ours`), with a line saying so.
+   */
+  private async readable(remote: RemoteIncident, ours: MirroredFields): Promise<{ remote: RemoteIncident; unread: string[] }> {
+    const fields = { ...(await this.named(remote.fields, ours)) };
+    const raw = remote.unread ?? {};
+    const unread: string[] = [];
+    const quoted = (value: string) => `"${shorten(value, 40)}"`;
+    if (raw.severity !== undefined) {
+      fields.severity = ours.severity;
+      unread.push(`Sentinel's severity ${quoted(raw.severity)} is not one this bot knows yet: Teams keeps ${ours.severity}.`);
+    }
+    const closing = [raw.status, raw.classification, raw.classificationReason].filter((v) => v !== undefined);
+    if (closing.length) {
+      copyGroup(fields, ours, "status");
+      const kept = shown(ours, "status");
+      unread.push(`Sentinel's status ${closing.map(quoted).join(", ")} is not one this bot knows yet: Teams keeps ${kept}.`);
+    }
+    return { remote: { ...remote, fields }, unread };
+  }
+
   /** Writes Sentinel's changes of one incident into the store (when no push of it is under way). */
-  private async pull(id: string, remote: RemoteIncident): Promise<boolean> {
+  private async pull(id: string, remote: RemoteIncident, unread: readonly string[] = []): Promise<boolean> {
     const claimed = await this.claim(id, () => true);
     if (!claimed) return false;
     const { incident, until } = claimed;
@@ -534,6 +572,9 @@ export class SentinelMirror {
       await this.settle(id, until, (stored) => stored);
       return false;
     }
+    // Logged once per incident and value: the lines are kept with the link.
+    const fresh = unread.filter((line) => !(link.unread ?? []).includes(line));
+    if (fresh.length) this.log.warn({ incidentId: id, unread: fresh }, "Sentinel holds a value this bot does not know yet");
     const ours = mirroredFields(incident);
     const base = link.base ?? ours;
     const merge = mergeFields(base, ours, remote.fields, groupsOf(incident));
@@ -548,10 +589,14 @@ export class SentinelMirror {
       ...(remote.incidentNumber !== undefined && { incidentNumber: remote.incidentNumber }),
       ...(remote.incidentUrl && { incidentUrl: remote.incidentUrl }),
       ...(merge.conflicts.length && { conflicts: [...(link.conflicts ?? []), ...merge.conflicts].slice(-CONFLICTS_KEPT) }),
+      unread: [...unread],
     };
     delete settled.claimUntilUtc;
+    if (!unread.length) delete settled.unread;
     if (!merge.fromSentinel.length) {
-      await this.settle(id, until, () => settled);
+      const stored = await this.settle(id, until, () => settled);
+      // Only a value this bot does not know changed there: the triage card shows it.
+      if (stored && (fresh.length || unread.length !== (link.unread ?? []).length)) this.options.changed?.(stored);
       return false;
     }
     const stored = await this.bringHome(incident, remote.fields, merge.fromSentinel, settled, until);
@@ -651,7 +696,7 @@ export class SentinelMirror {
           etag = undefined;
           continue;
         }
-        const merge = mergeFields(link.base ?? ours, ours, await this.named(theirs.fields, ours), groupsOf(incident));
+        const merge = mergeFields(link.base ?? ours, ours, (await this.readable(theirs, ours)).remote.fields, groupsOf(incident));
         put = merge.merged;
         fromSentinel = merge.fromSentinel;
         conflicts = merge.conflicts;

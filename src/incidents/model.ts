@@ -269,6 +269,8 @@ export interface SentinelLink extends Retried {
   rejected?: { revision: number; reason: string };
   /** Fields changed in both places at once, and what was kept, as people read it (the latest few). */
   conflicts?: string[];
+  /** Values Sentinel holds that this bot does not know yet, and what Teams keeps instead, as people read it. */
+  unread?: string[];
   syncedUtc?: string;
 }
 

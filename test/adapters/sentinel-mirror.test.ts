@@ -99,6 +99,102 @@ async function link(id: string): Promise<SentinelLink> {
 const incidentPuts = (id: string) => fake.calls("PUT", new RegExp(`/incidents/${id}$`));
 const remote = (id: string) => fake.incidents.get(id)!;
 
+describe("Sentinel values this bot does not know yet (extensible enums)", () => {
+  const UNKNOWN = {
+    severity: "Critical",
+    status: "Investigating",
+    classification: "TruePositiveConfirmed",
+    classificationReason: "InsiderThreat",
+    labels: [{ labelName: "vishing", labelType: "Suggested" }],
+  };
+
+  it("the reader reads them without failing: Sentinel's spelling in unread, a stand-in in the fields, tags by name", async () => {
+    const incident = await created({ title: "Odd values", severity: "High" });
+    await mirror().push(incident.id);
+    fake.editInPortal(incident.id, UNKNOWN);
+    const read = await client.getIncident(incident.id);
+    expect(read?.unread).toEqual({
+      severity: "Critical",
+      status: "Investigating",
+      classification: "TruePositiveConfirmed",
+      classificationReason: "InsiderThreat",
+    });
+    expect(read?.fields).toMatchObject({ title: "Odd values", severity: "Medium", status: "New", labels: [{ labelName: "vishing", labelType: "User" }] });
+    expect(read?.fields).not.toHaveProperty("classification");
+    expect(read?.fields).not.toHaveProperty("classificationReason");
+    // Listed, not skipped.
+    const listed: string[] = [];
+    for await (const page of client.changedSince("2000-01-01T00:00:00.000Z")) listed.push(...page.map((r) => r.id));
+    expect(listed).toContain(incident.id);
+    // Known values: nothing unread.
+    fake.editInPortal(incident.id, { severity: "Low", status: "Active", classification: undefined, classificationReason: undefined });
+    expect((await client.getIncident(incident.id))?.unread).toBeUndefined();
+  });
+
+  it("brings the other changes home, keeps Teams' values for the unknown ones, shows Sentinel's, and warns once per value", async () => {
+    const incident = await created({ title: "Odd values", severity: "High", entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    changed.length = 0;
+
+    advance(60_000);
+    fake.editInPortal(incident.id, { ...UNKNOWN, title: "Renamed in Sentinel" });
+    expect(await m.poll()).toBe(1);
+    let home = await stored(incident.id);
+    expect(home).toMatchObject({ title: "Renamed in Sentinel", severity: "High", status: "New", labels: [{ labelName: "vishing" }], revision: 2 });
+    expect(home.classification).toBeUndefined();
+    expect(home.sentinel?.unread).toEqual([
+      'Sentinel\'s severity "Critical" is not one this bot knows yet: Teams keeps High.',
+      'Sentinel\'s status "Investigating", "TruePositiveConfirmed", "InsiderThreat" is not one this bot knows yet: Teams keeps New.',
+    ]);
+    expect(home.sentinel?.revision).toBe(home.revision);
+    const warned = () => warnings.filter((w) => "unread" in w);
+    expect(warned()).toHaveLength(1);
+    expect(changed).toHaveLength(1);
+
+    // Another change there, the same unknown values: brought home, not warned again.
+    advance(60_000);
+    fake.editInPortal(incident.id, { description: "More words" });
+    expect(await m.poll()).toBe(1);
+    expect((await stored(incident.id)).description).toBe("More words");
+    expect(warned()).toHaveLength(1);
+
+    // Only an unknown value changes: nothing written here, the card is redrawn to show it.
+    advance(60_000);
+    fake.editInPortal(incident.id, { severity: "Severe" });
+    expect(await m.poll()).toBe(0);
+    home = await stored(incident.id);
+    expect(home.severity).toBe("High");
+    expect(home.sentinel?.unread?.[0]).toBe('Sentinel\'s severity "Severe" is not one this bot knows yet: Teams keeps High.');
+    expect(warned()).toHaveLength(2);
+    expect(changed).toHaveLength(3);
+
+    // A change made in Teams is pushed (Teams' values), and the lines go.
+    await edit(incident.id, { severity: "Low" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(remote(incident.id).properties).toMatchObject({ severity: "Low", status: "New", title: "Renamed in Sentinel" });
+    expect((await stored(incident.id)).sentinel?.unread).toBeUndefined();
+  });
+
+  it("never sends a label's type (read-only), and compares tags by name", async () => {
+    const incident = await created({ title: "Tags", labels: [{ labelName: "phishing", labelType: "AutoAssigned" }] });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    // Sentinel says the type it likes: not a change of the tags.
+    advance(60_000);
+    fake.editInPortal(incident.id, { labels: [{ labelName: "phishing", labelType: "Suggested" }] });
+    expect(await m.poll()).toBe(0);
+    await edit(incident.id, { labels: labels("phishing", "vip") });
+    expect(await m.push(incident.id)).toBe("synced");
+    const puts = fake.calls("PUT");
+    expect(puts.length).toBeGreaterThan(1);
+    for (const put of puts) expect(JSON.stringify(put.body)).not.toContain("labelType");
+    expect(remote(incident.id).properties.labels).toEqual(labels("phishing", "vip"));
+  });
+});
+
 describe("SentinelMirror: pushing to Sentinel", () => {
   it("creates the incident (201) on the first push and records its number, url, etag and the fields agreed", async () => {
     const incident = await created({ title: "Phishing at finance", severity: "High", labels: labels("Phishing"), owner: ADELE });

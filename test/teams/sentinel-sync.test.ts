@@ -426,6 +426,36 @@ describe("changes made in Sentinel come back", () => {
     expect(JSON.stringify(await stored(id))).not.toMatch(/account is locked|evil\.example/);
   });
 
+  it("bring an incident home although Sentinel holds values this bot does not know yet, and no request holds a label's type", async () => {
+    const bot = await start();
+    await setTriageChannel(bot);
+    const id = await create(bot, { title: "Odd values", severity: "High", tags: "phishing" });
+    await synced(id);
+    const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
+    sentinel.editInPortal(id, {
+      title: "Renamed in Sentinel",
+      severity: "Critical",
+      status: "Investigating",
+      classification: "TruePositiveConfirmed",
+      labels: [{ labelName: "vishing", labelType: "Suggested" }],
+    });
+    const home = await until("Sentinel's other changes in the store", async () => {
+      const i = await stored(id);
+      return i?.title === "Renamed in Sentinel" && i;
+    });
+    expect(home).toMatchObject({ severity: "High", status: "New", labels: [{ labelName: "vishing" }] });
+    const card = visibleText(await redrawn(postId, "Renamed in Sentinel")).join("\n");
+    expect(card).toContain('Sentinel\'s severity "Critical" is not one this bot knows yet: Teams keeps High.');
+    expect(card).toContain('Sentinel\'s status "Investigating", "TruePositiveConfirmed" is not one this bot knows yet: Teams keeps New.');
+    // Still mirrored: a change made in Teams reaches Sentinel.
+    await edit(bot, id, { description: "Added in Teams." });
+    await until("the edit in Sentinel", () => inSentinel(id)?.properties.description === "Added in Teams.");
+    expect(inSentinel(id)!.properties).toMatchObject({ title: "Renamed in Sentinel", severity: "High", status: "New" });
+    const puts = sentinel.calls("PUT");
+    expect(puts.length).toBeGreaterThan(1);
+    for (const put of puts) expect(JSON.stringify(put.body)).not.toContain("labelType");
+  });
+
   it("leaves incidents this bot did not create alone", async () => {
     const bot = await start();
     const id = await create(bot, { title: "Ours" });
