@@ -31,12 +31,15 @@ export interface ActivityOptions {
   from?: Person;
   where?: Where;
   replyToId?: string;
+  /** The other person of a 1:1 chat between people (not the bot's chat): Teams says "personal" for it too. */
+  chatWith?: Person;
 }
 
 function base(serviceUrl: string, o: ActivityOptions) {
   const where = o.where ?? "personal";
-  const conversation =
-    where === "personal"
+  const conversation = o.chatWith
+    ? { conversationType: "personal", tenantId: TENANT, id: personToPersonChatId(o.from ?? ALEX, o.chatWith) }
+    : where === "personal"
       ? { conversationType: "personal", tenantId: TENANT, id: "a:1xYzPersonalConversationId" }
       : where === "groupChat"
         ? { isGroup: true, conversationType: "groupChat", tenantId: TENANT, id: "19:groupchat-1@thread.v2" }
@@ -159,10 +162,7 @@ export function messagePayload(overrides: Record<string, unknown> = {}) {
  * Where a message extension is used: a channel's thread (the default), the bot's own 1:1 chat
  * (`where: "personal"`), or (`chatWith`) a 1:1 chat between two people.
  */
-export interface ExtensionOptions extends ActivityOptions {
-  /** The other person of a 1:1 chat between people (not the bot's chat): Teams says "personal" for it too. */
-  chatWith?: Person;
-}
+export type ExtensionOptions = ActivityOptions;
 
 /** The id Teams gives a 1:1 chat between two people (the bot is not in it). */
 export function personToPersonChatId(a: Person, b: Person): string {

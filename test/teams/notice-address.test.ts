@@ -119,6 +119,19 @@ describe("notices to a reporter who used the message extension in a chat between
 });
 
 describe("the bot's own 1:1 chat", () => {
+  it("is not taken from a card's action in a chat between two people (a card the bot's extension put there)", async () => {
+    const before = bot.connector.sent().length;
+    await bot.post(message(bot.serviceUrl, "Someone called me claiming to be IT and asked for my MFA code.", { from: MEGAN }));
+    const { submissionToken: _token, ...data } = cardOf(bot.connector.sent()[before]).actions[0].data;
+    const form = cardOf(bot.connector.sent()[before]);
+    const res = await bot.post(execute(bot.serviceUrl, "report.create", { ...data, ...values(form) }, { from: MEGAN, chatWith: DIEGO }));
+    expect(res.status).toBe(200);
+    const [reported] = await bot.incidents();
+    expect(reported?.contacts?.[0]?.address).toMatchObject({ user: { id: MEGAN.id } });
+    expect(reported!.contacts![0]!.address).not.toHaveProperty("conversationId");
+  });
+
+
   it("is not taken from a message extension's invoke, even one that looks like it: the bot opens its chat when it has news", async () => {
     const payload = messagePayload();
     const fetched = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from: MEGAN, where: "personal" }));
