@@ -187,6 +187,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     mirror = new SentinelMirror({
       store,
       api: new SentinelClient(sentinel, overrides.sentinel),
+      directory,
       workspaceId: config.WORKSPACE_ID,
       instanceId: randomUUID(),
       pollEveryMs: config.SENTINEL_POLL_SECONDS * 1000,

@@ -14,9 +14,9 @@ import { z } from "zod";
 import { SentinelError } from "../incidents/errors";
 import { azureCredential, type AzureSignIn } from "./azure-credential";
 import { retryAfterMs } from "./backoff";
-import type { MirroredFields, Owner } from "../incidents/model";
+import type { Classification, ClassificationReason, MirroredFields, Owner } from "../incidents/model";
 import { SEVERITIES, STATUSES } from "../incidents/model";
-import type { OutgoingIncident, RemoteIncident, RemoteTask, SentinelApi } from "../incidents/mirror";
+import type { OutgoingIncident, RemoteIncident, RemoteTask, SentinelApi, UnreadValues } from "../incidents/mirror";
 
 /**
  * Microsoft Sentinel's REST API (Microsoft.SecurityInsights incidents, comments, tasks) through the
@@ -73,12 +73,11 @@ const incidentResource = z.object({
   properties: z.object({
     title: z.string(),
     description: nullable(z.string()),
-    severity: z.enum(SEVERITIES),
-    status: z.enum(STATUSES),
-    classification: nullable(z.enum(["Undetermined", "TruePositive", "BenignPositive", "FalsePositive"])),
-    classificationReason: nullable(
-      z.enum(["SuspiciousActivity", "SuspiciousButExpected", "IncorrectAlertLogic", "InaccurateData"]),
-    ),
+    // Sentinel's enums are extensible: a value this bot does not know yet is read, not refused (`remoteOf`).
+    severity: z.string(),
+    status: z.string(),
+    classification: nullable(z.string()),
+    classificationReason: nullable(z.string()),
     classificationComment: nullable(z.string()),
     owner: nullable(
       z.object({
@@ -89,7 +88,7 @@ const incidentResource = z.object({
         ownerType: nullable(z.string()),
       }),
     ),
-    labels: nullable(z.array(z.object({ labelName: z.string(), labelType: nullable(z.enum(["User", "AutoAssigned"])) }))),
+    labels: nullable(z.array(z.object({ labelName: z.string(), labelType: nullable(z.string()) }))),
     incidentNumber: nullable(z.number()),
     incidentUrl: nullable(z.string()),
     lastModifiedTimeUtc: nullable(z.string()),
@@ -99,8 +98,36 @@ type IncidentResource = z.infer<typeof incidentResource>;
 
 const incidentList = z.object({ value: z.array(z.unknown()), nextLink: nullable(z.string()) });
 
+const CLASSIFICATIONS: readonly Classification[] = ["Undetermined", "TruePositive", "BenignPositive", "FalsePositive"];
+const REASONS: readonly ClassificationReason[] = [
+  "SuspiciousActivity",
+  "SuspiciousButExpected",
+  "IncorrectAlertLogic",
+  "InaccurateData",
+];
+
+/** `value` when it is one of `known`, else undefined. */
+function oneOf<T extends string>(known: readonly T[], value: string): T | undefined {
+  return (known as readonly string[]).includes(value) ? (value as T) : undefined;
+}
+
+/**
+ * The incident as the mirror reads it. A severity, status, classification or reason this bot does not
+ * know yet is kept as Sentinel spells it in `unread`, and `fields` holds a stand-in for it (Medium,
+ * New, no classification) that the mirror replaces with its own value before using them. A label's
+ * type is not read: tags are compared by name.
+ */
 function remoteOf(resource: IncidentResource): RemoteIncident {
   const p = resource.properties;
+  const unread: UnreadValues = {};
+  const severity = oneOf(SEVERITIES, p.severity);
+  if (!severity) unread.severity = p.severity;
+  const status = oneOf(STATUSES, p.status);
+  if (!status) unread.status = p.status;
+  const classification = p.classification ? oneOf(CLASSIFICATIONS, p.classification) : undefined;
+  if (p.classification && !classification) unread.classification = p.classification;
+  const reason = p.classificationReason ? oneOf(REASONS, p.classificationReason) : undefined;
+  if (p.classificationReason && !reason) unread.classificationReason = p.classificationReason;
   const owner: Owner | undefined = p.owner?.objectId
     ? {
         objectId: p.owner.objectId.toLowerCase(),
@@ -113,18 +140,22 @@ function remoteOf(resource: IncidentResource): RemoteIncident {
   const fields: MirroredFields = {
     title: p.title,
     description: p.description ?? "",
-    severity: p.severity,
-    status: p.status,
-    ...(p.classification && { classification: p.classification }),
-    ...(p.classificationReason && { classificationReason: p.classificationReason }),
+    severity: severity ?? "Medium",
+    status: status ?? "New",
+    ...(classification && { classification }),
+    ...(reason && { classificationReason: reason }),
     ...(p.classificationComment && { classificationComment: p.classificationComment }),
     ...(owner && { owner }),
-    labels: (p.labels ?? []).map((l) => ({ labelName: l.labelName, labelType: l.labelType ?? "User" })),
+    labels: (p.labels ?? []).map((l) => ({
+      labelName: l.labelName,
+      labelType: l.labelType === "AutoAssigned" ? ("AutoAssigned" as const) : ("User" as const),
+    })),
   };
   return {
     id: resource.name,
     etag: resource.etag,
     fields,
+    ...(Object.keys(unread).length && { unread }),
     incidentNumber: p.incidentNumber,
     incidentUrl: p.incidentUrl,
     lastModifiedTimeUtc: p.lastModifiedTimeUtc ?? "",
@@ -152,7 +183,8 @@ function bodyOf(incident: OutgoingIncident, etag: string | undefined): unknown {
             ...(owner.userPrincipalName && { userPrincipalName: owner.userPrincipalName }),
           }
         : {},
-      labels: incident.labels.map((l) => ({ labelName: l.labelName, labelType: l.labelType })),
+      // labelType is read-only (2025-09-01): never sent.
+      labels: incident.labels.map((l) => ({ labelName: l.labelName })),
       ...(incident.firstActivityTimeUtc && { firstActivityTimeUtc: incident.firstActivityTimeUtc }),
       ...(incident.lastActivityTimeUtc && { lastActivityTimeUtc: incident.lastActivityTimeUtc }),
     },

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   incidentRef,
   personKey,
+  UNKNOWN_OWNER,
   type Actor,
   type Contact,
   type Incident,
@@ -101,7 +102,11 @@ export function changeWords(before: Incident, after: Incident): string[] {
   const ref = incidentRef(after);
   const lines: string[] = [];
   if (after.owner && after.owner.objectId !== before.owner?.objectId) {
-    lines.push(`${after.owner.assignedTo} from the SOC is now handling your report ${ref}.`);
+    lines.push(
+      after.owner.assignedTo === UNKNOWN_OWNER
+        ? `A SOC analyst is now handling your report ${ref}.`
+        : `${after.owner.assignedTo} from the SOC is now handling your report ${ref}.`,
+    );
   }
   if (after.status !== before.status) {
     if (after.status === "Active") lines.push(`The SOC is investigating ${ref}.`);

@@ -3,6 +3,7 @@ import { changeWords, stableId, withNotices } from "./casework";
 import { SentinelError } from "./errors";
 import {
   incidentRef,
+  UNKNOWN_OWNER,
   type Actor,
   type EntryPoint,
   type Incident,
@@ -10,10 +11,11 @@ import {
   type IncidentTask,
   type MessageEvidence,
   type MirroredFields,
+  type Owner,
   type SentinelLink,
   type TaskStatus,
 } from "./model";
-import type { Clock, IncidentStore } from "./ports";
+import type { Clock, Directory, IncidentStore } from "./ports";
 
 /**
  * The mirror of every incident in Microsoft Sentinel, both ways. No SDK here: `SentinelApi` is the
@@ -34,12 +36,25 @@ import type { Clock, IncidentStore } from "./ports";
  *   its state, never what it is about.
  */
 
+/**
+ * Values of Sentinel's extensible enums this bot does not know yet, as Sentinel spells them. The
+ * fields they belong to hold a stand-in, which the mirror replaces with Teams' own value: Teams keeps
+ * its value, every other field still comes home, and the triage card shows Sentinel's.
+ */
+export interface UnreadValues {
+  severity?: string;
+  status?: string;
+  classification?: string;
+  classificationReason?: string;
+}
+
 /** An incident as Sentinel holds it. */
 export interface RemoteIncident {
   /** The incident id (the resource name), which is ours: we choose it when we create it. */
   id: string;
   etag: string;
   fields: MirroredFields;
+  unread?: UnreadValues | undefined;
   incidentNumber?: number | undefined;
   incidentUrl?: string | undefined;
   lastModifiedTimeUtc: string;
@@ -167,8 +182,9 @@ function groupValue(fields: MirroredFields, group: FieldGroup): string {
     case "owner":
       return fields.owner?.objectId.toLowerCase() ?? "";
     case "labels":
+      // By name: a label's type is Sentinel's to set (read-only).
       return fields.labels
-        .map((l) => `${l.labelType}:${l.labelName}`)
+        .map((l) => l.labelName)
         .sort()
         .join("\u001f");
   }
@@ -380,6 +396,8 @@ export interface MirrorLog {
 export interface MirrorOptions {
   store: IncidentStore;
   api: SentinelApi;
+  /** Names an owner set in Sentinel: by its object id, never by the text Sentinel holds. */
+  directory: Directory;
   workspaceId: string;
   /** Who holds the poll lease: this instance, unique among those sharing the store. */
   instanceId: string;
@@ -450,6 +468,8 @@ export class SentinelMirror {
       delete settled.claimUntilUtc;
       delete settled.lastError;
       delete settled.rejected;
+      // Sentinel now holds what was written: Teams' values.
+      delete settled.unread;
       const stored = sent.fromSentinel.length
         ? await this.bringHome(incident, sent.put, sent.fromSentinel, settled, until)
         : await this.settle(id, until, () => settled);
@@ -484,7 +504,10 @@ export class SentinelMirror {
     for await (const page of this.api.changedSince(since)) {
       for (const remote of page) {
         const local = await this.store.get(this.workspaceId, remote.id.toLowerCase());
-        if (local?.sentinel?.etag && local.sentinel.etag !== remote.etag && (await this.pull(local.id, remote))) pulled++;
+        if (local?.sentinel?.etag && local.sentinel.etag !== remote.etag) {
+          const read = await this.readable(remote, mirroredFields(local));
+          if (await this.pull(local.id, read.remote, read.unread)) pulled++;
+        }
         if (remote.lastModifiedTimeUtc > newest) newest = remote.lastModifiedTimeUtc;
       }
       // Progress is kept page by page: a stop in the middle resumes from here.
@@ -493,8 +516,56 @@ export class SentinelMirror {
     return pulled;
   }
 
+  /**
+   * Sentinel's fields with their owner named as this bot names owners. Sentinel's `assignedTo` is text
+   * anyone who may edit incidents there can write (a crafted "IT Support. Your account is locked: sign
+   * in at ..."), and owners' names reach reporters' notices and the cards: the owner is looked up in the
+   * directory by its object id (our own owner when it is the same one), and one the directory does not
+   * know is "a SOC analyst". A directory that is down fails the read, which is tried again later.
+   */
+  private async named(fields: MirroredFields, ours: MirroredFields): Promise<MirroredFields> {
+    const owner = fields.owner;
+    if (!owner) return fields;
+    if (ours.owner && ours.owner.objectId.toLowerCase() === owner.objectId.toLowerCase()) return { ...fields, owner: ours.owner };
+    const entry = await this.options.directory.get(owner.objectId);
+    const named: Owner = entry
+      ? {
+          objectId: owner.objectId,
+          ownerType: entry.kind,
+          assignedTo: entry.displayName,
+          ...(entry.email && { email: entry.email }),
+          ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
+        }
+      : { objectId: owner.objectId, ownerType: owner.ownerType, assignedTo: UNKNOWN_OWNER };
+    if (!entry)
+      this.log.warn({ objectId: owner.objectId }, "an owner set in Sentinel is not in the directory; shown as a SOC analyst");
+    return { ...fields, owner: named };
+  }
+
+  /**
+   * Sentinel's incident as the mirror may use it: its owner named from the directory (`named`), and
+   * each value this bot does not know yet replaced by Teams' own (`ours`), with a line saying so.
+   */
+  private async readable(remote: RemoteIncident, ours: MirroredFields): Promise<{ remote: RemoteIncident; unread: string[] }> {
+    const fields = { ...(await this.named(remote.fields, ours)) };
+    const raw = remote.unread ?? {};
+    const unread: string[] = [];
+    const quoted = (value: string) => `"${shorten(value, 40)}"`;
+    if (raw.severity !== undefined) {
+      fields.severity = ours.severity;
+      unread.push(`Sentinel's severity ${quoted(raw.severity)} is not one this bot knows yet: Teams keeps ${ours.severity}.`);
+    }
+    const closing = [raw.status, raw.classification, raw.classificationReason].filter((v) => v !== undefined);
+    if (closing.length) {
+      copyGroup(fields, ours, "status");
+      const kept = shown(ours, "status");
+      unread.push(`Sentinel's status ${closing.map(quoted).join(", ")} is not one this bot knows yet: Teams keeps ${kept}.`);
+    }
+    return { remote: { ...remote, fields }, unread };
+  }
+
   /** Writes Sentinel's changes of one incident into the store (when no push of it is under way). */
-  private async pull(id: string, remote: RemoteIncident): Promise<boolean> {
+  private async pull(id: string, remote: RemoteIncident, unread: readonly string[] = []): Promise<boolean> {
     const claimed = await this.claim(id, () => true);
     if (!claimed) return false;
     const { incident, until } = claimed;
@@ -503,6 +574,9 @@ export class SentinelMirror {
       await this.settle(id, until, (stored) => stored);
       return false;
     }
+    // Logged once per incident and value: the lines are kept with the link.
+    const fresh = unread.filter((line) => !(link.unread ?? []).includes(line));
+    if (fresh.length) this.log.warn({ incidentId: id, unread: fresh }, "Sentinel holds a value this bot does not know yet");
     const ours = mirroredFields(incident);
     const base = link.base ?? ours;
     const merge = mergeFields(base, ours, remote.fields, groupsOf(incident));
@@ -517,10 +591,14 @@ export class SentinelMirror {
       ...(remote.incidentNumber !== undefined && { incidentNumber: remote.incidentNumber }),
       ...(remote.incidentUrl && { incidentUrl: remote.incidentUrl }),
       ...(merge.conflicts.length && { conflicts: [...(link.conflicts ?? []), ...merge.conflicts].slice(-CONFLICTS_KEPT) }),
+      unread: [...unread],
     };
     delete settled.claimUntilUtc;
+    if (!unread.length) delete settled.unread;
     if (!merge.fromSentinel.length) {
-      await this.settle(id, until, () => settled);
+      const stored = await this.settle(id, until, () => settled);
+      // Only a value this bot does not know changed there: the triage card shows it.
+      if (stored && (fresh.length || unread.length !== (link.unread ?? []).length)) this.options.changed?.(stored);
       return false;
     }
     const stored = await this.bringHome(incident, remote.fields, merge.fromSentinel, settled, until);
@@ -620,7 +698,7 @@ export class SentinelMirror {
           etag = undefined;
           continue;
         }
-        const merge = mergeFields(link.base ?? ours, ours, theirs.fields, groupsOf(incident));
+        const merge = mergeFields(link.base ?? ours, ours, (await this.readable(theirs, ours)).remote.fields, groupsOf(incident));
         put = merge.merged;
         fromSentinel = merge.fromSentinel;
         conflicts = merge.conflicts;

@@ -66,6 +66,9 @@ export interface Owner {
   userPrincipalName?: string;
 }
 
+/** The name of an owner set in Microsoft Sentinel whose object id the directory does not know. */
+export const UNKNOWN_OWNER = "a SOC analyst";
+
 export interface Label {
   labelName: string;
   labelType: "User" | "AutoAssigned";
@@ -279,6 +282,8 @@ export interface SentinelLink extends Retried {
   rejected?: { revision: number; reason: string };
   /** Fields changed in both places at once, and what was kept, as people read it (the latest few). */
   conflicts?: string[];
+  /** Values Sentinel holds that this bot does not know yet, and what Teams keeps instead, as people read it. */
+  unread?: string[];
   syncedUtc?: string;
 }
 

@@ -149,7 +149,8 @@ export function sentinelOf(
   const state = mirrorState(incident);
   const url = state.kind !== "off" && state.incidentUrl && /^https:\/\//i.test(state.incidentUrl) ? state.incidentUrl : "";
   const number = state.kind !== "off" && state.incidentNumber !== undefined ? `Incident ${state.incidentNumber}` : "";
-  const conflicts = withConflicts ? (incident.sentinel?.conflicts ?? []).map((line) => ({ line: wrappable(line) })) : [];
+  const lines = [...(incident.sentinel?.conflicts ?? []), ...(incident.sentinel?.unread ?? [])];
+  const conflicts = withConflicts ? lines.map((line) => ({ line: wrappable(line) })) : [];
   switch (state.kind) {
     case "off":
       return { text: "", color: "Default", url: "", conflicts: [] };

@@ -33,6 +33,28 @@ const chatAddress = z.object({
 });
 export type ChatAddress = z.infer<typeof chatAddress>;
 
+/**
+ * Whether `id` has the form of a bot's own 1:1 chat: "a:..." (what POST /v3/conversations answers, and
+ * what a bot's personal chat carries). A chat between two people is "19:{user}_{user}@unq.gbl.spaces";
+ * Teams calls both "personal".
+ */
+export function isBotChatId(id: unknown): id is string {
+  return typeof id === "string" && /^a:[^/]+$/.test(id);
+}
+
+/**
+ * Whether `activity` happened in the bot's own 1:1 chat with its sender, so that the chat can be kept
+ * as where to reach them. A message extension's invoke carries the conversation the message is in,
+ * which may be a chat between two people: never kept, whatever its id. When unsure, nothing is kept:
+ * the bot opens (finds) its 1:1 chat with the person when it has something to tell them.
+ */
+function inBotChat(activity: Activity): boolean {
+  const { conversation } = activity;
+  if (conversation?.conversationType !== "personal" || conversation.isGroup) return false;
+  if (activity.type === "invoke" && String(activity.name ?? "").startsWith("composeExtension/")) return false;
+  return isBotChatId(conversation.id);
+}
+
 /** The address of the person who sent `activity`, or undefined when Teams did not say who they are. */
 export function chatAddressOf(activity: Activity): ChatAddress | undefined {
   const { from, recipient, serviceUrl, channelId, conversation } = activity;
@@ -45,7 +67,7 @@ export function chatAddressOf(activity: Activity): ChatAddress | undefined {
     ...(typeof tenantId === "string" && { tenantId }),
     user: { id: from.id, ...(from.aadObjectId && { aadObjectId: from.aadObjectId }), ...(from.name && { name: from.name }) },
     bot: { id: recipient.id, ...(recipient.name && { name: recipient.name }) },
-    ...(conversation?.conversationType === "personal" && conversation.id && { conversationId: conversation.id }),
+    ...(conversation && inBotChat(activity) && { conversationId: conversation.id }),
   };
 }
 
@@ -130,7 +152,7 @@ export class ReporterNotifier {
     }
   }
 
-  private async post({ adapter, identity }: Sender, incident: Incident, notice: ReporterNotice): Promise<NoticeOutcome> {
+  private async post(sender: Sender, incident: Incident, notice: ReporterNotice): Promise<NoticeOutcome> {
     const contact = (incident.contacts ?? []).find((c: Contact) => c.person === notice.to);
     const address = chatAddress.safeParse(contact?.address);
     if (!address.success) return { kind: "unreachable", reason: "the bot has no way to reach them (no chat address was kept)" };
@@ -139,34 +161,51 @@ export class ReporterNotifier {
       return { kind: "unreachable", reason: "their chat's service URL is not a trusted host; nothing was sent there" };
     }
     const activity = { attachments: [cardAttachment(reporterUpdateCard(incident, notice))] };
-    try {
-      if (to.conversationId) {
-        const reference: ConversationReference = {
-          channelId: to.channelId,
-          serviceUrl: to.serviceUrl,
-          bot: { ...to.bot, name: to.bot.name ?? "" },
-          user: { ...to.user, name: to.user.name ?? "" },
-          conversation: { id: to.conversationId, isGroup: false, conversationType: "personal", name: "", ...tenant(to) },
-        };
-        await adapter.continueConversationAsync(identity, reference, async (ctx) => {
-          await ctx.sendActivity(activity);
-        });
-      } else {
-        // They reported from a channel or a group chat: open (or find) their 1:1 chat with the bot.
-        const parameters = {
-          isGroup: false,
-          bot: { ...to.bot, name: to.bot.name ?? "" },
-          members: [{ ...to.user, name: to.user.name ?? "" }],
-          ...(to.tenantId && { tenantId: to.tenantId, channelData: { tenant: { id: to.tenantId } } }),
-        } as ConversationParameters;
-        await adapter.createConversationAsync(this.botAppId, to.channelId, to.serviceUrl, "", parameters, async (ctx) => {
-          await ctx.sendActivity(activity);
-        });
+    // An address kept by an older version may name a chat between two people: only the bot's own chat is used.
+    if (isBotChatId(to.conversationId)) {
+      try {
+        await this.sendInChat(sender, to, to.conversationId, activity);
+        return { kind: "sent" };
+      } catch (error) {
+        const outcome = outcomeOf(error, notice.attempts);
+        // Anything but "Teams will not deliver there" (403, 404) is tried again in the same chat later.
+        if (outcome.kind !== "unreachable") return outcome;
+        const where = { incidentId: incident.id, notice: notice.id };
+        this.log.info(where, "the reporter's kept chat refused a notice; opening their 1:1 chat");
       }
+    }
+    try {
+      await this.openChat(sender, to, activity);
       return { kind: "sent" };
     } catch (error) {
       return outcomeOf(error, notice.attempts);
     }
+  }
+
+  private async sendInChat({ adapter, identity }: Sender, to: ChatAddress, conversationId: string, activity: Partial<Activity>) {
+    const reference: ConversationReference = {
+      channelId: to.channelId,
+      serviceUrl: to.serviceUrl,
+      bot: { ...to.bot, name: to.bot.name ?? "" },
+      user: { ...to.user, name: to.user.name ?? "" },
+      conversation: { id: conversationId, isGroup: false, conversationType: "personal", name: "", ...tenant(to) },
+    };
+    await adapter.continueConversationAsync(identity, reference, async (ctx) => {
+      await ctx.sendActivity(activity);
+    });
+  }
+
+  /** Opens (or finds: Teams answers the same chat for the same person) the bot's 1:1 chat with them, and sends there. */
+  private async openChat({ adapter }: Sender, to: ChatAddress, activity: Partial<Activity>) {
+    const parameters = {
+      isGroup: false,
+      bot: { ...to.bot, name: to.bot.name ?? "" },
+      members: [{ ...to.user, name: to.user.name ?? "" }],
+      ...(to.tenantId && { tenantId: to.tenantId, channelData: { tenant: { id: to.tenantId } } }),
+    } as ConversationParameters;
+    await adapter.createConversationAsync(this.botAppId, to.channelId, to.serviceUrl, "", parameters, async (ctx) => {
+      await ctx.sendActivity(activity);
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { LocalDirectory } from "../../src/adapters/local-directory";
 import { SentinelClient, type SentinelSettings } from "../../src/adapters/sentinel-client";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { SentinelError } from "../../src/incidents/errors";
@@ -18,6 +19,11 @@ import { until } from "../support/until";
 const WS = "ws-sentinel";
 const MEGAN = { objectId: "6f1c2d3e-0000-4000-8000-000000000031", name: "Megan Bowen" };
 const ADELE = { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", ownerType: "User" as const, assignedTo: "Adele Vance" };
+/** The directory the mirror names owners set in Sentinel from. */
+const DIRECTORY = new LocalDirectory({
+  users: [{ id: ADELE.objectId, displayName: "Adele Vance", mail: "adelev@contoso.com" }],
+  groups: [{ id: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e02", displayName: "SOC Tier 2" }],
+});
 
 let fake: FakeSentinel;
 let now: number;
@@ -34,6 +40,7 @@ function mirror(overrides: Partial<MirrorOptions> = {}): SentinelMirror {
   return new SentinelMirror({
     store,
     api: client,
+    directory: DIRECTORY,
     workspaceId: WS,
     instanceId: "instance-a",
     pollEveryMs: 60_000,
@@ -91,6 +98,102 @@ async function link(id: string): Promise<SentinelLink> {
 }
 const incidentPuts = (id: string) => fake.calls("PUT", new RegExp(`/incidents/${id}$`));
 const remote = (id: string) => fake.incidents.get(id)!;
+
+describe("Sentinel values this bot does not know yet (extensible enums)", () => {
+  const UNKNOWN = {
+    severity: "Critical",
+    status: "Investigating",
+    classification: "TruePositiveConfirmed",
+    classificationReason: "InsiderThreat",
+    labels: [{ labelName: "vishing", labelType: "Suggested" }],
+  };
+
+  it("the reader reads them without failing: Sentinel's spelling in unread, a stand-in in the fields, tags by name", async () => {
+    const incident = await created({ title: "Odd values", severity: "High" });
+    await mirror().push(incident.id);
+    fake.editInPortal(incident.id, UNKNOWN);
+    const read = await client.getIncident(incident.id);
+    expect(read?.unread).toEqual({
+      severity: "Critical",
+      status: "Investigating",
+      classification: "TruePositiveConfirmed",
+      classificationReason: "InsiderThreat",
+    });
+    expect(read?.fields).toMatchObject({ title: "Odd values", severity: "Medium", status: "New", labels: [{ labelName: "vishing", labelType: "User" }] });
+    expect(read?.fields).not.toHaveProperty("classification");
+    expect(read?.fields).not.toHaveProperty("classificationReason");
+    // Listed, not skipped.
+    const listed: string[] = [];
+    for await (const page of client.changedSince("2000-01-01T00:00:00.000Z")) listed.push(...page.map((r) => r.id));
+    expect(listed).toContain(incident.id);
+    // Known values: nothing unread.
+    fake.editInPortal(incident.id, { severity: "Low", status: "Active", classification: undefined, classificationReason: undefined });
+    expect((await client.getIncident(incident.id))?.unread).toBeUndefined();
+  });
+
+  it("brings the other changes home, keeps Teams' values for the unknown ones, shows Sentinel's, and warns once per value", async () => {
+    const incident = await created({ title: "Odd values", severity: "High", entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    changed.length = 0;
+
+    advance(60_000);
+    fake.editInPortal(incident.id, { ...UNKNOWN, title: "Renamed in Sentinel" });
+    expect(await m.poll()).toBe(1);
+    let home = await stored(incident.id);
+    expect(home).toMatchObject({ title: "Renamed in Sentinel", severity: "High", status: "New", labels: [{ labelName: "vishing" }], revision: 2 });
+    expect(home.classification).toBeUndefined();
+    expect(home.sentinel?.unread).toEqual([
+      'Sentinel\'s severity "Critical" is not one this bot knows yet: Teams keeps High.',
+      'Sentinel\'s status "Investigating", "TruePositiveConfirmed", "InsiderThreat" is not one this bot knows yet: Teams keeps New.',
+    ]);
+    expect(home.sentinel?.revision).toBe(home.revision);
+    const warned = () => warnings.filter((w) => "unread" in w);
+    expect(warned()).toHaveLength(1);
+    expect(changed).toHaveLength(1);
+
+    // Another change there, the same unknown values: brought home, not warned again.
+    advance(60_000);
+    fake.editInPortal(incident.id, { description: "More words" });
+    expect(await m.poll()).toBe(1);
+    expect((await stored(incident.id)).description).toBe("More words");
+    expect(warned()).toHaveLength(1);
+
+    // Only an unknown value changes: nothing written here, the card is redrawn to show it.
+    advance(60_000);
+    fake.editInPortal(incident.id, { severity: "Severe" });
+    expect(await m.poll()).toBe(0);
+    home = await stored(incident.id);
+    expect(home.severity).toBe("High");
+    expect(home.sentinel?.unread?.[0]).toBe('Sentinel\'s severity "Severe" is not one this bot knows yet: Teams keeps High.');
+    expect(warned()).toHaveLength(2);
+    expect(changed).toHaveLength(3);
+
+    // A change made in Teams is pushed (Teams' values), and the lines go.
+    await edit(incident.id, { severity: "Low" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(remote(incident.id).properties).toMatchObject({ severity: "Low", status: "New", title: "Renamed in Sentinel" });
+    expect((await stored(incident.id)).sentinel?.unread).toBeUndefined();
+  });
+
+  it("never sends a label's type (read-only), and compares tags by name", async () => {
+    const incident = await created({ title: "Tags", labels: [{ labelName: "phishing", labelType: "AutoAssigned" }] });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+    // Sentinel says the type it likes: not a change of the tags.
+    advance(60_000);
+    fake.editInPortal(incident.id, { labels: [{ labelName: "phishing", labelType: "Suggested" }] });
+    expect(await m.poll()).toBe(0);
+    await edit(incident.id, { labels: labels("phishing", "vip") });
+    expect(await m.push(incident.id)).toBe("synced");
+    const puts = fake.calls("PUT");
+    expect(puts.length).toBeGreaterThan(1);
+    for (const put of puts) expect(JSON.stringify(put.body)).not.toContain("labelType");
+    expect(remote(incident.id).properties.labels).toEqual(labels("phishing", "vip"));
+  });
+});
 
 describe("SentinelMirror: pushing to Sentinel", () => {
   it("creates the incident (201) on the first push and records its number, url, etag and the fields agreed", async () => {
@@ -336,6 +439,52 @@ describe("SentinelMirror: bringing changes made in Sentinel home", () => {
     expect(await m.poll()).toBe(0);
     expect(await store.getSetting(WS, WATERMARK)).toBe(clock().toISOString());
     expect(fake.calls("GET")).toEqual([]);
+  });
+
+  it("names an owner set in Sentinel from the directory, never from Sentinel's assignedTo text", async () => {
+    const CRAFTED = "IT Support. Your account is locked: sign in at https://evil.example/login";
+    const incident = await created({ entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    await m.poll();
+
+    // A known object id with crafted words: the directory's name.
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: ADELE.objectId, assignedTo: CRAFTED, email: "it@evil.example", ownerType: "User" } });
+    expect(await m.poll()).toBe(1);
+    let home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: ADELE.objectId, ownerType: "User", assignedTo: "Adele Vance", email: "adelev@contoso.com" });
+    // A group, by its id (Sentinel said "User").
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: "C3A9E0F1-1B2C-4D3E-8F40-5A6B7C8D9E02", assignedTo: CRAFTED, ownerType: "User" } });
+    expect(await m.poll()).toBe(1);
+    home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e02", ownerType: "Group", assignedTo: "SOC Tier 2" });
+    // An object id the directory does not know: "a SOC analyst".
+    advance(60_000);
+    fake.editInPortal(incident.id, { owner: { objectId: "0badc0de-0000-4000-8000-000000000001", assignedTo: CRAFTED, userPrincipalName: "x@evil.example" } });
+    expect(await m.poll()).toBe(1);
+    home = await stored(incident.id);
+    expect(home.owner).toEqual({ objectId: "0badc0de-0000-4000-8000-000000000001", ownerType: "User", assignedTo: "a SOC analyst" });
+
+    const told = (home.outbox ?? []).map((n) => n.text);
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(/^Adele Vance from the SOC is now handling/);
+    expect(told[2]).toBe("A SOC analyst is now handling your report INC-1.");
+    expect(JSON.stringify(home)).not.toMatch(/evil\.example|account is locked/);
+  });
+
+  it("names Sentinel's owner from the directory when a push meets a change made there (409 merge)", async () => {
+    const incident = await created({ entryPoint: "chat-report", createdBy: MEGAN });
+    const m = mirror();
+    await m.push(incident.id);
+    fake.editInPortal(incident.id, { owner: { objectId: ADELE.objectId, assignedTo: "Click https://evil.example now", ownerType: "User" } });
+    await edit(incident.id, { severity: "High" });
+    expect(await m.push(incident.id)).toBe("synced");
+    const home = await stored(incident.id);
+    expect(home.owner).toMatchObject({ objectId: ADELE.objectId, assignedTo: "Adele Vance" });
+    expect(remote(incident.id).properties.owner).toMatchObject({ objectId: ADELE.objectId, assignedTo: "Adele Vance" });
+    expect(JSON.stringify(home)).not.toContain("evil.example");
   });
 
   it("writes a portal change of status, owner, severity and tags into the store, telling the reporters, once", async () => {

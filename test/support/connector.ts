@@ -18,8 +18,10 @@ export interface ConnectorCall {
 /**
  * A small stand-in for the Bot Connector at `serviceUrl`: records what the bot sends
  * (POST .../activities to send, PUT .../activities/{id} to update, POST /v3/conversations to open a
- * 1:1 chat) and answers as the connector does: a new conversation's id; 403 for a user who has not
- * installed the app (`notInstalled`); 429 with Retry-After when told to throttle.
+ * 1:1 chat) and answers as the connector does: 201 and the bot's 1:1 chat id (the same for the same
+ * person), 400 for parameters Teams rejects, 403 for a user who has not installed the app
+ * (`notInstalled`); 403 for a send into a chat between two people (the bot is not in it); 429 with
+ * Retry-After when told to throttle.
  */
 export interface FakeConnector {
   url: string;
@@ -43,6 +45,9 @@ export interface FakeConnector {
   reset(): void;
   close(): Promise<void>;
 }
+
+/** A 1:1 chat between two people, as Teams names it: the bot is never in one (sends there answer 403). */
+const PERSON_TO_PERSON = /^19:[^_@]+_[^_@]+@unq\.gbl\.spaces$/;
 
 export async function startConnector(): Promise<FakeConnector> {
   const calls: ConnectorCall[] = [];
@@ -81,14 +86,32 @@ export async function startConnector(): Promise<FakeConnector> {
           return;
         }
         if (call.method === "POST" && /\/v3\/conversations\/?$/.test(call.path)) {
-          // Create conversation: Teams answers with the 1:1 chat's id, or 403 when the app is not installed for the user.
-          const member = call.body?.members?.[0]?.id;
+          // Create conversation, as Teams answers it: a 1:1 chat needs isGroup false, exactly one member
+          // and the tenant (else 400 BadSyntax); 201 with the bot's 1:1 chat id ("a:..."), the same id for
+          // the same member every time (it finds the chat when it exists); 403 when the app is not
+          // installed for the user.
+          const members = call.body?.members;
+          const tenant = call.body?.tenantId ?? call.body?.channelData?.tenant?.id;
+          if (call.body?.isGroup !== false || !Array.isArray(members) || members.length !== 1 || !tenant) {
+            res.statusCode = 400;
+            res.end(JSON.stringify({ error: { code: "BadSyntax", message: "Incorrect conversation creation parameters" } }));
+            return;
+          }
+          const member = members[0]?.id;
           if (notInstalled.has(member)) {
             res.statusCode = 403;
             res.end(JSON.stringify({ error: { code: "Forbidden", message: "The bot is not installed for this user." } }));
             return;
           }
+          res.statusCode = 201;
           res.end(JSON.stringify({ id: `a:1:chat-with-${member}` }));
+          return;
+        }
+        const into = /^\/v3\/conversations\/([^/]+)\/activities/.exec(call.path)?.[1];
+        if (into && PERSON_TO_PERSON.test(into)) {
+          // A chat between two people ("19:{user}_{user}@unq.gbl.spaces"): the bot is not in it.
+          res.statusCode = 403;
+          res.end(JSON.stringify({ error: { code: "BotNotInConversationRoster", message: "The bot is not part of the conversation roster." } }));
           return;
         }
         res.end(JSON.stringify({ id: `activity-${++counter}` }));

@@ -13,7 +13,9 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
  * http on this machine as App Service's is. Only tokens it issued for its own origin are accepted.
  *
  * Faithful to: bearer token required (401), api-version required (400), bodies checked against the
- * 2025-09-01 definitions (400 with ARM's error shape), 201 on create / 200 on update, an etag on every
+ * 2025-09-01 definitions (400 with ARM's error shape; read-only properties, a label's type included,
+ * refused), Sentinel's own values kept as written (its enums are extensible: `editInPortal` may set a
+ * value the bot does not know), 201 on create / 200 on update, an etag on every
  * resource, a stale etag -> 409 "Newer version of resource ... exists", `$filter` on
  * properties/lastModifiedTimeUtc with `gt`, `$orderby` asc/desc, `$top` (max 1000) and absolute
  * `nextLink`s. Faults on demand: any status (429 with Retry-After, 503), slow answers, dropped
@@ -121,7 +123,8 @@ function incidentProblem(body: any): string | undefined {
     if (!Array.isArray(p.labels)) return "'labels' must be an array.";
     for (const l of p.labels) {
       if (typeof l?.labelName !== "string" || !l.labelName) return "Each label needs a 'labelName'.";
-      if (l.labelType !== undefined && !["User", "AutoAssigned"].includes(l.labelType)) return "Invalid 'labelType'.";
+      // Read-only in the 2025-09-01 definitions: Sentinel sets it ("User" for a label written through the API).
+      if (l.labelType !== undefined) return "'labels[].labelType' is read-only.";
     }
   }
   if (p.owner !== undefined) {
@@ -265,6 +268,9 @@ export async function startFakeSentinel(
       const stamp = now().toISOString();
       const properties = {
         ...body.properties,
+        ...(Array.isArray(body.properties.labels) && {
+          labels: body.properties.labels.map((l: { labelName: string }) => ({ labelName: l.labelName, labelType: "User" })),
+        }),
         incidentNumber: incident?.properties.incidentNumber ?? nextNumber++,
         incidentUrl: `https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident${resourceId(id!.toLowerCase())}`,
         createdTimeUtc: incident?.properties.createdTimeUtc ?? stamp,

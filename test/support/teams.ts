@@ -31,12 +31,15 @@ export interface ActivityOptions {
   from?: Person;
   where?: Where;
   replyToId?: string;
+  /** The other person of a 1:1 chat between people (not the bot's chat): Teams says "personal" for it too. */
+  chatWith?: Person;
 }
 
 function base(serviceUrl: string, o: ActivityOptions) {
   const where = o.where ?? "personal";
-  const conversation =
-    where === "personal"
+  const conversation = o.chatWith
+    ? { conversationType: "personal", tenantId: TENANT, id: personToPersonChatId(o.from ?? ALEX, o.chatWith) }
+    : where === "personal"
       ? { conversationType: "personal", tenantId: TENANT, id: "a:1xYzPersonalConversationId" }
       : where === "groupChat"
         ? { isGroup: true, conversationType: "groupChat", tenantId: TENANT, id: "19:groupchat-1@thread.v2" }
@@ -155,24 +158,37 @@ export function messagePayload(overrides: Record<string, unknown> = {}) {
   };
 }
 
-function channelInvoke(serviceUrl: string, name: string, value: unknown, o: ActivityOptions = {}) {
-  return {
-    ...base(serviceUrl, { where: "channel", ...o }),
-    type: "invoke",
-    name,
-    id: `f:${randomUUID()}`,
-    conversation: { isGroup: true, conversationType: "channel", tenantId: TENANT, id: "19:facilities@thread.tacv2;messageid=1732600000001" },
-    channelData: {
-      channel: { id: "19:facilities@thread.tacv2" },
-      team: { id: "19:team-general@thread.tacv2" },
-      tenant: { id: TENANT },
-      source: { name: "message" },
-    },
-    value,
-  };
+/**
+ * Where a message extension is used: a channel's thread (the default), the bot's own 1:1 chat
+ * (`where: "personal"`), or (`chatWith`) a 1:1 chat between two people.
+ */
+export type ExtensionOptions = ActivityOptions;
+
+/** The id Teams gives a 1:1 chat between two people (the bot is not in it). */
+export function personToPersonChatId(a: Person, b: Person): string {
+  return `19:${a.aadObjectId}_${b.aadObjectId}@unq.gbl.spaces`;
 }
 
-export function fetchTaskFromMessage(serviceUrl: string, payload = messagePayload(), o: ActivityOptions = {}) {
+function channelInvoke(serviceUrl: string, name: string, value: unknown, o: ExtensionOptions = {}) {
+  const activity = base(serviceUrl, { where: "channel", ...o });
+  const chat = { channelData: { tenant: { id: TENANT }, source: { name: "message" } } };
+  const where = o.chatWith
+    ? { ...chat, conversation: { conversationType: "personal", tenantId: TENANT, id: personToPersonChatId(activity.from, o.chatWith) } }
+    : o.where === "personal"
+      ? { ...chat, conversation: activity.conversation }
+      : {
+          conversation: { isGroup: true, conversationType: "channel", tenantId: TENANT, id: "19:facilities@thread.tacv2;messageid=1732600000001" },
+          channelData: {
+            channel: { id: "19:facilities@thread.tacv2" },
+            team: { id: "19:team-general@thread.tacv2" },
+            tenant: { id: TENANT },
+            source: { name: "message" },
+          },
+        };
+  return { ...activity, type: "invoke", name, id: `f:${randomUUID()}`, ...where, value };
+}
+
+export function fetchTaskFromMessage(serviceUrl: string, payload = messagePayload(), o: ExtensionOptions = {}) {
   return channelInvoke(serviceUrl, "composeExtension/fetchTask", {
     commandId: "createIncidentFromMessage",
     commandContext: "message",
@@ -181,7 +197,7 @@ export function fetchTaskFromMessage(serviceUrl: string, payload = messagePayloa
   }, o);
 }
 
-export function submitActionFromMessage(serviceUrl: string, data: Record<string, unknown>, o: ActivityOptions & { payload?: unknown } = {}) {
+export function submitActionFromMessage(serviceUrl: string, data: Record<string, unknown>, o: ExtensionOptions & { payload?: unknown } = {}) {
   const value = {
     commandId: "createIncidentFromMessage",
     commandContext: "message",

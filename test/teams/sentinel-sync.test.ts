@@ -17,6 +17,7 @@ import { until } from "../support/until";
 import {
   ALEX,
   DIEGO,
+  LEE,
   MEGAN,
   execute,
   fetchTaskFromMessage,
@@ -348,7 +349,7 @@ describe("changes made in Sentinel come back", () => {
       classification: "TruePositive",
       classificationReason: "SuspiciousActivity",
       classificationComment: "Vishing; the number is blocked.",
-      owner: { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", assignedTo: "Adele Vance", ownerType: "User" },
+      owner: { objectId: LEE.aadObjectId, assignedTo: "Lee Gu", ownerType: "User" },
       labels: [{ labelName: "vishing", labelType: "User" }],
     });
     const incident = await until("Sentinel's change in the store", async () => {
@@ -361,14 +362,14 @@ describe("changes made in Sentinel come back", () => {
       classification: "TruePositive",
       classificationReason: "SuspiciousActivity",
       classificationComment: "Vishing; the number is blocked.",
-      owner: { objectId: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01", assignedTo: "Adele Vance" },
+      owner: { objectId: LEE.aadObjectId, assignedTo: "Lee Gu" },
       labels: [{ labelName: "vishing", labelType: "User" }],
     });
     // Sentinel already has it: nothing is sent back (no echo).
     expect(incident.sentinel!.revision).toBe(incident.revision);
     expect(incident.sentinel!.etag).toBe(inSentinel(id)!.etag);
     // The triage card is redrawn in place, the reporter is told.
-    await redrawn(postId, "Adele Vance");
+    await redrawn(postId, "Lee Gu");
     await until("Megan told", () =>
       connector.calls.some(
         (c) => c.method === "POST" && c.body?.recipient?.id === MEGAN.id && JSON.stringify(c.body).includes("is closed"),
@@ -378,6 +379,81 @@ describe("changes made in Sentinel come back", () => {
     expect(putsAfter).toHaveLength(0);
     // Measured, not asserted (2 shared cores): how long the change took to arrive, against a 5 s poll.
     console.info(`a change made in Sentinel reached the store after ${seconds.toFixed(1)} s (poll every 5 s)`);
+  });
+
+  it("name an owner set there from the directory by object id: Sentinel's assignedTo text reaches no notice and no card", async () => {
+    const CRAFTED = "IT Support. Your account is locked: sign in at https://evil.example/login";
+    const bot = await start();
+    await setTriageChannel(bot);
+    const sentBefore = connector.sent().length;
+    expect((await post(bot.url, message(connector.url, "Someone asked for my password on the phone.", { from: MEGAN }))).status).toBe(200);
+    const form = cardOf(connector.sent()[sentBefore]);
+    await act(bot, "report.create", { ...form.actions[0].data, ...values(form) }, MEGAN);
+    const id = form.actions[0].data.submissionId as string;
+    await synced(id);
+    const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
+    const toldMegan = (words: string) =>
+      until(`Megan told "${words}"`, () =>
+        connector.calls.some((c) => c.method === "POST" && c.body?.recipient?.id === MEGAN.id && JSON.stringify(c.body).includes(words)),
+      );
+
+    // A person the directory knows, with crafted words as the name: the directory's name.
+    sentinel.editInPortal(id, { owner: { objectId: LEE.aadObjectId!.toUpperCase(), assignedTo: CRAFTED, email: "it@evil.example", ownerType: "User" } });
+    const named = await until("Sentinel's owner in the store", async () => {
+      const i = await stored(id);
+      return i?.owner?.objectId === LEE.aadObjectId && i;
+    });
+    expect(named.owner).toEqual({ objectId: LEE.aadObjectId, ownerType: "User", assignedTo: "Lee Gu", email: "leeg@contoso.com", userPrincipalName: "leeg@contoso.com" });
+    await redrawn(postId, "Lee Gu");
+    await toldMegan("Lee Gu from the SOC is now handling your report");
+
+    // An object id the directory does not know: "a SOC analyst".
+    const unknown = "0badc0de-0000-4000-8000-000000000001";
+    sentinel.editInPortal(id, { owner: { objectId: unknown, assignedTo: CRAFTED, ownerType: "User" } });
+    const unnamed = await until("the unknown owner in the store", async () => {
+      const i = await stored(id);
+      return i?.owner?.objectId === unknown && i;
+    });
+    expect(unnamed.owner).toEqual({ objectId: unknown, ownerType: "User", assignedTo: "a SOC analyst" });
+    await redrawn(postId, "a SOC analyst");
+    await toldMegan("A SOC analyst is now handling your report");
+    const view = await act(bot, "triage.view", { incidentId: id });
+    expect(visibleText(view).join("\n")).toContain("a SOC analyst");
+
+    // Nothing the bot sent or updated in Teams holds Sentinel's text, nor anything it stored.
+    for (const call of connector.calls) expect(JSON.stringify(call.body ?? "")).not.toMatch(/account is locked|evil\.example/);
+    expect(JSON.stringify(view)).not.toMatch(/account is locked|evil\.example/);
+    expect(JSON.stringify(await stored(id))).not.toMatch(/account is locked|evil\.example/);
+  });
+
+  it("bring an incident home although Sentinel holds values this bot does not know yet, and no request holds a label's type", async () => {
+    const bot = await start();
+    await setTriageChannel(bot);
+    const id = await create(bot, { title: "Odd values", severity: "High", tags: "phishing" });
+    await synced(id);
+    const postId = await until("the triage post", async () => (await stored(id))?.triage?.messageId);
+    sentinel.editInPortal(id, {
+      title: "Renamed in Sentinel",
+      severity: "Critical",
+      status: "Investigating",
+      classification: "TruePositiveConfirmed",
+      labels: [{ labelName: "vishing", labelType: "Suggested" }],
+    });
+    const home = await until("Sentinel's other changes in the store", async () => {
+      const i = await stored(id);
+      return i?.title === "Renamed in Sentinel" && i;
+    });
+    expect(home).toMatchObject({ severity: "High", status: "New", labels: [{ labelName: "vishing" }] });
+    const card = visibleText(await redrawn(postId, "Renamed in Sentinel")).join("\n");
+    expect(card).toContain('Sentinel\'s severity "Critical" is not one this bot knows yet: Teams keeps High.');
+    expect(card).toContain('Sentinel\'s status "Investigating", "TruePositiveConfirmed" is not one this bot knows yet: Teams keeps New.');
+    // Still mirrored: a change made in Teams reaches Sentinel.
+    await edit(bot, id, { description: "Added in Teams." });
+    await until("the edit in Sentinel", () => inSentinel(id)?.properties.description === "Added in Teams.");
+    expect(inSentinel(id)!.properties).toMatchObject({ title: "Renamed in Sentinel", severity: "High", status: "New" });
+    const puts = sentinel.calls("PUT");
+    expect(puts.length).toBeGreaterThan(1);
+    for (const put of puts) expect(JSON.stringify(put.body)).not.toContain("labelType");
   });
 
   it("leaves incidents this bot did not create alone", async () => {
