@@ -1,10 +1,4 @@
-import {
-  TurnContext,
-  type Activity,
-  type CloudAdapter,
-  type ConversationParameters,
-  type ConversationReference,
-} from "botbuilder";
+import { TurnContext, type Activity, type CloudAdapter, type ConversationReference } from "botbuilder";
 import { z } from "zod";
 import { backoffMs, retryAfterMs } from "../adapters/backoff";
 import type { Contact, Incident, ReporterNotice } from "../incidents/model";
@@ -12,6 +6,7 @@ import type { IncidentService, NoticeOutcome } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
 import { cardAttachment, reporterUpdateCard } from "./cards";
+import { sendInPersonalChat } from "./private-chat";
 import { isTrustedServiceUrl } from "./service-urls";
 
 /** Incidents looked at per sweep; each may hold several due notices. */
@@ -196,16 +191,8 @@ export class ReporterNotifier {
   }
 
   /** Opens (or finds: Teams answers the same chat for the same person) the bot's 1:1 chat with them, and sends there. */
-  private async openChat({ adapter }: Sender, to: ChatAddress, activity: Partial<Activity>) {
-    const parameters = {
-      isGroup: false,
-      bot: { ...to.bot, name: to.bot.name ?? "" },
-      members: [{ ...to.user, name: to.user.name ?? "" }],
-      ...(to.tenantId && { tenantId: to.tenantId, channelData: { tenant: { id: to.tenantId } } }),
-    } as ConversationParameters;
-    await adapter.createConversationAsync(this.botAppId, to.channelId, to.serviceUrl, "", parameters, async (ctx) => {
-      await ctx.sendActivity(activity);
-    });
+  private openChat(via: Sender, to: ChatAddress, activity: Partial<Activity>): Promise<void> {
+    return sendInPersonalChat(via, this.botAppId, to, activity);
   }
 }
 
