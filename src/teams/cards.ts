@@ -9,9 +9,8 @@ import {
   type ReportAccount,
   type ReporterNotice,
 } from "../incidents/model";
-import { mirrorState } from "../incidents/mirror";
-import type { ReporterView } from "../incidents/visibility";
 import { CompiledTemplate } from "./card-template";
+import { sentinelOf } from "./sentinel-line";
 import { CARD_NAMES } from "./verbs";
 
 /** Cards are drawn from the templates in cards/; the forms are in form-cards.ts, the read-only cards here. */
@@ -64,7 +63,7 @@ const SEVERITY_COLOR: Record<Incident["severity"], string> = {
   Informational: "Default",
 };
 
-const DESCRIPTION_PREVIEW = 400;
+export const DESCRIPTION_PREVIEW = 400;
 
 /** Made once: toLocaleString builds a new formatter on every call (~0.2 ms, the create path's largest cost of ours). */
 const MONTH_UTC = new Intl.DateTimeFormat("en-GB", { month: "short", timeZone: "UTC" });
@@ -139,44 +138,6 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
     sentinel: sentinelOf(incident, options.triageActions === true),
   });
-}
-
-/** The incident's place in Microsoft Sentinel: its number and link once there, or why not yet; conflicts for the triage card. */
-export function sentinelOf(
-  incident: Incident,
-  withConflicts: boolean,
-): { text: string; color: string; url: string; conflicts: { line: string }[] } {
-  const state = mirrorState(incident);
-  const url = state.kind !== "off" && state.incidentUrl && /^https:\/\//i.test(state.incidentUrl) ? state.incidentUrl : "";
-  const number = state.kind !== "off" && state.incidentNumber !== undefined ? `Incident ${state.incidentNumber}` : "";
-  const lines = [...(incident.sentinel?.conflicts ?? []), ...(incident.sentinel?.unread ?? [])];
-  const conflicts = withConflicts ? lines.map((line) => ({ line: wrappable(line) })) : [];
-  switch (state.kind) {
-    case "off":
-      return { text: "", color: "Default", url: "", conflicts: [] };
-    case "synced":
-      return {
-        text: state.behind ? `${number || "In Sentinel"}; sending the latest change…` : number || "In Sentinel",
-        color: "Default",
-        url,
-        conflicts,
-      };
-    case "sending":
-      return {
-        text: wrappable(
-          state.lastError
-            ? `${number ? `${number}; the latest change is` : "Not"} in Sentinel yet: ${state.lastError} Trying again.`
-            : number
-              ? `${number}; sending the latest change…`
-              : "Sending to Sentinel…",
-        ),
-        color: state.lastError ? "Warning" : "Default",
-        url,
-        conflicts,
-      };
-    case "rejected":
-      return { text: wrappable(`Not in Sentinel: ${state.reason}`), color: "Attention", url, conflicts };
-  }
 }
 
 /** The triage card shows the latest few comments, the first open tasks (with Done), and the reporters it could not reach. */
@@ -270,54 +231,6 @@ function accountFacts(r: ReportAccount): string[] {
   ];
 }
 
-/** What a reporter may see of an incident they reported (src/incidents/visibility.ts decides what that is). */
-export function reporterCard(view: ReporterView, options: { heading: string; note?: string }): AdaptiveCard {
-  const words = view.words.length > DESCRIPTION_PREVIEW ? `${view.words.slice(0, DESCRIPTION_PREVIEW)}…` : view.words;
-  return expand("reporter-view", {
-    heading: options.heading,
-    note: options.note ?? "",
-    view: { ...view, title: wrappable(view.title) },
-    words: wrappable(words),
-    facts: [
-      { label: "Reference", value: incidentRef(view) },
-      { label: "Status", value: view.status },
-      { label: "Handled by", value: view.handledBy ? wrappable(view.handledBy) : "Not assigned yet" },
-      { label: "Sent", value: formatUtc(view.reportedUtc) },
-      ...(view.restricted ? [{ label: "Seen by", value: "the SOC's restricted-cases team only" }] : []),
-    ],
-  });
-}
-
-/**
- * A message to a reporter about their incident (src/incidents/casework.ts wrote its words): what
- * changed, its status and who handles it, and for a question a box to answer in. `answered`: the
- * card after they answered, showing what they sent.
- */
-export function reporterUpdateCard(
-  incident: Incident,
-  notice: Pick<ReporterNotice, "text" | "questionId">,
-  options: { answered?: string; note?: string; answer?: string } = {},
-): AdaptiveCard {
-  const asks = notice.questionId !== undefined && options.answered === undefined;
-  return expand("reporter-update", {
-    heading: notice.questionId
-      ? `A question about your report ${incidentRef(incident)}`
-      : `Update on your report ${incidentRef(incident)}`,
-    note: options.note ?? "",
-    paragraphs: notice.text.split(/\n{2,}/).map((p) => wrappable(p)),
-    facts: [
-      { label: "Status", value: incident.status },
-      { label: "Handled by", value: incident.owner ? wrappable(incident.owner.assignedTo) : "Not assigned yet" },
-    ],
-    asks,
-    answerMax: MESSAGE_MAX_LENGTH,
-    answer: options.answer ?? "",
-    answered: options.answered !== undefined ? wrappable(options.answered) : "",
-    incidentId: incident.id,
-    questionId: notice.questionId ?? "",
-  });
-}
-
 /** A list of incidents ("my reports", "my incidents"): number, title, and a line of what matters. */
 export function incidentListCard(
   heading: string,
@@ -349,24 +262,6 @@ export function incidentCreatedCard(incident: Incident, options: { repeated?: bo
   return incidentCard(incident, {
     heading: `Incident ${incidentRef(incident)} created`,
     ...(options.repeated && { note: "This form had already been submitted: this is the incident it created." }),
-  });
-}
-
-/** The employee's receipt: the number and what happens next. */
-export function reportReceivedCard(incident: Incident, options: { repeated?: boolean } = {}): AdaptiveCard {
-  const urgent = incident.severity === "High";
-  return expand("report-received", {
-    heading: `Thank you. Your report is ${incidentRef(incident)}`,
-    note: options.repeated ? "You had already sent this report: this is the one the SOC has." : "",
-    incident: { ...incident, title: wrappable(incident.title) },
-    nextSteps: urgent
-      ? "The SOC has it now, marked urgent, and will contact you shortly. If anyone is in danger, also call your local " +
-        "emergency number or site security."
-      : "A SOC analyst will review it and may contact you for details. You don't need to do anything else; quote the " +
-        "reference if you follow up.",
-    reference: incidentRef(incident),
-    priority: urgent ? "Urgent" : "Normal",
-    created: formatUtc(incident.createdTimeUtc),
   });
 }
 

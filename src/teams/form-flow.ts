@@ -7,7 +7,8 @@ import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from ".
 import type { Logger } from "../log";
 import { randomUUID } from "node:crypto";
 import { reporterView } from "../incidents/visibility";
-import { helpCard, incidentCreatedCard, reportReceivedCard, reporterCard, triageCard, type AdaptiveCard } from "./cards";
+import { helpCard, incidentCreatedCard, triageCard, type AdaptiveCard } from "./cards";
+import { reportReceivedCard, reporterCard } from "./reporter-cards";
 import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";

@@ -5,7 +5,8 @@ import type { Contact, Incident, ReporterNotice } from "../incidents/model";
 import type { IncidentService, NoticeOutcome } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
-import { cardAttachment, reporterUpdateCard } from "./cards";
+import { cardAttachment } from "./cards";
+import { reporterUpdateCard } from "./reporter-cards";
 import { sendInPersonalChat } from "./private-chat";
 import { isTrustedServiceUrl } from "./service-urls";
 

@@ -5,11 +5,10 @@ import {
   CARDS_DIR,
   helpCard,
   incidentCreatedCard,
-  reporterUpdateCard,
-  reportReceivedCard,
   triageCard,
   type AdaptiveCard,
 } from "../../src/teams/cards";
+import { reporterUpdateCard, reportReceivedCard } from "../../src/teams/reporter-cards";
 import { emptyForm, emptyReport, incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
 import { CARD_ACTIONS } from "../../src/teams/handlers/card-actions";
 import { DATASET_HANDLERS } from "../../src/teams/handlers/typeahead";

@@ -7,7 +7,8 @@ import type {
 import { incidentRef, type Incident, type MessageEvidence } from "../../incidents/model";
 import type { Seen } from "../../incidents/service";
 import { accessTo, reporterView, type Viewer } from "../../incidents/visibility";
-import { cardAttachment, incidentCard, reporterCard, type AdaptiveCard } from "../cards";
+import { cardAttachment, incidentCard, type AdaptiveCard } from "../cards";
+import { reporterCard } from "../reporter-cards";
 import { emptyForm, emptyReport } from "../form-cards";
 import { evidenceData, messageIncidentId, messagePayload, readMessage } from "../message-source";
 import { whenDown } from "../outage";
