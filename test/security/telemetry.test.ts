@@ -13,7 +13,7 @@ import { directoryData, type DirectoryDataSet } from "../support/directory-data"
 import { startFakeAppInsights, type Envelope, type FakeAppInsights } from "../support/fake-app-insights";
 import { TLS_CA_FILE, startFakeSentinel, type FakeSentinel } from "../support/fake-sentinel";
 import { FakeGraph } from "../support/fake-graph";
-import { execute, search, type Person } from "../support/teams";
+import { execute, message, search, type Person } from "../support/teams";
 import { until } from "../support/until";
 
 /*
@@ -224,6 +224,9 @@ it("sends requests, dependencies and the bot's measures with the managed identit
   // Mirrored to Sentinel (its owner resolved in Graph): the Sentinel and Graph dependencies, and a sync to count.
   await until("the incident in Sentinel", () => sentinel.incidents.get(id)?.properties.owner?.objectId === OWNER.id);
   await until("the sync recorded", () => !!sentinel.incidents.get(id)?.etag);
+  // Teams refuses the reply to a message: an error in the turn, logged, so an exception to send.
+  connector.failNext(20, 500);
+  await fetch(`${bot.url}/api/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message(connector.url, `help ${TITLE}`, { from: REPORTER })) });
   await stop(bot);
 
   // It arrived, with the managed identity's token (the resource has local auth off), asked for the identity configured.
@@ -237,6 +240,11 @@ it("sends requests, dependencies and the bot's measures with the managed identit
   const dependencies = envelopes.filter((e) => e.data.baseType === "RemoteDependencyData").map((e) => e.data.baseData);
   const called = dependencies.map((d) => String(d.data));
   expect([hosts.cosmos, hosts.graph, hosts.sentinel].filter((host) => !called.some((url) => url.includes(`//${host}/`)))).toEqual([]);
+
+  // The exception: its type and stack frames (whatever its message said is not sent; the search below covers it).
+  const exceptions = envelopes.filter((e) => e.data.baseType === "ExceptionData").flatMap((e) => e.data.baseData.exceptions as { typeName: string; message: string }[]);
+  expect(exceptions.length).toBeGreaterThan(0);
+  for (const exception of exceptions) expect(exception.message).toBe(exception.typeName);
 
   const creates = metric(envelopes, "incidents.created");
   expect(creates).toContainEqual(expect.objectContaining({ value: 1, properties: { entry_point: "form", severity: "High" } }));
