@@ -179,7 +179,8 @@ async function start(extra: Record<string, string> = {}): Promise<Running> {
 async function post(bot: ChildBot, activity: unknown): Promise<any> {
   const res = await fetch(`${bot.url}/api/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(activity) });
   expect(res.status).toBe(200);
-  return JSON.parse(await res.text());
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
 }
 
 /** The bot stops as App Service stops it (SIGTERM): what telemetry holds is sent before it exits. */
@@ -211,6 +212,10 @@ function metric(envelopes: Envelope[], name: string): Record<string, any>[] {
 it("sends requests, dependencies and the bot's measures with the managed identity, and nothing of a report or a person", async () => {
   const { bot, appInsights, sentinel, tokenRequests, monitorToken, connector, hosts } = await start();
 
+  // The SOC's triage channel, where each new incident is posted (a notice to count).
+  await post(bot, message(connector.url, "triage here", { from: REPORTER, where: "channel" }));
+  // Sentinel is busy at the first push (a retry to count), then takes it.
+  sentinel.failNext(1, { kind: "status", status: 503 }, /incidents\/[^/]+$/);
   // An analyst looks an owner up by name (Graph: $search="displayName:Zephyrine Quillf"), then files the report.
   const typeahead = await post(bot, search(connector.url, "owners", "Zephyrine Quillf", { from: REPORTER }));
   const found = (typeahead.value.results as { title: string; value: string }[]).find((r) => r.title.includes(OWNER.displayName));
@@ -249,7 +254,9 @@ it("sends requests, dependencies and the bot's measures with the managed identit
   const creates = metric(envelopes, "incidents.created");
   expect(creates).toContainEqual(expect.objectContaining({ value: 1, properties: { entry_point: "form", severity: "High" } }));
   expect(metric(envelopes, "sentinel.syncs")).toContainEqual(expect.objectContaining({ properties: { outcome: "synced" } }));
+  expect(metric(envelopes, "sentinel.syncs")).toContainEqual(expect.objectContaining({ properties: { outcome: "retry" } }));
   expect(metric(envelopes, "sentinel.sync_lag").length).toBeGreaterThan(0);
+  expect(metric(envelopes, "notices")).toContainEqual(expect.objectContaining({ properties: { kind: "triage", outcome: "sent" } }));
 
   const sent = everythingSent(appInsights);
   const secrets = [
