@@ -235,7 +235,7 @@ var sentinelSettings = sentinelEnabled ? [
 var platformSettings = [
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
   // Local auth is off: telemetry is sent with this identity's Entra token (Monitoring Metrics Publisher above).
-  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${identity.properties.clientId}' }
+  { name: 'APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID', value: identity.properties.clientId }
   { name: 'WEBSITES_PORT', value: '3978' }
   { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'false' }
 ]

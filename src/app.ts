@@ -16,7 +16,7 @@ import {
   type Config,
 } from "./config";
 import { SentinelMirror } from "./incidents/mirror";
-import type { Clock, Directory, IncidentStore } from "./incidents/ports";
+import type { Clock, Directory, IncidentStore, Measures } from "./incidents/ports";
 import { IncidentService } from "./incidents/service";
 import { createLogger, type Logger } from "./log";
 import { AfterAnswer } from "./teams/after-answer";
@@ -45,8 +45,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Parts a test may supply itself instead of building them from configuration. */
+/** Parts a caller may supply itself instead of building them from configuration (tests; telemetry from src/index.ts). */
 export interface AppOverrides {
+  /** What is counted for operators (src/telemetry.ts). Absent: nothing. */
+  measures?: Measures;
+  /** Told of each error logged at warn or above (src/telemetry.ts records it as an exception). */
+  onError?: (error: Error) => void;
   directory?: Directory;
   /** The service's clock (tests move time forward: retry delays, the tag window). */
   clock?: Clock;
@@ -96,6 +100,8 @@ export interface BotParts {
   botAppId?: string;
   /** How often an instance looks for notices to reporters that are due (retries, other instances' leftovers). */
   noticeSweepMs?: number;
+  /** What is counted for operators (src/telemetry.ts). */
+  measures?: Measures;
 }
 
 /** The Teams side: the bot and everything its handlers use. */
@@ -112,8 +118,16 @@ export function buildBot(parts: BotParts): IncidentBot {
     trustedServiceUrls,
     flow: new FormFlow(service, log, tokens),
     limits: rateLimits ? new RateLimits(rateLimits) : RateLimits.none(),
-    triage: new TriageNotifier(service, log, later, trustedServiceUrls, parts.noticeSweepMs ?? 30_000),
-    reporters: new ReporterNotifier(service, log, later, trustedServiceUrls, parts.botAppId ?? "", parts.noticeSweepMs ?? 30_000),
+    triage: new TriageNotifier(service, log, later, trustedServiceUrls, parts.noticeSweepMs ?? 30_000, parts.measures),
+    reporters: new ReporterNotifier(
+      service,
+      log,
+      later,
+      trustedServiceUrls,
+      parts.botAppId ?? "",
+      parts.noticeSweepMs ?? 30_000,
+      parts.measures,
+    ),
   });
 }
 
@@ -134,7 +148,7 @@ function formSecret(config: Config, service: IncidentService): { secret: () => P
 
 export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logger, overrides: AppOverrides = {}): Promise<App> {
   const config = loadConfig(env);
-  const logger = log ?? createLogger(config.LOG_LEVEL);
+  const logger = log ?? createLogger(config.LOG_LEVEL, undefined, overrides.onError);
   if (isLocalMode(config)) {
     logger.warn(
       "LOCAL MODE: MicrosoftAppId is not set, so requests are NOT authenticated. Use this only on a developer machine " +
@@ -153,6 +167,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     tagCacheMs: config.TAG_CACHE_MS,
     ...(overrides.clock && { clock: overrides.clock }),
     mirrored: sentinel !== undefined,
+    ...(overrides.measures && { measures: overrides.measures }),
     // Each change goes to Sentinel as soon as it is written, without holding up the answer.
     written: (incident) => {
       if (mirror && incident.sentinel) background.run("Sentinel push", () => mirror!.push(incident.id));
@@ -169,6 +184,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     rateLimits: rateLimitSettings(config),
     botAppId: config.MicrosoftAppId ?? "",
     noticeSweepMs: config.NOTICE_SWEEP_SECONDS * 1000,
+    ...(overrides.measures && { measures: overrides.measures }),
   });
   const server = await startServer({
     port: config.PORT,
@@ -195,6 +211,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
       claimMs: Math.max(5_000, 6 * config.SENTINEL_REQUEST_TIMEOUT_MS),
       ...(overrides.clock && { clock: overrides.clock }),
       log,
+      ...(overrides.measures && { measures: overrides.measures }),
       changed: (incident) => bot.changedElsewhere(incident),
     });
     const running = mirror;

@@ -3,6 +3,13 @@ import type { CosmosSettings } from "./adapters/cosmos-store";
 import type { GraphSettings } from "./adapters/graph-directory";
 import type { SentinelSettings } from "./adapters/sentinel-client";
 
+/** What src/telemetry.ts needs (declared here so that reading the settings loads none of it). */
+export interface TelemetrySettings {
+  connectionString: string;
+  auth: "entra" | "key";
+  managedIdentityClientId?: string;
+}
+
 /**
  * The only reader of process.env. Every setting is listed in .env.example with a comment.
  * All problems are reported at once, each saying how to fix it.
@@ -251,6 +258,28 @@ const schema = z
       .max(120_000)
       .default(10_000),
     // --- end of Microsoft Sentinel settings ---
+
+    // --- Application Insights (Azure Monitor OpenTelemetry); see src/telemetry.ts and docs/telemetry.md ---
+    /** Absent: no telemetry, and nothing of it is loaded. */
+    APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /(^|;)\s*InstrumentationKey\s*=\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i,
+          "use the resource's connection string (Application Insights > Overview > Connection String: " +
+            "InstrumentationKey=...;IngestionEndpoint=...)",
+        )
+        .optional(),
+    ),
+    /** entra: sent with a token of the managed identity (the resource has local auth off); key: the connection string alone. */
+    APPLICATIONINSIGHTS_AUTH: z
+      .enum(["entra", "key"], { message: "use entra (the managed identity) or key (the connection string alone)" })
+      .default("entra"),
+    /** Client id of the user-assigned managed identity that sends telemetry (entra). Absent: the system-assigned one. */
+    APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID: optionalText.pipe(
+      z.string().regex(GUID, "use the managed identity's client id, a GUID").optional(),
+    ),
+    // --- end of Application Insights settings ---
 
     // --- Trust and limits; see src/teams/auth.ts, tenant-guard.ts, rate-limit.ts ---
     // Overrides of where Bot Framework tokens are checked and obtained, for tests (a local OpenID
@@ -570,6 +599,17 @@ const schema = z
         message: "is set but SENTINEL_CERTIFICATE_PATH is not: set the PEM file's path too, or remove the password",
       });
     }
+    if (!c.APPLICATIONINSIGHTS_CONNECTION_STRING) {
+      for (const key of ["APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID"] as const) {
+        if (c[key]) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "is set but APPLICATIONINSIGHTS_CONNECTION_STRING is not: set the connection string too, or remove it",
+          });
+        }
+      }
+    }
     if (c.GRAPH_CERTIFICATE_PASSWORD && !c.GRAPH_CERTIFICATE_PATH) {
       ctx.addIssue({
         code: "custom",
@@ -615,7 +655,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       [...result.error.issues, ...more].map((issue) => {
         const key = issue.path.join(".") || "configuration";
-        const got = input[key] !== undefined && !/PASSWORD|SECRET|KEY/i.test(key) ? ` (got "${input[key]}")` : "";
+        const secret = /PASSWORD|SECRET|KEY|CONNECTION_STRING/i.test(key);
+        const got = input[key] !== undefined && !secret ? ` (got "${input[key]}")` : "";
         return `${key}${got}: ${issue.message}`;
       }),
     );
@@ -722,5 +763,17 @@ export function sentinelSettings(config: Config): SentinelSettings | undefined {
     signIn,
     authorityHost: config.SENTINEL_AUTHORITY_HOST,
     requestTimeoutMs: config.SENTINEL_REQUEST_TIMEOUT_MS,
+  };
+}
+
+/** Application Insights' settings, or undefined when telemetry is off (no connection string). */
+export function telemetrySettings(config: Config): TelemetrySettings | undefined {
+  if (!config.APPLICATIONINSIGHTS_CONNECTION_STRING) return undefined;
+  return {
+    connectionString: config.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    auth: config.APPLICATIONINSIGHTS_AUTH,
+    ...(config.APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID && {
+      managedIdentityClientId: config.APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID,
+    }),
   };
 }

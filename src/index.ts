@@ -1,6 +1,6 @@
 import "dotenv/config";
-import { startApp } from "./app";
-import { ConfigError } from "./config";
+import { ConfigError, loadConfig, telemetrySettings } from "./config";
+import type { Telemetry } from "./telemetry";
 
 /**
  * `npm start`: run the bot until SIGTERM/SIGINT, then stop cleanly: refuse new requests at once,
@@ -9,7 +9,16 @@ import { ConfigError } from "./config";
  * then nothing is half-written; a request cut short was not confirmed, and Teams resends it.
  */
 async function main(): Promise<void> {
-  const app = await startApp();
+  // Application Insights first, when it is set up: its instrumentations must see http, undici, restify and the Azure SDK
+  // load. Without a connection string none of it is loaded.
+  const settings = telemetrySettings(loadConfig(process.env));
+  const telemetry: Telemetry | undefined = settings ? (await import("./telemetry")).startTelemetry(settings) : undefined;
+  const { startApp } = await import("./app");
+  const app = await startApp(
+    process.env,
+    undefined,
+    telemetry ? { measures: telemetry.measures, onError: (error) => telemetry.exception(error) } : {},
+  );
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -18,8 +27,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const deadlineMs = app.config.SHUTDOWN_TIMEOUT_MS;
-    // Stops listening before it returns, so this line means new connections are refused.
-    const closing = app.close();
+    // Stops listening before it returns, so this line means new connections are refused. Then what telemetry holds is sent.
+    const closing = app
+      .close()
+      .then(() =>
+        telemetry?.shutdown().catch((error: unknown) => process.stderr.write(`telemetry not sent at stop: ${String(error)}\n`)),
+      );
     process.stderr.write(
       `${signal}: no longer accepting requests; finishing those in flight (at most ${deadlineMs} ms), then closing the store\n`,
     );

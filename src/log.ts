@@ -6,10 +6,26 @@ export type { Logger };
  * Structured JSON logs. Secrets are redacted wherever they might appear; incident text
  * (titles, descriptions) is never logged at info level.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  /** Told of each error logged (as `err`) at warn or above: src/telemetry.ts records it as an exception. */
+  onError?: (error: Error) => void,
+): Logger {
   return pino(
     {
       level,
+      ...(onError && {
+        hooks: {
+          logMethod(args, method, level) {
+            const first: unknown = args[0];
+            if (level >= 40 && first && typeof first === "object" && "err" in first && first.err instanceof Error) {
+              onError(first.err);
+            }
+            return method.apply(this, args);
+          },
+        },
+      }),
       base: { service: "soc-incident-bot" },
       redact: {
         paths: [

@@ -15,7 +15,8 @@ import {
   type SentinelLink,
   type TaskStatus,
 } from "./model";
-import type { Clock, Directory, IncidentStore } from "./ports";
+import { NO_MEASURES } from "./ports";
+import type { Clock, Directory, IncidentStore, Measures } from "./ports";
 
 /**
  * The mirror of every incident in Microsoft Sentinel, both ways. No SDK here: `SentinelApi` is the
@@ -410,6 +411,8 @@ export interface MirrorOptions {
   claimMs?: number;
   clock?: Clock;
   log: MirrorLog;
+  /** Told how each push ended, and how long after the change it reached Sentinel (src/telemetry.ts). */
+  measures?: Measures;
   /** After a change made in Sentinel was written here, or the first push gave Sentinel's number: cards to redraw. */
   changed?: (incident: Incident) => void;
 }
@@ -423,6 +426,7 @@ export class SentinelMirror {
   private readonly workspaceId: string;
   private readonly clock: Clock;
   private readonly log: MirrorLog;
+  private readonly measures: Measures;
 
   constructor(private readonly options: MirrorOptions) {
     this.store = options.store;
@@ -430,6 +434,7 @@ export class SentinelMirror {
     this.workspaceId = options.workspaceId;
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log;
+    this.measures = options.measures ?? NO_MEASURES;
   }
 
   /** Pushes every incident whose change is due (retries, and pushes another instance stopped). Returns how many were tried. */
@@ -478,6 +483,7 @@ export class SentinelMirror {
         "incident synced to Sentinel",
       );
       if (stored && (!link.etag || sent.fromSentinel.length || sent.conflicts.length)) this.options.changed?.(stored);
+      this.measures.synced("synced", Math.max(0, this.clock().getTime() - Date.parse(incident.lastModifiedTimeUtc)));
       return "synced";
     } catch (error) {
       return this.failed(incident, until, error);
@@ -759,6 +765,7 @@ export class SentinelMirror {
       { incidentId: incident.id, kind, reason },
       kind === "rejected" ? "Sentinel refused the incident" : "could not reach Sentinel; will retry",
     );
+    this.measures.synced(kind === "rejected" ? "rejected" : "retry");
     return kind === "rejected" ? "rejected" : "retry";
   }
 

@@ -1,4 +1,4 @@
-import type { Actor, Incident, OwnerType, ReporterNotice, SentinelLink, TriageNotice } from "./model";
+import type { Actor, EntryPoint, Incident, OwnerType, ReporterNotice, SentinelLink, Severity, TriageNotice } from "./model";
 
 /** A new incident as the store receives it: everything but the number and revision, which the store assigns (revision 1). */
 export type NewIncident = Omit<Incident, "incidentNumber" | "revision">;
@@ -189,3 +189,19 @@ export interface Directory {
 
 /** The clock, so that tests and benchmarks can place incidents in time. */
 export type Clock = () => Date;
+
+/**
+ * What the bot counts for its operators (Application Insights, src/telemetry.ts; nothing when it is not set up). Every value
+ * passed is from a closed set or a number: never an incident's words, a person, or an id.
+ */
+export interface Measures {
+  /** A new incident was stored (not a repeat of the same submission, not a later report of a reported message). */
+  created(entryPoint: EntryPoint, severity: Severity): void;
+  /** One push of a change to Sentinel ended; `lagMs`: from the change being written here to Sentinel having it (synced only). */
+  synced(outcome: "synced" | "retry" | "rejected", lagMs?: number): void;
+  /** One notice ended: to a reporter (1:1 chat) or to the triage channel. */
+  noticed(kind: "reporter" | "triage", outcome: "sent" | "unreachable" | "retry" | "failed"): void;
+}
+
+/** Counts nothing. */
+export const NO_MEASURES: Measures = { created: () => undefined, synced: () => undefined, noticed: () => undefined };

@@ -30,7 +30,8 @@ import type {
   TriageNotice,
 } from "./model";
 import { incidentRef, personKey, PROVIDER_NAME } from "./model";
-import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident, TagUses, TagWindow } from "./ports";
+import { NO_MEASURES } from "./ports";
+import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
@@ -124,6 +125,8 @@ export interface IncidentServiceOptions {
   mirrored?: boolean;
   /** Told of every change written (a create, an edit, a comment...), after the write: the mirror sends it on. */
   written?: (incident: Incident) => void;
+  /** Told of each new incident (src/telemetry.ts counts them). */
+  measures?: Measures;
 }
 
 /** Owner typeahead shows at most this many (Teams shows 15). */
@@ -145,6 +148,7 @@ export class IncidentService {
   private readonly cacheMs: number;
   private readonly mirrored: boolean;
   private readonly written: (incident: Incident) => void;
+  private readonly measures: Measures;
   readonly workspaceId: string;
   private tagCache: { at: number; since: string; state: Promise<TagState> } | undefined;
   private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
@@ -157,6 +161,7 @@ export class IncidentService {
     this.cacheMs = options.tagCacheMs ?? 30_000;
     this.mirrored = options.mirrored ?? false;
     this.written = options.written ?? (() => undefined);
+    this.measures = options.measures ?? NO_MEASURES;
   }
 
   /** Whether this person works in the SOC. */
@@ -217,6 +222,7 @@ export class IncidentService {
       // Read again on the next suggestion (only what changed, where the store can tell).
       if (v.tags.length && this.tagCache) this.tagCache.at = -Infinity;
       this.written(outcome.incident);
+      this.measures.created(entryPoint, outcome.incident.severity);
       return { kind: "created", incident: outcome.incident, isNew: true };
     }
     // The id was used before: by this person (a double click, a retry), or, for a reported message,

@@ -2,6 +2,7 @@ import { TurnContext, type Activity, type CloudAdapter, type ConversationReferen
 import { z } from "zod";
 import { backoffMs, retryAfterMs } from "../adapters/backoff";
 import type { Contact, Incident, ReporterNotice } from "../incidents/model";
+import { NO_MEASURES, type Measures } from "../incidents/ports";
 import type { IncidentService, NoticeOutcome } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
@@ -93,6 +94,7 @@ export class ReporterNotifier {
     /** The bot's app id ("" in local mode), for opening a 1:1 chat. */
     private readonly botAppId: string,
     private readonly sweepEveryMs: number,
+    private readonly measures: Measures = NO_MEASURES,
   ) {}
 
   /** After the answer: sends the notices due on `incident` (those a change just wrote). */
@@ -136,6 +138,7 @@ export class ReporterNotifier {
       const outcome = await this.post(via, claim.incident, claim.notice);
       const settled = await this.service.settleNotice(incidentId, noticeId, outcome);
       const where = { incidentId, notice: noticeId, attempts: settled?.attempts };
+      this.measures.noticed("reporter", outcome.kind);
       if (outcome.kind === "sent") this.log.info(where, "told a reporter about their incident");
       else
         this.log.warn(
@@ -145,6 +148,7 @@ export class ReporterNotifier {
     } catch (error) {
       // The store is down: the notice stays pending (its claim lapses) and the next sweep tries again.
       this.log.warn({ err: error, incidentId, notice: noticeId }, "could not send or record a notice to a reporter");
+      this.measures.noticed("reporter", "failed");
     }
   }
 

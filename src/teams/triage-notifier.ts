@@ -1,5 +1,6 @@
 import type { ConversationReference, TurnContext } from "botbuilder";
 import type { Incident } from "../incidents/model";
+import { NO_MEASURES, type Measures } from "../incidents/ports";
 import type { IncidentService } from "../incidents/service";
 import type { Logger } from "../log";
 import type { AfterAnswer } from "./after-answer";
@@ -28,6 +29,7 @@ export class TriageNotifier {
     private readonly trustedServiceUrls: readonly string[],
     /** How often, at most, this instance looks for posts to retry (NOTICE_SWEEP_SECONDS). */
     private readonly sweepEveryMs: number,
+    private readonly measures: Measures = NO_MEASURES,
   ) {}
 
   /** After the answer: posts the card for a new incident in the triage channel. */
@@ -54,8 +56,10 @@ export class TriageNotifier {
       });
       await this.service.recordNotice(incident.id, { state: "posted", attempts, ...(messageId && { messageId }) });
       this.log.info({ incidentId: incident.id, attempts }, "posted to the triage channel");
+      this.measures.noticed("triage", "sent");
     } catch (error) {
       this.log.warn({ err: error, incidentId: incident.id, attempts }, "could not post to the triage channel; will retry");
+      this.measures.noticed("triage", "retry");
       try {
         await this.service.recordNotice(incident.id, {
           state: "failed",

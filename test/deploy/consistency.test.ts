@@ -103,6 +103,8 @@ describe("the bot's settings in infra/azure.bicep", () => {
           ? stand.SECRET
           : s.name === "COSMOS_ENDPOINT"
             ? stand.ENDPOINT
+            : s.name === "APPLICATIONINSIGHTS_CONNECTION_STRING"
+              ? `InstrumentationKey=${stand.GUID};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/`
             : s.name === "WORKSPACE_ID" || s.name === "SENTINEL_RESOURCE_GROUP" || s.name === "SENTINEL_WORKSPACE_NAME"
               ? "soc-sentinel"
               : s.name === "ANALYSTS_ARE_EVERYONE"

@@ -56,7 +56,7 @@ function azureValues(endpoint: string): Record<string, string> {
     RESTRICTED_GROUP_ID: "",
     // App Service's, not read by the bot.
     APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000",
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${IDENTITY_CLIENT_ID}`,
+    APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID: IDENTITY_CLIENT_ID,
   };
 }
 

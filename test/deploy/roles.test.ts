@@ -168,7 +168,7 @@ describe("secrets in infra/azure.bicep", () => {
     expect(settings.get("MicrosoftAppId")).toBe("identity.properties.clientId");
     expect(settings.get("GRAPH_CLIENT_ID")).toBe("identity.properties.clientId");
     expect(settings.get("GRAPH_MANAGED_IDENTITY")).toBe("'true'");
-    expect(settings.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING")).toBe("'Authorization=AAD;ClientId=${identity.properties.clientId}'");
+    expect(settings.get("APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID")).toBe("identity.properties.clientId");
     const bot = declarations(BICEP).find((d) => d.kind === "resource" && /'Microsoft\.BotService\/botServices@/.test(d.text))!.text;
     expect(bot).toMatch(/msaAppType: 'UserAssignedMSI'/);
     expect(bot).toMatch(/msaAppId: identity\.properties\.clientId/);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { ConfigError, loadConfig } from "../../src/config";
+import { ConfigError, loadConfig, telemetrySettings } from "../../src/config";
 
 /**
  * Every refusal src/config.ts can report, word for word as the person starting the bot reads it
@@ -391,6 +391,36 @@ describe("all problems at once", () => {
   });
 });
 
+describe("Application Insights settings", () => {
+  const CONNECTION = "InstrumentationKey=3f1c9a2e-7b4d-4e8f-9a6b-2c5d8e1f0a47;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
+
+  it("are off without a connection string, and on with the managed identity by default", () => {
+    expect(telemetrySettings(loadConfig({}))).toBeUndefined();
+    expect(telemetrySettings(loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION }))).toEqual({ connectionString: CONNECTION, auth: "entra" });
+    const id = "7d3e2a10-4c5b-4f6e-8a7b-9c0d1e2f3a4b";
+    expect(telemetrySettings(loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID: id }))).toEqual({
+      connectionString: CONNECTION,
+      auth: "entra",
+      managedIdentityClientId: id,
+    });
+    expect(telemetrySettings(loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, APPLICATIONINSIGHTS_AUTH: "key" }))?.auth).toBe("key");
+  });
+
+  it("refuse what is not a connection string, a client id that is not a GUID, and a client id with nothing to send", () => {
+    expect(problemsOf({ APPLICATIONINSIGHTS_CONNECTION_STRING: "https://westeurope-5.in.applicationinsights.azure.com/" })[0]).toMatch(
+      // Not echoed: with local auth on, it is what lets anyone send to the resource.
+      /^APPLICATIONINSIGHTS_CONNECTION_STRING: use the resource's connection string/,
+    );
+    expect(problemsOf({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID: "bot-identity" })).toEqual([
+      `APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID (got "bot-identity"): use the managed identity's client id, a GUID`,
+    ]);
+    expect(problemsOf({ APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID: "7d3e2a10-4c5b-4f6e-8a7b-9c0d1e2f3a4b" })).toEqual([
+      `APPLICATIONINSIGHTS_MANAGED_IDENTITY_CLIENT_ID (got "7d3e2a10-4c5b-4f6e-8a7b-9c0d1e2f3a4b"): is set but APPLICATIONINSIGHTS_CONNECTION_STRING is not: set the connection string too, or remove it`,
+    ]);
+    expect(problemsOf({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, APPLICATIONINSIGHTS_AUTH: "secret" })[0]).toMatch(/^APPLICATIONINSIGHTS_AUTH \(got "secret"\): use entra/);
+  });
+});
+
 describe("good settings", () => {
   it("load with every default when nothing is set, and empty or blank values count as not set", () => {
     const defaults = {
@@ -431,6 +461,7 @@ describe("good settings", () => {
       PRODUCTION_ALLOW_LOCAL_MODE: false,
       PRODUCTION_ALLOW_SQLITE: false,
       PRODUCTION_ALLOW_LOCAL_DIRECTORY: false,
+      APPLICATIONINSIGHTS_AUTH: "entra",
     };
     expect(loadConfig({})).toEqual(defaults);
     // Settings the bot does not know are ignored.
