@@ -32,7 +32,7 @@ import type { Clock, Directory, DirectoryEntry, IncidentStore, NewIncident, TagU
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
-import { rankTotals, suggestTags, tagWindow, totalsOf, type RankedTag } from "./tags";
+import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
@@ -569,6 +569,9 @@ export class IncidentService {
         : next;
     const outcome = await this.store.replace(noticed, revision);
     if (outcome.ok) {
+      // Tags restricted, unrestricted or edited: read again on the next suggestion.
+      const { added, removed } = tagUseChange(current, outcome.incident);
+      if ((added.length || removed.length) && this.tagCache) this.tagCache.at = -Infinity;
       this.written(outcome.incident);
       return { kind: "updated", incident: outcome.incident };
     }

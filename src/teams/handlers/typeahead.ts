@@ -19,7 +19,7 @@ export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top:
 };
 
 /**
- * `application/search`: typeahead for the form's owner and tags. A dependency that is down gives an
+ * `application/search`: typeahead for the analyst form's owner and tags (analysts only). A dependency that is down gives an
  * empty list, never an error, so the form stays usable.
  */
 export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeResponse> {
@@ -28,7 +28,9 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
   const wait = s.limits.searches.take(turn.rateKey);
   if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
   const { dataset, queryText, queryOptions } = parsed.data;
-  if (!Object.hasOwn(DATASET_HANDLERS, dataset)) {
+  // Both datasets are the analysts' form's (the workspace's tags, the directory): an employee's or a guest's
+  // form has neither, so their search is a crafted request, answered as one for a dataset that does not exist.
+  if (!Object.hasOwn(DATASET_HANDLERS, dataset) || (await turn.role()) !== "analyst") {
     return errorResponse(
       400,
       "BadRequest",
