@@ -287,6 +287,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await suggested()).toEqual({ board: 1, "ceo-insider-payroll": 1, payroll: 1, phishing: 1 });
     });
 
+    it("counts the tags of an incident created restricted once it is unrestricted, where no tag was counted before", async () => {
+      const at = "2026-11-18T10:00:00.000Z";
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at, labels: labels("Insider"), restricted: true }));
+      expect(await store.tagUsage(ws, "2026-11-01")).toEqual([]);
+      const shown = { ...incident };
+      delete shown.restricted;
+      expect((await store.replace(shown, 1)).ok).toBe(true);
+      expect((await store.tagUsage(ws, "2026-11-01")).map((u) => [u.day, u.tag, u.count])).toEqual([["2026-11-18", "Insider", 1]]);
+      // Restricted again from that revision: gone again.
+      expect((await store.replace({ ...shown, restricted: true, revision: 2 }, 2)).ok).toBe(true);
+      expect(await store.tagUsage(ws, "2026-11-01")).toEqual([]);
+    });
+
     it("lets exactly one of two replaces from the same revision win when both are in flight together", async () => {
       const { incident } = await store.create(aNewIncident({ workspaceId: ws }));
       const outcomes = await Promise.all([
