@@ -41,6 +41,8 @@ export interface App {
   address: string;
   config: Config;
   service: IncidentService;
+  /** Resolves once the work started after answers so far (card updates, triage posts, notices) has finished. */
+  settled(): Promise<void>;
   /** Stops the server, lets requests in flight and the work after their answers finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -239,6 +241,7 @@ export async function startApp(env: NodeJS.ProcessEnv = process.env, log?: Logge
     address: server.address,
     config,
     service,
+    settled: () => bot.settled(),
     close: async () => {
       // Stops listening at once (before the first await), so new connections are refused from here on.
       const serverClosed = server.close();

@@ -26,8 +26,9 @@
  * submission with other tags counts nothing), as one patch of its day's chunk document that sets the
  * incident's use under its number: one operation whatever the number of tags, and a retry, a lost
  * answer or another instance finishing a half-done create can only write it again, never count it
- * twice (repeats use a conditional patch, so an edited incident is not recounted). Counts, latest use
- * and spelling (of the day's first use) are summed up when read. No read before the write, no etags,
+ * twice (repeats use a conditional patch, so an edited incident is not recounted). A replace that changes
+ * the incident's counted tags (`countedTags`: none while restricted) rewrites its use, conditional on its
+ * revision. Counts, latest use and spelling (of the day's first use) are summed up when read. No read before the write, no etags,
  * no conflicts between instances. (Replaces the read + etag replace of a per-tag list; no documents
  * of that earlier shape were ever deployed, so none is read.)
  * Faults: 429 (after the server's retry-after), 408/449/502/503/504, timeouts and lost connections are
@@ -43,6 +44,7 @@
  *   the number back), +1 conditional patch of its tag-day document when it has tags.
  * - get, getSetting: 1 point read. putSetting: 1 upsert.
  * - replace, setNotice, updateOutbox: 1 point read + 1 conditional replace (etag); after losing a race, again.
+ *   A replace that changes the counted tags (a tag edited, restricted or not): +1 conditional patch of its tag-day document.
  * - tagUsage, recentTags: 1 single-partition query over the chunk documents of the days asked for (14 for the
  *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
  *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
@@ -90,7 +92,7 @@ import type {
   TagRead,
 } from "../incidents/ports";
 import { queryWords, searchKeys, wordKey, type SearchKeys } from "../incidents/search";
-import { usesByTag, utcDay } from "../incidents/tags";
+import { countedTags, tagUseChange, usesByTag, utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
 
@@ -175,6 +177,8 @@ interface TagDayDoc extends ItemDefinition {
    * writes commute and each is one patch of one operation, however many tags.
    */
   uses: Record<string, TagUse>;
+  /** "e<incident number>": the revision of the edit whose counted tags `uses` holds for it (`countTagUse`). */
+  [edited: `e${number}`]: number;
 }
 
 /** Cosmos DB refuses ids with these characters; "counter", "tags:..." and "setting:..." are the store's own documents. */
@@ -345,12 +349,16 @@ export class CosmosIncidentStore implements IncidentStore {
               .item(id, workspaceId)
               .replace(doc, { accessCondition: { type: "IfMatch", condition: current._etag }, abortSignal }),
           );
-          return { ok: true, incident: next };
         } catch (error) {
           // Changed since read: read again; a revision change is a conflict, a notice change is not.
           if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
           await pauseAfterConflict(conflicts, deadline, `update incident ${id}`, error);
+          continue;
         }
+        // The counts follow the incident's counted tags (none while restricted): its use is rewritten whole.
+        const change = tagUseChange(current.incident, next);
+        if (change.added.length || change.removed.length) await this.countTagUse(next, deadline, "as edited");
+        return { ok: true, incident: next };
       }
     });
   }
@@ -645,9 +653,12 @@ export class CosmosIncidentStore implements IncidentStore {
   }
 
   /**
-   * Counts the incident's tags on its day, once, however often it is called: its use is stored under
-   * its number, so a repeat can only rewrite it, never add it again. `"as created"` (the create that
-   * just stored the incident): one plain `set`, idempotent since every retry writes the same value.
+   * Counts the incident's tags (`countedTags`: none while restricted) on its day, once, however often it is
+   * called: its use is stored under its number, so a repeat can only rewrite it, never add it again.
+   * `"as created"` (the create that just stored the incident): one plain `set`, idempotent since every retry
+   * writes the same value. `"as edited"` (a replace that changed the counted tags): the use rewritten whole,
+   * with the incident's revision beside it (`e<number>`), only when no later revision's is stored (412: a
+   * later edit's use is there already), so edits landing out of order leave the latest one's.
    * Otherwise (a repeat or a lost answer, whose incident may have been edited since) a conditional
    * patch that writes only when the number is not there yet: 412 means counted already.
    * 404: the day's first use, so create the document; 409: another writer created it meanwhile, so patch.
@@ -657,23 +668,35 @@ export class CosmosIncidentStore implements IncidentStore {
   private async countTagUse(
     incident: Incident,
     deadline: number,
-    source: "as created" | "as stored" = "as stored",
+    source: "as created" | "as stored" | "as edited" = "as stored",
   ): Promise<void> {
-    if (incident.labels.length === 0) return;
+    const tags = countedTags(incident);
+    if (tags.length === 0 && source !== "as edited") return;
     const { workspaceId } = incident;
     const day = utcDay(new Date(incident.createdTimeUtc));
     const id = tagDayId(workspaceId, day, incident.incidentNumber);
     // "n" + digits: a plain property name, so neither the patch path nor the predicate needs escaping.
     const key = `n${incident.incidentNumber}`;
-    const use: TagUse = [incident.createdTimeUtc, ...incident.labels.map((l) => wellFormed(l.labelName))];
+    const edit = `e${incident.incidentNumber}`;
+    const use: TagUse = [incident.createdTimeUtc, ...tags.map(wellFormed)];
+    const revision = Math.trunc(incident.revision);
+    const condition =
+      source === "as stored"
+        ? `FROM c WHERE NOT IS_DEFINED(c.uses.${key})`
+        : source === "as edited"
+          ? `FROM c WHERE NOT IS_DEFINED(c.${edit}) OR c.${edit} < ${revision}`
+          : undefined;
     /** true when the use is stored (now or before), false when the day's document does not exist. */
     const patch = async (): Promise<boolean> => {
       try {
         await this.call("count tag usage", deadline, (abortSignal) =>
           this.container.item(id, workspaceId).patch<TagDayDoc>(
             {
-              ...(source === "as stored" && { condition: `FROM c WHERE NOT IS_DEFINED(c.uses.${key})` }),
-              operations: [{ op: "set", path: `/uses/${key}`, value: use }],
+              ...(condition && { condition }),
+              operations: [
+                { op: "set", path: `/uses/${key}`, value: use },
+                ...(source === "as edited" ? [{ op: "set" as const, path: `/${edit}`, value: revision }] : []),
+              ],
             },
             { abortSignal },
           ),
@@ -686,7 +709,14 @@ export class CosmosIncidentStore implements IncidentStore {
       }
     };
     if (await patch()) return;
-    const doc: TagDayDoc = { id, workspaceId, type: "tag-day", day, uses: { [key]: use } };
+    const doc: TagDayDoc = {
+      id,
+      workspaceId,
+      type: "tag-day",
+      day,
+      uses: { [key]: use },
+      ...(source === "as edited" && { [edit]: revision }),
+    };
     try {
       await this.call("count tag usage", deadline, (abortSignal) => this.container.items.create(doc, { abortSignal }));
       return;

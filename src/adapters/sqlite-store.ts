@@ -17,7 +17,7 @@ import type {
   TagUses,
 } from "../incidents/ports";
 import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
-import { utcDay, windowStartDay } from "../incidents/tags";
+import { countedTags, tagUseChange, utcDay, windowStartDay } from "../incidents/tags";
 
 const SCHEMA_VERSION = 7;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
@@ -179,7 +179,7 @@ const MIGRATIONS: Record<number, string> = {
 
 /** Visits a tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
 function eachDay(days: string, visit: (day: string, uses: number) => void): void {
-  for (const entry of days.split(",")) visit(entry.slice(0, 10), Number(entry.slice(11)) || 0);
+  for (const entry of days.split(",")) if (entry) visit(entry.slice(0, 10), Number(entry.slice(11)) || 0);
 }
 
 /** A tag_recent row as the port's TagUses. */
@@ -208,6 +208,16 @@ function addUse(days: string | undefined, day: string): { days: string; latest: 
   byDay.set(day, (seen ?? 0) + 1);
   // A day already there keeps its first spelling, as tag_usage does.
   return { days: [...byDay].map(([d, n]) => `${d}:${n}`).join(","), latest: latest && seen === undefined };
+}
+
+/** A tag's per-day uses after one use on `day` is taken back (an edit restricted its incident or removed the tag). */
+function removeUse(days: string, day: string): string {
+  const kept: string[] = [];
+  eachDay(days, (known, uses) => {
+    const left = known === day ? uses - 1 : uses;
+    if (left > 0) kept.push(`${known}:${left}`);
+  });
+  return kept.join(",");
 }
 
 /** What search looks an incident up by: its title's word prefixes, and SEP + each whole (folded) tag. */
@@ -300,6 +310,12 @@ export class SqliteIncidentStore implements IncidentStore {
          ON CONFLICT (workspace_id, day, tag_key) DO UPDATE SET count = count + 1,
            last_used_utc = max(last_used_utc, excluded.last_used_utc)`,
       ),
+      unuseTag: db.prepare<[string, string, string]>(
+        "UPDATE tag_usage SET count = count - 1 WHERE workspace_id = ? AND day = ? AND tag_key = ?",
+      ),
+      dropUnusedTag: db.prepare<[string, string, string]>(
+        "DELETE FROM tag_usage WHERE workspace_id = ? AND day = ? AND tag_key = ? AND count <= 0",
+      ),
       recentTag: db.prepare<[string, string], { tag: string; last_used_utc: string; days: string }>(
         "SELECT tag, last_used_utc, days FROM tag_recent WHERE workspace_id = ? AND tag_key = ?",
       ),
@@ -342,17 +358,7 @@ export class SqliteIncidentStore implements IncidentStore {
       const stored: Incident = { ...incident, incidentNumber: last_number, revision: 1 };
       this.stmts.insert.run(toRow(stored));
       this.writeKeys(undefined, stored);
-      const day = utcDay(new Date(incident.createdTimeUtc));
-      for (const { labelName } of incident.labels) {
-        const key = labelName.toLowerCase();
-        this.stmts.useTag.run(incident.workspaceId, day, key, labelName, incident.createdTimeUtc);
-        const recent = this.stmts.recentTag.get(incident.workspaceId, key);
-        const next = addUse(recent?.days, day);
-        const used = incident.createdTimeUtc;
-        const lastUsed = recent && recent.last_used_utc > used ? recent.last_used_utc : used;
-        const spelling = next.latest || !recent ? labelName : recent.tag;
-        this.stmts.putRecentTag.run(incident.workspaceId, key, spelling, lastUsed, next.days, incident.workspaceId);
-      }
+      for (const tag of countedTags(incident)) this.useTag(incident, tag);
       return { incident: stored, created: true };
     });
     this.replaceTx = db.transaction((incident: Incident, expectedRevision: number, sentinel?: SentinelLink): ReplaceOutcome => {
@@ -369,6 +375,10 @@ export class SqliteIncidentStore implements IncidentStore {
       else delete next.outbox;
       this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
       this.writeKeys(current, next);
+      // The counts follow the incident's counted tags (none while restricted), on its creation day.
+      const { added, removed } = tagUseChange(current, next);
+      for (const tag of added) this.useTag(current, tag);
+      for (const tag of removed) this.unuseTag(current, tag);
       return { ok: true, incident: next };
     });
     this.setNoticeTx = db.transaction((workspaceId: string, id: string, notice: TriageNotice): Incident | undefined => {
@@ -397,6 +407,34 @@ export class SqliteIncidentStore implements IncidentStore {
       this.stmts.replace.run({ ...toRow(next), expected: current.revision });
       return next;
     });
+  }
+
+  /** Counts one use of `tag` by `incident`, on its creation day (tag_usage and tag_recent). */
+  private useTag(incident: Pick<Incident, "workspaceId" | "createdTimeUtc">, tag: string): void {
+    const { workspaceId, createdTimeUtc: used } = incident;
+    const day = utcDay(new Date(used));
+    const key = tag.toLowerCase();
+    this.stmts.useTag.run(workspaceId, day, key, tag, used);
+    const recent = this.stmts.recentTag.get(workspaceId, key);
+    const next = addUse(recent?.days, day);
+    const lastUsed = recent && recent.last_used_utc > used ? recent.last_used_utc : used;
+    const spelling = next.latest || !recent ? tag : recent.tag;
+    this.stmts.putRecentTag.run(workspaceId, key, spelling, lastUsed, next.days, workspaceId);
+  }
+
+  /**
+   * Takes back the use `useTag` counted. The tag_recent row stays (its uses now fewer, maybe none), written
+   * again so that a suggestion cache reading from its cursor sees the change.
+   */
+  private unuseTag(incident: Pick<Incident, "workspaceId" | "createdTimeUtc">, tag: string): void {
+    const { workspaceId } = incident;
+    const day = utcDay(new Date(incident.createdTimeUtc));
+    const key = tag.toLowerCase();
+    this.stmts.unuseTag.run(workspaceId, day, key);
+    this.stmts.dropUnusedTag.run(workspaceId, day, key);
+    const recent = this.stmts.recentTag.get(workspaceId, key);
+    if (!recent) return;
+    this.stmts.putRecentTag.run(workspaceId, key, recent.tag, recent.last_used_utc, removeUse(recent.days, day), workspaceId);
   }
 
   /** Brings the incident's search keys from `before`'s (none for a new incident) to `after`'s; bookkeeping changes neither. */

@@ -98,6 +98,8 @@ export interface CreateOutcome {
  * - incident numbers are unique and increasing per workspace. Gaps are allowed (a failed write may
  *   consume a number); duplicates are not.
  * - a create is all or nothing: no incident without its number, no tag use counted twice.
+ * - tag usage counts each incident's `countedTags` (tags.ts) on its creation day: a restricted incident's
+ *   tags are never counted, and a replace brings the counts to the incident's new state.
  * - `tagUsage` reads per-day aggregates, so its cost depends on the days asked for, not on how many
  *   incidents were ever stored. `recentTags` reads one entry per tag; given a cursor, a store that can
  *   tell what changed (SQLite) reads only the tags written since, so a refresh follows what changed,
@@ -117,9 +119,11 @@ export interface IncidentStore {
   recentTags(workspaceId: string, sinceDay: string, cursor?: string): Promise<TagRead>;
   /**
    * Writes `incident` (same id) only if the stored revision is still `expectedRevision`; the stored
-   * copy gets revision `expectedRevision + 1`. Tag usage is not recounted (labels edited later are
-   * not new uses). Never overwrites a concurrent change silently. The stored outbox is merged with
-   * the written one (`mergeOutbox`): notices stored keep their stored state, new ones are added.
+   * copy gets revision `expectedRevision + 1`. Tag usage follows the incident's counted tags
+   * (`countedTags`, tags.ts: none while restricted) on its creation day: a tag the edit adds is counted once,
+   * one it removes (or a restriction) is taken back; an edit keeping them counts nothing again.
+   * Never overwrites a concurrent change silently. The stored outbox is merged with the written one
+   * (`mergeOutbox`): notices stored keep their stored state, new ones are added.
    * The stored Sentinel link is kept too, unless `sentinel` is given: the mirror's own write, which
    * brings a change made in Sentinel home together with the link that records it.
    */

@@ -35,7 +35,7 @@ import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewInci
 import { newLink } from "./mirror";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
-import { rankTotals, suggestTags, tagWindow, totalsOf, type RankedTag } from "./tags";
+import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
@@ -133,6 +133,13 @@ export interface IncidentServiceOptions {
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
 const SECRET_KEY = "formSigningSecret";
+const QUESTION_GONE = "That question is not on this incident any more.";
+
+/** The SOC's question with this id on the incident; undefined for any other comment (a note, an answer) or none. */
+function questionOn(incident: Incident, questionId: string): IncidentComment | undefined {
+  return incident.comments?.find((c) => c.id === questionId && c.kind === "question");
+}
+
 /** How often adding to an incident (a report, a comment, a task) is tried while others change it at the same moment. */
 const APPEND_ATTEMPTS = 5;
 /** How long an instance has to send a notice it claimed before another may. */
@@ -382,14 +389,17 @@ export class IncidentService {
 
   /** A reporter's answer to a question about an incident they reported: added as a comment the SOC sees. */
   async answer(id: string, questionId: string, typed: string, actor: Actor): Promise<WorkResult> {
+    // Who answers, and to what, first: what is wrong with the answer is told only to a reporter, about a question.
+    const reported = await this.reportedIncident(id, actor);
+    if (!reported) return { kind: "not-found" };
+    if (!questionOn(reported, questionId)) return { kind: "invalid", problem: QUESTION_GONE };
     const message = cleanText(typed);
     const problem = checkMessage(message, "answer");
     if (problem) return { kind: "invalid", problem };
     const answerId = stableId(id, "answer", questionId, personKey(actor) ?? actor.name, message);
     return this.append(id, actor, "reporter", (incident, now) => {
       if (incident.comments?.some((c) => c.id === answerId)) return undefined;
-      const question = incident.comments?.find((c) => c.id === questionId && c.kind === "question");
-      if (!question) return "That question is not on this incident any more.";
+      if (!questionOn(incident, questionId)) return QUESTION_GONE;
       if ((incident.comments?.length ?? 0) >= COMMENTS_MAX)
         return `This incident has ${COMMENTS_MAX} comments, the most it can hold.`;
       return withComment(incident, {
@@ -401,6 +411,27 @@ export class IncidentService {
         inReplyTo: questionId,
       });
     });
+  }
+
+  /**
+   * The SOC's question `questionId` on incident `id`, with the incident, when `actor` reported it (read through
+   * the visibility rule); undefined otherwise: the same for an id nobody has, a comment that is not a
+   * question (a note, an answer) and an incident they did not report, so an id tells nobody anything.
+   */
+  async question(
+    id: string,
+    questionId: string,
+    actor: Actor,
+  ): Promise<{ incident: Incident; question: IncidentComment } | undefined> {
+    const incident = await this.reportedIncident(id, actor);
+    const question = incident && questionOn(incident, questionId);
+    return question && incident && { incident, question };
+  }
+
+  /** The incident `id` when `actor` is one of its reporters, read through the visibility rule; otherwise undefined. */
+  private async reportedIncident(id: string, actor: Actor): Promise<Incident | undefined> {
+    const seen = await this.find(id, await this.viewerOf(actor));
+    return seen && isReporter(seen.incident, actor) ? seen.incident : undefined;
   }
 
   /** A task on the incident, added from the triage card (a double click adds it once). */
@@ -599,6 +630,9 @@ export class IncidentService {
     fits(noticed);
     const outcome = await this.store.replace(noticed, revision);
     if (outcome.ok) {
+      // Tags restricted, unrestricted or edited: read again on the next suggestion.
+      const { added, removed } = tagUseChange(current, outcome.incident);
+      if ((added.length || removed.length) && this.tagCache) this.tagCache.at = -Infinity;
       this.written(outcome.incident);
       return { kind: "updated", incident: outcome.incident };
     }

@@ -1,3 +1,4 @@
+import type { Incident } from "./model";
 import type { TagDayUsage, TagTotal, TagUses, TagWindow } from "./ports";
 
 /** Sentinel keeps no limit on labels; these keep cards readable and typeahead fast. */
@@ -41,6 +42,35 @@ export function parseTags(raw: string | readonly string[]): TagsResult {
   }
   if (tags.length > TAG_MAX_COUNT) return { error: `Use at most ${TAG_MAX_COUNT} tags (you gave ${tags.length}).` };
   return { tags };
+}
+
+/**
+ * The tags an incident counts toward suggestions (usage, recent tags, typeahead), on its creation day: none
+ * while it is restricted (need-to-know: its tags would show every analyst what it is about), otherwise its
+ * labels. Both stores count exactly these, at create and after every replace, so restricting an incident
+ * takes its tags out of the counts and unrestricting puts them back.
+ */
+export function countedTags(incident: Pick<Incident, "labels" | "restricted">): string[] {
+  return incident.restricted ? [] : incident.labels.map((l) => l.labelName);
+}
+
+/**
+ * What a replace does to the counts: the tags `after` counts that `before` did not (as spelled in `after`)
+ * and those `before` counted that `after` does not (as spelled in `before`), compared case-insensitively.
+ */
+export function tagUseChange(
+  before: Pick<Incident, "labels" | "restricted">,
+  after: Pick<Incident, "labels" | "restricted">,
+): { added: string[]; removed: string[] } {
+  const keys = (tags: string[]) => new Set(tags.map((t) => t.toLowerCase()));
+  const was = countedTags(before);
+  const now = countedTags(after);
+  const wasKeys = keys(was);
+  const nowKeys = keys(now);
+  return {
+    added: [...new Map(now.filter((t) => !wasKeys.has(t.toLowerCase())).map((t) => [t.toLowerCase(), t])).values()],
+    removed: [...new Map(was.filter((t) => !nowKeys.has(t.toLowerCase())).map((t) => [t.toLowerCase(), t])).values()],
+  };
 }
 
 export interface RankedTag {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Owner, ReporterNotice, SentinelLink } from "../../src/incidents/model";
 import type { IncidentStore, TagUses } from "../../src/incidents/ports";
+import { totalsOf } from "../../src/incidents/tags";
 import { aNewIncident, labels, tagTotals } from "../support/builders";
 
 /** A pending notice to a reporter, due at `dueUtc`; override what the test is about. */
@@ -236,10 +237,67 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await store.get(ws, incident.id)).toMatchObject({ status: "Active", revision: 2 });
       const gone = await store.replace({ ...incident, id: randomUUID() }, 1);
       expect(gone).toEqual({ ok: false, current: undefined });
-      // Editing labels is not a new use of a tag.
+      // An edit counts the tags it adds once, on the incident's day; one keeping its tags counts nothing again.
       await store.replace({ ...incident, labels: labels("Phishing", "Extra"), revision: 2 }, 2);
+      await store.replace({ ...incident, labels: labels("phishing", "Extra"), status: "Closed", revision: 3 }, 3);
       const usage = await store.tagUsage(ws, "2026-01-01");
-      expect(usage.map((u) => [u.tag, u.count])).toEqual([["Phishing", 1]]);
+      expect(usage.map((u) => [u.tag, u.count]).sort()).toEqual([["Extra", 1], ["Phishing", 1]]);
+    });
+
+    it("never counts a restricted incident's tags; restricting by an edit takes them back, unrestricting counts them again", async () => {
+      const at = "2026-11-18T10:00:00.000Z";
+      const since = "2026-11-07";
+      const window = { sinceDay: since, today: "2026-11-20" };
+      const counts = async () =>
+        Object.fromEntries(
+          (await store.tagUsage(ws, since)).map((u) => [u.tag.toLowerCase(), u.count]).sort(([a], [b]) => String(a).localeCompare(String(b))),
+        );
+      const suggested = async () => Object.fromEntries((await tagTotals(store, ws, window)).map((t) => [t.tag.toLowerCase(), t.count]));
+      const open = (await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at, labels: labels("Phishing", "Payroll") }))).incident;
+      const secret = (
+        await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at, labels: labels("ceo-insider-payroll", "phishing"), restricted: true }))
+      ).incident;
+      expect(await counts()).toEqual({ payroll: 1, phishing: 1 });
+      expect(await suggested()).toEqual({ payroll: 1, phishing: 1 });
+      const before = await store.recentTags(ws, since);
+
+      // Restricted by an edit: its tags leave the counts, and a read from the cursor before it sees them go.
+      const restricted = await store.replace({ ...open, restricted: true }, 1);
+      expect(restricted.ok).toBe(true);
+      expect(await counts()).toEqual({});
+      expect(await suggested()).toEqual({});
+      const changed = await store.recentTags(ws, since, before.cursor);
+      expect(totalsOf(changed.tags, window)).toEqual([]);
+      if (!changed.complete) expect(changed.tags.map((t) => t.tag.toLowerCase()).sort()).toEqual(["payroll", "phishing"]);
+
+      // Unrestricted: counted again, on its own day, once.
+      const reopened = { ...open, revision: 2 };
+      delete reopened.restricted;
+      expect((await store.replace(reopened, 2)).ok).toBe(true);
+      expect(await counts()).toEqual({ payroll: 1, phishing: 1 });
+      expect((await store.tagUsage(ws, since)).every((u) => u.day === "2026-11-18")).toBe(true);
+
+      // The restricted one edited (tags changed, still restricted): nothing counted; unrestricted: its tags as they are now.
+      expect((await store.replace({ ...secret, labels: labels("ceo-insider-payroll", "Board") }, 1)).ok).toBe(true);
+      expect(await counts()).toEqual({ payroll: 1, phishing: 1 });
+      const shown = { ...secret, labels: labels("ceo-insider-payroll", "Board"), revision: 2 };
+      delete shown.restricted;
+      expect((await store.replace(shown, 2)).ok).toBe(true);
+      expect(await counts()).toEqual({ board: 1, "ceo-insider-payroll": 1, payroll: 1, phishing: 1 });
+      expect(await suggested()).toEqual({ board: 1, "ceo-insider-payroll": 1, payroll: 1, phishing: 1 });
+    });
+
+    it("counts the tags of an incident created restricted once it is unrestricted, where no tag was counted before", async () => {
+      const at = "2026-11-18T10:00:00.000Z";
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, createdTimeUtc: at, labels: labels("Insider"), restricted: true }));
+      expect(await store.tagUsage(ws, "2026-11-01")).toEqual([]);
+      const shown = { ...incident };
+      delete shown.restricted;
+      expect((await store.replace(shown, 1)).ok).toBe(true);
+      expect((await store.tagUsage(ws, "2026-11-01")).map((u) => [u.day, u.tag, u.count])).toEqual([["2026-11-18", "Insider", 1]]);
+      // Restricted again from that revision: gone again.
+      expect((await store.replace({ ...shown, restricted: true, revision: 2 }, 2)).ok).toBe(true);
+      expect(await store.tagUsage(ws, "2026-11-01")).toEqual([]);
     });
 
     it("lets exactly one of two replaces from the same revision win when both are in flight together", async () => {

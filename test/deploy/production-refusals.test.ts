@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config";
@@ -41,7 +41,16 @@ const LOCAL_DIRECTORY =
   "sample directory unless you replaced it), not from Microsoft Entra ID. Set DIRECTORY=graph (see GRAPH_*), or set " +
   "PRODUCTION_ALLOW_LOCAL_DIRECTORY=true if you keep that file as your directory\n";
 
-/** src/index.ts through tsx, as `npm start` runs it (built), until it exits. No .env is read. */
+/** A refusal is the start-up's first step; a bot still running after this long is not refusing: it is killed, and the run fails. */
+const RUN_MAX_MS = 45_000;
+/** Every bot a test started and that has not exited yet: killed after each test, whatever its outcome (a hung one must not keep Jest waiting). */
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+});
+
+/** src/index.ts through tsx, as `npm start` runs it (built), until it exits (killed after RUN_MAX_MS). No .env is read. */
 function runBot(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "index.ts")], {
@@ -57,12 +66,28 @@ function runBot(env: Record<string, string>): Promise<{ code: number | null; std
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    running.add(child);
     let stdout = "";
     let stderr = "";
+    let killed = false;
+    const deadline = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, RUN_MAX_MS);
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
     child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("error", (error) => {
+      clearTimeout(deadline);
+      child.kill("SIGKILL");
+      running.delete(child);
+      reject(error);
+    });
+    child.on("close", (code) => {
+      clearTimeout(deadline);
+      running.delete(child);
+      if (killed) reject(new Error(`the bot was still running after ${RUN_MAX_MS} ms, so it was killed. stderr:\n${stderr}\nstdout:\n${stdout}`));
+      else resolve({ code, stdout, stderr });
+    });
   });
 }
 

@@ -55,7 +55,10 @@ it("someone else's form comes back to the sender as they typed it, on a form of 
   // A form of his own: a new id, with a token that now works for him.
   const newId = back.actions[0].data.submissionId;
   expect(newId).not.toBe(borrowed.submissionId);
+  // Nothing happened, also after the answer (where the update for everyone would go out).
+  await bot.settled();
   expect(await bot.incidents()).toHaveLength(0);
+  expect(bot.connector.updated()).toEqual([]);
   const his = await bot.post(execute(bot.serviceUrl, "report.create", sent(back, {}), { from: DIEGO }));
   expect(visibleText(his.body.value)[0]).toBe("Thank you. Your report is INC-1");
 
@@ -76,6 +79,8 @@ it("a replayed form of someone else's incident shows nothing of it and changes n
     expect(text(res.body)).not.toContain("INC-1");
     expect(text(res.body)).not.toContain("Megan");
   }
+  // Nothing happened, also after the answers (where the update for everyone would go out).
+  await bot.settled();
   expect(await bot.incidents()).toEqual(before);
   // Nothing was written over the card Megan's form was in.
   expect(bot.connector.updated().filter((u) => u.id === "megans-card")).toEqual([]);
@@ -85,7 +90,9 @@ it("a form used in another conversation than the one it was shown in is refused"
   const personal = await formFor(ALEX, "incident", "personal");
   const res = await bot.post(execute(bot.serviceUrl, "incident.create", sent(personal, { title: "Moved" }), { from: ALEX, where: "groupChat" }));
   expect(visibleText(res.body.value).join("\n")).toMatch(NOT_ISSUED);
+  await bot.settled();
   expect(await bot.incidents()).toHaveLength(0);
+  expect(bot.connector.updated()).toEqual([]);
 });
 
 it("a made-up token, or none, is refused", async () => {
@@ -94,7 +101,9 @@ it("a made-up token, or none, is refused", async () => {
     const res = await bot.post(execute(bot.serviceUrl, "incident.create", { ...sent(form, { title: "Forged" }), submissionToken }));
     expect(visibleText(res.body.value).join("\n")).toMatch(NOT_ISSUED);
   }
+  await bot.settled();
   expect(await bot.incidents()).toHaveLength(0);
+  expect(bot.connector.updated()).toEqual([]);
 });
 
 it("a guessed message id with a made-up token never adds to, or shows, the message's incident", async () => {

@@ -3,7 +3,7 @@ import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { storedIn } from "../support/security";
-import { composeQuery, execute, fetchTaskFromMessage, LEE, messagePayload, search, submitMessage } from "../support/teams";
+import { composeQuery, execute, fetchTaskFromMessage, LEE, MEGAN, message, messagePayload, search, submitMessage } from "../support/teams";
 
 describe("the rate limiter", () => {
   it("lets a burst of the limit through, then one more each 60/limit seconds, per key", () => {
@@ -84,6 +84,29 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
     // Someone else is not held back by it.
     const other = await bot.post(execute(bot.serviceUrl, "incident.create", { ...aForm({ title: "Lee's report" }) }, { from: LEE }));
     expect(visibleText(other.body.value)[0]).toBe("Incident INC-4 created");
+  });
+
+  it("holds an employee's report from chat to the same limit: the report comes back as typed with when to retry; nothing is stored", async () => {
+    const reportForm = async (words: string) => {
+      bot.connector.reset();
+      await bot.post(message(bot.serviceUrl, words, { from: MEGAN }));
+      return cardOf(bot.connector.sent()[0]);
+    };
+    for (let i = 1; i <= 3; i++) {
+      const form = await reportForm(`Phishing e-mail number ${i} asking for my password.`);
+      const res = await bot.post(execute(bot.serviceUrl, "report.create", { ...form.actions[0].data, ...values(form) }, { from: MEGAN }));
+      expect(visibleText(res.body.value).join("\n")).toMatch(new RegExp(`INC-${i}\\b`));
+    }
+    const form = await reportForm("A fourth one, from a new sender, asking for my MFA code.");
+    const typedIn = { ...values(form), where: "My inbox, 10:02" };
+    const res = await bot.post(execute(bot.serviceUrl, "report.create", { ...form.actions[0].data, ...typedIn }, { from: MEGAN }));
+    expect(res.status).toBe(200);
+    const card = res.body.value;
+    expect(visibleText(card)).toContainEqual(expect.stringMatching(/^You have reached the limit of 3 new incidents a minute, so nothing was saved\./));
+    expect(values(card)).toEqual(typedIn);
+    expect(card.actions[0].data.submissionId).toBe(form.actions[0].data.submissionId);
+    expect(storedIn(bot.app.config.SQLITE_PATH)).toMatchObject({ incidents: 3, lastNumber: 3 });
+    expect(await bot.app.service.get(String(form.actions[0].data.submissionId))).toBeUndefined();
   });
 
   it("holds the Action.Submit fallback of older clients to the same limit", async () => {

@@ -105,6 +105,31 @@ describe("service URLs the bot trusts", () => {
       expect(other.calls).toEqual([]);
       expect(idp.tokenRequests.length).toBe(asked);
     });
+
+    it("with Teams' own hosts, refuses every look-alike of them: a longer host, userinfo, a port, another case, the name in a path", async () => {
+      // No TRUSTED_SERVICE_URLS: the Teams clouds' list (TEAMS_SERVICE_URLS), whose prefixes end with the host's "/".
+      bot = await startTestBot({ ...authEnv(idp), TRUSTED_SERVICE_URLS: "" });
+      const answer = async (serviceUrl: string) =>
+        (await postActivity(bot.app.url, execute(serviceUrl, "incident.form", {}), await idp.sign(APP_ID, serviceUrl))).status;
+      for (const lookalike of [
+        "https://smba.trafficmanager.net.evil.example/",
+        "https://smba.trafficmanager.netevil.example/amer/",
+        "https://SMBA.TrafficManager.NET.evil.example/amer/",
+        "https://smba.trafficmanager.net@evil.example/",
+        "https://smba.trafficmanager.net:8443/amer/",
+        "https://evil.example/smba.trafficmanager.net/",
+        "http://smba.trafficmanager.net/amer/",
+        "https://smba.infra.gcc.teams.microsoft.com.evil.example/",
+        "https://smba.infra.gov.teams.microsoft.us.evil.example/",
+        "https://smba.infra.dod.teams.microsoft.us:444/",
+      ]) {
+        expect([lookalike, await answer(lookalike)]).toEqual([lookalike, 403]);
+      }
+      // Teams itself, in any case: answered (the form comes back in the invoke's answer, nothing is sent).
+      for (const teams of ["https://smba.trafficmanager.net/amer/", "HTTPS://SMBA.TrafficManager.net/emea/", "https://smba.infra.gcc.teams.microsoft.com/"]) {
+        expect([teams, await answer(teams)]).toEqual([teams, 200]);
+      }
+    });
   });
 });
 
@@ -162,6 +187,11 @@ describe("production start-up refusals", () => {
 
   it("takes only https prefixes (http for this machine) as trusted service URLs", () => {
     expect(problems({ TRUSTED_SERVICE_URLS: "http://evil.example/" })).toMatch(/TRUSTED_SERVICE_URLS/);
+    // A prefix must end with its host's "/": without it, "https://smba.trafficmanager.net" would let
+    // https://smba.trafficmanager.net.evil.example/ through.
+    for (const open of ["https://smba.trafficmanager.net", "https://smba.trafficmanager.net:443", "http://localhost"]) {
+      expect([open, problems({ TRUSTED_SERVICE_URLS: open })]).toEqual([open, expect.stringMatching(/TRUSTED_SERVICE_URLS.*ending in \//)]);
+    }
     expect(problems({ TRUSTED_SERVICE_URLS: "https://smba.trafficmanager.net/, http://127.0.0.1:" })).toBe("");
   });
 });

@@ -22,6 +22,8 @@ export interface TestBot {
   incidents(typed?: string, limit?: number): Promise<Incident[]>;
   /** POSTs raw bytes with a content type. */
   postRaw(body: string, contentType?: string): Promise<{ status: number; body: any }>;
+  /** Resolves once the bot's work after its answers so far (updates for everyone, triage posts) has finished. */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startTestBot(env: Record<string, string> = {}, overrides: 
     post: (activity) => postRaw(JSON.stringify(activity)),
     incidents: async (typed = "", limit = 100) => (await app.service.search(typed, limit, EVERYTHING)).map((s) => s.incident),
     postRaw,
+    settled: () => app.settled(),
     stop: async () => {
       await app.close();
       await connector.close();

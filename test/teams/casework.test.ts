@@ -190,6 +190,37 @@ describe.each(STORES)("on %s", (_store, env) => {
       expect(seen).toMatch(/Megan Bowen answered, .*: \+44 20 7946 0000/);
     });
 
+    it("tells nobody anything through an empty answer: someone else, or the reporter naming a note, gets what an unknown id gets", async () => {
+      const reported = await meganReports();
+      await act("triage.comment", { incidentId: reported.id, revision: reported.revision, commentText: "Internal: the caller used Diego's extension." });
+      await act("triage.ask", { incidentId: reported.id, revision: reported.revision, questionText: "Which floor?" });
+      await settled(reported.id);
+      const send = messagesTo(MEGAN)[0]!.actions[0];
+      const stored = (await bot.incidents())[0]!;
+      const note = stored.comments!.find((c) => c.kind === "note")!;
+      const nobodys = "0badc0de-0000-4000-8000-0000000000ff";
+      const answerAs = async (from: Person, questionId: string, answerText: string) =>
+        visibleText(await act(send.verb, { ...send.data, questionId, answerText }, from)).join("\n");
+      for (const answerText of ["", "Third"]) {
+        // An employee and an analyst who did not report it, with the note's id or the question's: as with an id nobody has.
+        for (const from of [DIEGO, LEE]) {
+          const unknown = await answerAs(from, nobodys, answerText);
+          expect(unknown).toMatch(/not one of yours, or it no longer exists/);
+          for (const id of [note.id, send.data.questionId]) expect(await answerAs(from, id, answerText)).toBe(unknown);
+        }
+        // The reporter naming a comment that is not a question (a note): as with an id nobody has.
+        const unknown = await answerAs(MEGAN, nobodys, answerText);
+        expect(unknown).toMatch(/That question is not on this incident any more\./);
+        expect(await answerAs(MEGAN, note.id, answerText)).toBe(unknown);
+      }
+      expect((await bot.incidents())[0]!.comments).toHaveLength(2);
+      // The reporter's own question still comes back with why, and is answered once typed.
+      const empty = await answerAs(MEGAN, String(send.data.questionId), "");
+      expect(empty).toMatch(/Which floor\?/);
+      expect(empty).not.toMatch(/extension/);
+      expect(await answerAs(MEGAN, String(send.data.questionId), "Third")).toMatch(/Thank you: the SOC has your answer\./);
+    });
+
     it("keeps what was typed when the answer is too long, and stores nothing", async () => {
       const reported = await meganReports();
       const triage = await act("triage.view", { incidentId: reported.id });

@@ -5,7 +5,10 @@ import path from "node:path";
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, elements, errorAfter, input, values, visibleText } from "../support/cards";
-import { ALEX, execute, message, search, submitMessage } from "../support/teams";
+import { ALEX, DIEGO, execute, message, search, submitMessage, type Person } from "../support/teams";
+
+/** Signed in to the tenant but unknown to the directory (a guest). */
+const GUEST: Person = { id: "29:guest-mri", name: "A guest", aadObjectId: "0d0d0d0d-0000-4000-8000-00000000beef" };
 
 let bot: TestBot;
 let cosmos: CosmosTestServer | undefined;
@@ -339,6 +342,54 @@ describe("typeahead", () => {
     } finally {
       await other.stop();
     }
+  });
+
+  it("never suggests a restricted incident's tags: not when created restricted, gone once restricted by an edit, back once unrestricted", async () => {
+    const suggested = async (typed: string) => (await bot.post(search(bot.serviceUrl, "tags", typed))).body.value.results.map((r: any) => r.value);
+    const formTags = async () => {
+      const tags = input(await openForm(), "tags");
+      return tags.type === "Input.ChoiceSet" ? tags.choices.map((c: any) => c.value) : [];
+    };
+    const open = await openForm();
+    await create(submitted(open, { title: "Phishing wave", tags: "Phishing" }));
+    const secretForm = await openForm();
+    await create(submitted(secretForm, { title: "Payroll", tags: "ceo-insider-payroll", restricted: "true" }));
+    expect(await bot.app.service.get(String(secretForm.actions[0].data.submissionId))).toMatchObject({ restricted: true });
+    // Only what was typed comes back (offered as a new tag), never the restricted incident's.
+    expect(await suggested("ceo")).toEqual(["ceo"]);
+    expect(await suggested("")).toEqual(["Phishing"]);
+    expect(await formTags()).toEqual(["Phishing"]);
+
+    const saveEdit = async (restricted: "true" | "false") => {
+      const edit = (await bot.post(execute(bot.serviceUrl, "triage.edit", { incidentId: open.actions[0].data.submissionId }))).body.value;
+      const res = await bot.post(execute(bot.serviceUrl, "incident.update", { ...edit.actions[0].data, ...values(edit), restricted }));
+      expect(visibleText(res.body.value)).toContain("Saved by Alex Wilber.");
+    };
+    // Restricted by an edit (the suggestions were read just before: no waiting for them to be read again).
+    await saveEdit("true");
+    expect(await suggested("")).toEqual([]);
+    expect(await suggested("phish")).toEqual(["phish"]);
+    expect(await formTags()).toEqual([]);
+    // Unrestricted: suggested again.
+    await saveEdit("false");
+    expect(await suggested("")).toEqual(["Phishing"]);
+    expect(await formTags()).toEqual(["Phishing"]);
+  });
+
+  it.each([
+    ["an employee", "tags", DIEGO],
+    ["an employee", "owners", DIEGO],
+    ["a guest", "tags", GUEST],
+    ["a guest", "owners", GUEST],
+  ] as const)("answers %s searching %s as it answers a dataset that does not exist: their form has no such field", async (_who, dataset, from) => {
+    await create(submitted(await openForm(), { title: "Insider", tags: "ceo-insider-payroll" }));
+    const unknown = await bot.post(search(bot.serviceUrl, "secrets", "ceo", { from }));
+    const res = await bot.post(search(bot.serviceUrl, dataset, dataset === "tags" ? "ceo" : "soc", { from }));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ ...unknown.body, value: { ...unknown.body.value, message: unknown.body.value.message.replace('"secrets"', `"${dataset}"`) } });
+    expect(JSON.stringify(res.body)).not.toMatch(/ceo-insider|SOC Tier|Socrates/);
+    // The analyst's form has both.
+    expect((await bot.post(search(bot.serviceUrl, dataset, dataset === "tags" ? "ceo" : "soc"))).status).toBe(200);
   });
 
   it("suggests the workspace's recent tags by use, and offers what was typed as a new tag", async () => {

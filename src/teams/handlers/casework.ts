@@ -106,6 +106,9 @@ export const completeTask = working(
   (turn) => `Task done, ticked off by ${turn.actor.name}.`,
 );
 
+/** The one answer to anyone who may not answer this question, and to an id nobody has. */
+const NOT_YOURS = "That report is not one of yours, or it no longer exists.";
+
 const answerData = z.object({
   incidentId: z.string().min(1).max(100),
   questionId: z.string().min(1).max(100),
@@ -126,11 +129,14 @@ export async function answer(s: Services, turn: Turn, data: Record<string, unkno
     "answer",
     async (): Promise<CardAnswer> => {
       const result = await s.service.answer(incidentId, questionId, answerText, turn.actor);
-      if (result.kind === "not-found") return { card: helpCard("That report is not one of yours, or it no longer exists.") };
-      const incident = result.kind === "done" ? result.incident : await s.service.get(incidentId);
-      const question = incident?.comments?.find((c) => c.id === questionId);
-      if (!incident || !question)
-        return { card: helpCard(result.kind === "invalid" ? result.problem : "That question is gone.") };
+      if (result.kind === "not-found") return { card: helpCard(NOT_YOURS) };
+      // Read again as the reporter may see it (the service checked who answers to what before anything else).
+      const asked =
+        result.kind === "done"
+          ? { incident: result.incident, question: result.incident.comments?.find((c) => c.id === questionId) }
+          : await s.service.question(incidentId, questionId, turn.actor);
+      const { incident, question } = asked ?? {};
+      if (!incident || !question) return { card: helpCard(result.kind === "invalid" ? result.problem : NOT_YOURS) };
       const notice = { text: commentWords(incident, question), questionId };
       if (result.kind === "invalid") {
         return { card: reporterUpdateCard(incident, notice, { note: result.problem, answer: answerText.slice(0, 5000) }) };
@@ -140,8 +146,8 @@ export async function answer(s: Services, turn: Turn, data: Record<string, unkno
       return { card: reporterUpdateCard(incident, notice, { answered: answerText.trim(), note }) };
     },
     async (banner) => {
-      const incident = await s.service.get(incidentId).catch(() => undefined);
-      const question = incident?.comments?.find((c) => c.id === questionId);
+      // Only to whom the question was asked (a read that fails too gives the banner alone).
+      const { incident, question } = (await s.service.question(incidentId, questionId, turn.actor).catch(() => undefined)) ?? {};
       if (!incident || !question) return { card: helpCard(banner) };
       const notice = { text: commentWords(incident, question), questionId };
       return { card: reporterUpdateCard(incident, notice, { note: banner, answer: answerText.slice(0, 5000) }) };

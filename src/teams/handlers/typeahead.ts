@@ -19,7 +19,7 @@ export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top:
 };
 
 /**
- * `application/search`: typeahead for the form's owner and tags. A dependency that is down gives an
+ * `application/search`: typeahead for the analyst form's owner and tags (analysts only). A dependency that is down gives an
  * empty list, never an error, so the form stays usable.
  */
 export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeResponse> {
@@ -28,15 +28,20 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
   const wait = s.limits.searches.take(turn.rateKey);
   if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
   const { dataset, queryText, queryOptions } = parsed.data;
-  if (!Object.hasOwn(DATASET_HANDLERS, dataset)) {
-    return errorResponse(
+  const unknown = () =>
+    errorResponse(
       400,
       "BadRequest",
       `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`,
     );
-  }
+  if (!Object.hasOwn(DATASET_HANDLERS, dataset)) return unknown();
   const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
-  const answer = () => DATASET_HANDLERS[dataset as Dataset](s, queryText, top);
-  const results = await whenDown(s.log, `${dataset} typeahead`, answer, () => [], "answered with no results");
-  return searchResponse(results);
+  const answer = async () => {
+    // Both datasets are the analysts' form's (the workspace's tags, the directory): an employee's or a guest's
+    // form has neither, so their search is a crafted request, answered as one for a dataset that does not exist.
+    if ((await turn.role()) !== "analyst") return unknown();
+    return searchResponse(await DATASET_HANDLERS[dataset as Dataset](s, queryText, top));
+  };
+  // The directory down (who is asking can't be told) or the store: no results, which tell nobody anything.
+  return whenDown(s.log, `${dataset} typeahead`, answer, () => searchResponse([]), "answered with no results");
 }
