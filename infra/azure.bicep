@@ -1,6 +1,6 @@
 // SOC Incident Bot on Azure: everything in one resource group (docs/deploy.md).
 //
-//   App Service plan (Linux) + web app (Node 20, or the Dockerfile's image when containerImage is set)
+//   App Service plan (Linux) + web app (Node 24 LTS, or the Dockerfile's image when containerImage is set)
 //   user-assigned managed identity: Cosmos DB data plane, Sentinel, pulling the image
 //   Azure Cosmos DB for NoSQL (serverless by default, key auth disabled) with the database and container
 //   Log Analytics workspace + Application Insights (the bot's console log and HTTP log go to the workspace)
@@ -25,7 +25,7 @@ param webAppSku string = 'B1'
 @description('Instances of the bot. Instances are stateless (everything is in Cosmos DB): any number works.')
 param instanceCount int = 1
 
-@description('Empty: run the code that `atk deploy` ships on Node 20. Otherwise a container image built from the Dockerfile, e.g. myregistry.azurecr.io/soc-incident-bot:1.2.0, pulled with the managed identity (give it AcrPull).')
+@description('Empty: run the code that `atk deploy` ships on Node 24 LTS. Otherwise a container image built from the Dockerfile, e.g. myregistry.azurecr.io/soc-incident-bot:1.2.0, pulled with the managed identity (give it AcrPull).')
 param containerImage string = ''
 
 @description('The bot\'s Entra app (client) id, made by aadApp/create in m365agents.yml.')
@@ -237,7 +237,7 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
     httpsOnly: true
     clientAffinityEnabled: false
     siteConfig: {
-      linuxFxVersion: runsContainer ? 'DOCKER|${containerImage}' : 'NODE|20-lts'
+      linuxFxVersion: runsContainer ? 'DOCKER|${containerImage}' : 'NODE|24-lts'
       // Node directly (not npm), so SIGTERM reaches the bot's graceful stop.
       appCommandLine: runsContainer ? '' : 'node --enable-source-maps dist/index.js'
       acrUseManagedIdentityCreds: runsContainer
