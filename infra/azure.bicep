@@ -1,6 +1,6 @@
 // SOC Incident Bot on Azure: everything in one resource group (docs/deploy.md).
 //
-//   App Service plan (Linux) + web app (Node 20, or the Dockerfile's image when containerImage is set): HTTPS only,
+//   App Service plan (Linux) + web app (Node 24 LTS, or the Dockerfile's image when containerImage is set): HTTPS only,
 //     TLS 1.2, FTP(S) off, basic publishing credentials (FTP and SCM) off: `atk deploy` uploads with an Entra token
 //   user-assigned managed identity: the bot itself (Azure Bot of type UserAssignedMSI: no client secret anywhere),
 //     Microsoft Graph, Cosmos DB data plane, Sentinel, Application Insights ingestion, pulling the image
@@ -29,7 +29,7 @@ param webAppSku string = 'B1'
 @description('Instances of the bot. Instances are stateless (everything is in Cosmos DB): any number works.')
 param instanceCount int = 1
 
-@description('Empty: run the code that `atk deploy` ships on Node 20. Otherwise a container image built from the Dockerfile, e.g. myregistry.azurecr.io/soc-incident-bot:1.2.0, pulled with the managed identity (give it AcrPull).')
+@description('Empty: run the code that `atk deploy` ships on Node 24 LTS. Otherwise a container image built from the Dockerfile, e.g. myregistry.azurecr.io/soc-incident-bot:1.2.0, pulled with the managed identity (give it AcrPull).')
 param containerImage string = ''
 
 @description('The tenant of the bot, of its users and of the Graph directory.')
@@ -253,7 +253,7 @@ resource webApp 'Microsoft.Web/sites@2023-12-01' = {
     httpsOnly: true
     clientAffinityEnabled: false
     siteConfig: {
-      linuxFxVersion: runsContainer ? 'DOCKER|${containerImage}' : 'NODE|20-lts'
+      linuxFxVersion: runsContainer ? 'DOCKER|${containerImage}' : 'NODE|24-lts'
       // Node directly (not npm), so SIGTERM reaches the bot's graceful stop.
       appCommandLine: runsContainer ? '' : 'node --enable-source-maps dist/index.js'
       acrUseManagedIdentityCreds: runsContainer
