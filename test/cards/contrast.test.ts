@@ -7,6 +7,7 @@ import { CATALOGUE, type CardSample } from "./catalogue";
 import { startSampleWorld, type SampleWorld } from "./sample-world";
 import { THEMES, blend, contrastFailures, contrastRatio, parseColour, textContrasts } from "./contrast";
 import type { Json } from "./teams-rules";
+import { visibleText } from "../support/cards";
 
 const [light, dark, highContrast] = THEMES.map((t) => t.hostConfig) as [Json, Json, Json];
 const card = (...body: Json[]): Json => ({ type: "AdaptiveCard", version: "1.5", body });
@@ -144,4 +145,25 @@ describe.each(samples)("%s: %s", (_template, _name, sample) => {
     expect(THEMES.map((t) => textContrasts(made, t.hostConfig).length).every((n) => n > 0)).toBe(true);
     expect(contrastFailures(made)).toEqual([]);
   });
+});
+
+describe("every severity, not only those the catalogue shows", () => {
+  let world: SampleWorld;
+  beforeAll(async () => {
+    world = await startSampleWorld();
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it.each(["High", "Medium", "Low", "Informational"])(
+    "an incident created %s says it in words that read in every theme",
+    async (severity) => {
+      const form = await world.say("incident");
+      const made = await world.submit(form, { title: `A ${severity} one`, severity });
+      expect(visibleText(made)[0]).toMatch(/^Incident INC-\d+ created$/);
+      expect(visibleText(made)).toContain(severity);
+      expect(contrastFailures(made)).toEqual([]);
+    },
+  );
 });
