@@ -56,11 +56,16 @@ export function wrappable(text: string): string {
   return text.replace(/\S{31,}/g, (run) => run.replace(/(\S{30})(?=\S)/g, "$1\u200b"));
 }
 
-const SEVERITY_COLOR: Record<Incident["severity"], string> = {
-  High: "Attention",
-  Medium: "Warning",
-  Low: "Good",
-  Informational: "Default",
+/**
+ * The severity's colour, as the style of the box its word sits in: the word is default-coloured text,
+ * so it reads in every Teams theme (coloured text such as Warning yellow on white does not), and the
+ * word, not the colour, says the severity.
+ */
+const SEVERITY_STYLE: Record<Incident["severity"], string> = {
+  High: "attention",
+  Medium: "warning",
+  Low: "good",
+  Informational: "default",
 };
 
 export const DESCRIPTION_PREVIEW = 400;
@@ -120,7 +125,7 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     showTriageActions: options.triageActions === true,
     incident: { ...incident, title: wrappable(incident.title) },
     descriptionPreview: wrappable(description),
-    severityColor: SEVERITY_COLOR[incident.severity],
+    severityStyle: SEVERITY_STYLE[incident.severity],
     closing,
     closingComment: wrappable(comment.length > DESCRIPTION_PREVIEW ? `${comment.slice(0, DESCRIPTION_PREVIEW)}…` : comment),
     owner: wrappable(owner),

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { aForm } from "../support/builders";
 import { startTestBot, type TestBot } from "../support/bot";
-import { elements, visibleText } from "../support/cards";
+import { problemsShown, visibleText } from "../support/cards";
 import { healthy, postRaw, storedIn, type HttpAnswer } from "../support/security";
 import { execute, message, search, submitMessage, tokenFor } from "../support/teams";
 
@@ -41,10 +41,7 @@ function problemOf(res: HttpAnswer): string {
   if (body?.type === "application/vnd.microsoft.error") return String(body.value?.message);
   if (body?.type === "application/vnd.microsoft.card.adaptive") {
     // A form back with its problems: every error shown next to a field, plus any banner.
-    return elements(body.value)
-      .filter((e) => e.type === "TextBlock" && e.color === "Attention" && e.text)
-      .map((e) => e.text as string)
-      .join(" | ");
+    return problemsShown(body.value).join(" | ");
   }
   if (typeof body === "object" && body && "message" in body) return String(body.message);
   return res.text;

@@ -38,7 +38,23 @@ export function errorAfter(card: Element, id: string): string | undefined {
   const all = elements(card);
   const at = all.findIndex((e) => e.id === id);
   const next = all[at + 1];
-  return next?.type === "TextBlock" && next.color === "Attention" ? next.text : undefined;
+  return next && isErrorBox(next) ? next.items[0].text : undefined;
+}
+
+/**
+ * A problem the card shows (a field's error, a banner): its words in default-coloured text inside an
+ * attention container, so it reads in every Teams theme (test/cards/contrast.test.ts).
+ */
+export function isErrorBox(e: Element): boolean {
+  return e.type === "Container" && e.style === "attention" && e.items?.[0]?.type === "TextBlock";
+}
+
+/** Every problem the card shows, in order: field errors and banners. */
+export function problemsShown(card: Element): string[] {
+  return elements(card)
+    .filter(isErrorBox)
+    .map((e) => String(e.items[0].text))
+    .filter((text) => text !== "");
 }
 
 /** The values of the inputs as the card would submit them untouched. */
