@@ -7,7 +7,7 @@ import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
 import { until } from "../support/until";
-import { launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
+import { THEMES, launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
 
 let browser: Browser;
 let bot: TestBot;
@@ -244,6 +244,14 @@ describe("the triage channel card, used in the renderer", () => {
     expect(read).toMatch(/^INC-1: new high incident\n/);
     for (const seen of ["Suspicious sign-in from a new country", "High", "New", "Unassigned", "Identity"]) expect(read).toContain(seen);
     await page.screenshot("triage");
+    // The same card in Teams dark and high contrast, for the README (its contrast: test/cards/contrast.test.ts).
+    for (const theme of THEMES.filter((t) => t.name !== "light")) {
+      const themed = await browser.newPage(theme);
+      expect(await themed.show(triage)).toEqual([]);
+      expect(await themed.text()).toBe(read);
+      await themed.screenshot(`triage-${theme.slug}`);
+      await themed.page.close();
+    }
 
     const assigned = await send(await page.click("Assign to me"));
     expect(await page.show(assigned)).toEqual([]);

@@ -7,6 +7,12 @@
  * What is not Teams here (say so when reading a test or a picture):
  * - The host config and CSS are ours (test/browser/teams-host-config.json, teams.css), written from
  *   Teams' documented light-theme values; fonts are whatever the machine has (no Segoe UI on Linux).
+ * - Themes (THEMES): a page shows one Teams theme. Light is that host config; dark and high contrast
+ *   are the same host config (fonts, spacing, inputs, actions) with the colours (container styles) of
+ *   Microsoft's Teams dark host config and of the high-contrast one made from the Teams high-contrast
+ *   tokens (test/cards/contrast.ts, test/cards/themes/), which test/cards/contrast.test.ts measures.
+ *   Teams changes only colours between themes, and so do these pages.
+ *   The page around the card (chat background, inputs, buttons) follows the theme in teams.css.
  * - Typeahead (`choices.data`, Data.Query) is switched off: the plain renderer (3.0.6) would send the
  *   typed title instead of the chosen value and gives a multi-select typeahead no value at all.
  *   A filtered choice set then shows its static choices: the owner as a text box with a list, the
@@ -19,13 +25,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { THEMES as COLOUR_THEMES } from "../../cards/contrast";
 
 export type Json = Record<string, any>;
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const RENDERER = path.join(ROOT, "node_modules", "adaptivecards", "dist", "adaptivecards.min.js");
 const RENDERER_CSS = path.join(ROOT, "node_modules", "adaptivecards", "dist", "adaptivecards.css");
-const HOST_CONFIG: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "teams-host-config.json"), "utf8"));
+const HOST_CONFIG: Json = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "teams-host-config.json"), "utf8"));
 const TEAMS_CSS = path.join(__dirname, "..", "teams.css");
 
 /** Debian's Chromium; CHROMIUM_PATH points elsewhere. */
@@ -44,8 +51,28 @@ export interface TakenAction {
   data: Record<string, unknown>;
 }
 
+/** A Teams theme: its host config, and the class on the page's body that gives the page around the card its look (teams.css). */
+export interface Theme {
+  name: "light" | "dark" | "high contrast";
+  /** For file names and the body's class: light, dark, high-contrast. */
+  slug: string;
+  hostConfig: Json;
+}
+
+function theme(name: Theme["name"]): Theme {
+  const colours = COLOUR_THEMES.find((t) => t.name === name);
+  if (!colours) throw new Error(`no Teams theme called ${name} in test/cards/contrast.ts`);
+  const hostConfig = name === "light" ? HOST_CONFIG : { ...HOST_CONFIG, containerStyles: colours.hostConfig.containerStyles };
+  return { name, slug: name.replace(/ /g, "-"), hostConfig };
+}
+
+/** Teams light (the default), dark and high contrast. */
+export const THEMES: readonly Theme[] = [theme("light"), theme("dark"), theme("high contrast")];
+export const LIGHT = THEMES[0]!;
+
 export interface Browser {
-  newPage(): Promise<CardPage>;
+  /** A page in a Teams theme (light unless said). */
+  newPage(theme?: Theme): Promise<CardPage>;
   close(): Promise<void>;
 }
 
@@ -75,10 +102,10 @@ export async function launchBrowser(): Promise<Browser> {
     offline: true,
   });
   return {
-    newPage: async () => {
+    newPage: async (theme: Theme = LIGHT) => {
       const page = await context.newPage();
-      await CardPage.prepare(page);
-      return new CardPage(page);
+      await CardPage.prepare(page, theme);
+      return new CardPage(page, theme);
     },
     close: async () => {
       await context.close();
@@ -150,10 +177,13 @@ function pageScript(): void {
 }
 
 export class CardPage {
-  constructor(readonly page: Page) {}
+  constructor(
+    readonly page: Page,
+    readonly theme: Theme = LIGHT,
+  ) {}
 
-  static async prepare(page: Page): Promise<void> {
-    await page.setContent(PAGE);
+  static async prepare(page: Page, theme: Theme): Promise<void> {
+    await page.setContent(PAGE.replace("<body>", `<body class="theme-${theme.slug}">`));
     await page.addStyleTag({ path: RENDERER_CSS });
     await page.addStyleTag({ path: TEAMS_CSS });
     await page.addScriptTag({ path: RENDERER });
@@ -162,7 +192,17 @@ export class CardPage {
 
   /** Shows a card in place of the one shown; returns the renderer's validation messages. */
   async show(card: Json): Promise<string[]> {
-    return this.page.evaluate(([c, hc]) => window.showCard(c, hc) as string[], [card, HOST_CONFIG] as const);
+    return this.page.evaluate(([c, hc]) => window.showCard(c, hc) as string[], [card, this.theme.hostConfig] as const);
+  }
+
+  /** The colours painted: the page's background, the card's background and the colour of its first text (CSS rgb() strings). */
+  async colours(): Promise<{ page: string; card: string; text: string }> {
+    return this.page.evaluate(() => {
+      const style = (el: any) => window.getComputedStyle(el);
+      const card = document.querySelector("#card .ac-adaptiveCard");
+      const text = document.querySelector("#card .ac-textBlock");
+      return { page: style(document.body).backgroundColor, card: style(card).backgroundColor, text: style(text).color };
+    });
   }
 
   /** The card as shown. */
@@ -266,6 +306,8 @@ export class CardPage {
     const dir = forReadme && process.env.UPDATE_SCREENSHOTS === "1" ? path.join(ROOT, "docs", "images") : SCRATCH;
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${name}.png`);
+    // Chromium paints a page in the background (another theme's page was opened after it) only now and then: seconds per picture.
+    await this.page.bringToFront();
     await this.page.locator("#message").screenshot({ path: file, animations: "disabled", caret: "hide" });
     return file;
   }
