@@ -1,20 +1,14 @@
 import { Template } from "adaptivecards-templating";
 
 /**
- * A card template compiled once into functions that fill in values, so a card is built without
- * walking the template and evaluating its expressions through adaptive-expressions on every request
- * (with its per-call memory, options and path parsing).
- *
- * It covers what the templates in cards/ use: `${path}` (a whole value, of any type), text with
- * `${path}` in it, `==`, `!=`, `>`, `<`, `>=`, `<=`, `&&`, `count(...)`, `$when` and `$data` (an
- * object repeated for each item of a list). Expressions are read by adaptivecards-templating's own
- * parser (Template.parseInterpolatedString), so text and constants are exactly what the library
- * would use. A template with anything else is not compiled: the library expands it.
- *
- * Whenever a value is not one whose result is certain (a path that is missing or null, a `$when`
- * that is not true or false, text of an object, a comparison of mixed types), that one expansion is
- * handed to the library, which then decides (`${path}` left in the text, an error, a dropped
- * element): the result is always the library's. test/cards/card-template.test.ts compares the two.
+ * A card template compiled once into functions that fill in values, so a card is built without walking
+ * the template and evaluating its expressions through adaptive-expressions on every request.
+ * It covers what cards/ uses: `${path}`, text with `${path}` in it, `==`, `!=`, `>`, `<`, `>=`, `<=`,
+ * `&&`, `count(...)`, `$when` and `$data`, read by adaptivecards-templating's own parser
+ * (Template.parseInterpolatedString); a template with anything else is expanded by the library.
+ * Whenever a value's result is not certain (a missing or null path, a `$when` that is not a boolean, text
+ * of an object, a comparison of mixed types), that expansion is handed to the library, so the result is
+ * always the library's. test/cards/card-template.test.ts compares the two.
  */
 export class CompiledTemplate {
   private readonly library: Template;
@@ -274,11 +268,8 @@ function pathOf(expr: Expr): string[] {
   return [...pathOf(instance), name.value];
 }
 
-/**
- * As the library's memory reads a path: names not starting with `$` are looked up in `$data`;
- * `$root`, `$data` and `$index` are the scope's. A property is the object's own: a missing or null
- * value, or a step into something that is not a plain object, is the library's to substitute.
- */
+/** As the library reads a path: plain names from `$data`; `$root`, `$data`, `$index` the scope's; own
+ * properties only (missing, null, or a step into a non-plain object: the library's to substitute). */
 function compilePath(path: string[]): Fill {
   const first = path[0]!;
   let start: (scope: Scope) => unknown;
