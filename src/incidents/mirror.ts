@@ -1,6 +1,7 @@
 import { backoffMs } from "./backoff";
 import { changeWords, stableId, withNotices } from "./casework";
 import { SentinelError } from "./errors";
+import { ownerOf } from "./owners";
 import {
   incidentRef,
   UNKNOWN_OWNER,
@@ -535,13 +536,7 @@ export class SentinelMirror {
     if (ours.owner && ours.owner.objectId.toLowerCase() === owner.objectId.toLowerCase()) return { ...fields, owner: ours.owner };
     const entry = await this.options.directory.get(owner.objectId);
     const named: Owner = entry
-      ? {
-          objectId: owner.objectId,
-          ownerType: entry.kind,
-          assignedTo: entry.displayName,
-          ...(entry.email && { email: entry.email }),
-          ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
-        }
+      ? { ...ownerOf(entry), objectId: owner.objectId }
       : { objectId: owner.objectId, ownerType: owner.ownerType, assignedTo: UNKNOWN_OWNER };
     if (!entry)
       this.log.warn({ objectId: owner.objectId }, "an owner set in Sentinel is not in the directory; shown as a SOC analyst");

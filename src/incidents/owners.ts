@@ -1,3 +1,4 @@
+import type { Owner } from "./model";
 import type { DirectoryEntry } from "./ports";
 
 /**
@@ -54,4 +55,15 @@ export function rankOwners(
   }
   ranked.sort((a, b) => a.rank - b.rank || a.entry.displayName.localeCompare(b.entry.displayName));
   return ranked.slice(0, Math.max(0, limit)).map((r) => r.entry);
+}
+
+/** An incident's owner as the directory names it: never a name a client or Sentinel sent. */
+export function ownerOf(entry: DirectoryEntry): Owner {
+  return {
+    objectId: entry.objectId,
+    ownerType: entry.kind,
+    assignedTo: entry.displayName,
+    ...(entry.email && { email: entry.email }),
+    ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
+  };
 }

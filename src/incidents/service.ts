@@ -33,6 +33,7 @@ import { incidentRef, personKey, PROVIDER_NAME } from "./model";
 import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
+import { ownerOf } from "./owners";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
@@ -737,13 +738,7 @@ export class IncidentService {
           : "That owner is not in the directory any more. Search again.";
       return undefined;
     }
-    return {
-      objectId: entry.objectId,
-      ownerType: entry.kind,
-      assignedTo: entry.displayName,
-      ...(entry.email && { email: entry.email }),
-      ...(entry.userPrincipalName && { userPrincipalName: entry.userPrincipalName }),
-    };
+    return ownerOf(entry);
   }
 }
 
