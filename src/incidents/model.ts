@@ -1,4 +1,6 @@
 /** The incident in Microsoft Sentinel's shape (Microsoft.SecurityInsights 2024-09-01), so a later sync is a mapping. */
+import type { AlertCategory } from "./attack";
+import type { Entity } from "./entities";
 
 export const SEVERITIES = ["High", "Medium", "Low", "Informational"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -245,6 +247,16 @@ export interface Incident {
   outbox?: ReporterNotice[];
   /** Its mirror in Microsoft Sentinel (src/incidents/mirror.ts): set on incidents created while the sync is on. */
   sentinel?: SentinelLink;
+  /** Defender's alert category (src/incidents/attack.ts): a MITRE ATT&CK tactic or one of Defender's own. */
+  category?: AlertCategory;
+  /** MITRE ATT&CK Enterprise technique ids (T1566, T1566.002), checked against the shipped matrix. */
+  mitreTechniques?: string[];
+  /** What responders should do, in an analyst's words (<= 5,000 characters). */
+  recommendedActions?: string;
+  /** Impacted assets and related evidence (src/incidents/entities.ts), at most ENTITIES_MAX, duplicates merged. */
+  entities?: Entity[];
+  /** Entities found but not kept once the incident held ENTITIES_MAX. */
+  entitiesNotKept?: number;
 }
 
 /** The incident fields mirrored to Microsoft Sentinel and back. */
