@@ -94,7 +94,9 @@ export function parseTechniques(raw: string): TechniquesResult {
   if (unknown.length) {
     return {
       ok: false,
-      error: `Not an ATT&CK Enterprise ${ATTACK_VERSION} technique: ${unknown.slice(0, 3).join(", ")}. Choose techniques from the list.`,
+      error:
+        `Not an ATT&CK Enterprise ${ATTACK_VERSION} technique: ${unknown.slice(0, 3).join(", ")}. ` +
+        "Choose techniques from the list.",
     };
   }
   if (ids.length > TECHNIQUES_MAX)

@@ -393,9 +393,9 @@ export function parseTypedEntity(raw: string, role: EntityRole, source: EntitySo
   const prefixed = /^([a-z0-9]+)\s*:\s*(?!\/\/)(.+)$/i.exec(text);
   const named = prefixed && PREFIXES[prefixed[1]!.toLowerCase()];
   if (named) {
-    const hint = prefixed![1]!.toLowerCase();
+    const hint = prefixed[1]!.toLowerCase();
     const identifier = hint === "sha256" || hint === "sha1" ? hint : undefined;
-    return checkEntity(named, prefixed![2]!, role, source, identifier);
+    return checkEntity(named, prefixed[2]!, role, source, identifier);
   }
   const plain = refang(text);
   if (/^[a-z][a-z0-9+.-]*:/i.test(plain) && !/^\+?\d/.test(plain) && !ipaddr.IPv6.isValid(plain.replace(/^\[|\]$/g, ""))) {
@@ -414,7 +414,9 @@ export function parseTypedEntity(raw: string, role: EntityRole, source: EntitySo
   if (/[/\s]/.test(plain)) {
     return {
       ok: false,
-      error: `${text.slice(0, 60)} is not an indicator this form knows. Name its type, like "url: https://…" or "device: LAPTOP-7".`,
+      error:
+        `${text.slice(0, 60)} is not an indicator this form knows. ` +
+        'Name its type, like "url: https://…" or "device: LAPTOP-7".',
     };
   }
   return checkEntity("device", text, role, source);
@@ -422,12 +424,15 @@ export function parseTypedEntity(raw: string, role: EntityRole, source: EntitySo
 
 const SOURCE_RANK: Record<EntitySource, number> = { typed: 0, directory: 1, extracted: 2 };
 
-/** Which entity is kept first when there are more than ENTITIES_MAX: impacted assets, then typed, directory, extracted; then as they came. */
+/**
+ * Which entity is kept first when there are more than ENTITIES_MAX: impacted assets, then typed,
+ * directory, extracted; then as they came.
+ */
 function rank(entity: Entity): number {
   return (entity.role === "impacted" ? 0 : 10) + SOURCE_RANK[entity.source];
 }
 
-/** Two records of one entity as one: impacted wins over related, a person's word over extraction, the first spelling kept. */
+/** Two records of one entity as one: impacted wins over related, a person's word over extraction, first spelling kept. */
 function combine(a: Entity, b: Entity): Entity {
   const flags = [...new Set([...(a.flags ?? []), ...(b.flags ?? [])])];
   return {
