@@ -193,7 +193,7 @@ describe("Cosmos DB store: one instance, repeated submissions", () => {
 });
 
 describe("Cosmos DB store: what each operation costs, counted at the HTTP level", () => {
-  it("uses 3 requests for a tagged create, 2 untagged, 4-5 for a repeat (its number given back), 1 for get, 2 for replace, 1 query (+ plan) to list", async () => {
+  it("uses 3 requests for a tagged create, 2 untagged, 4-5 for a repeat (its number given back), 1 for get, 2 for replace, 1 query (+ plan) to list or find by entity", async () => {
     const proxy = await startProxy();
     const store = await openStore({ COSMOS_ENDPOINT: proxy.endpoint, COSMOS_DATABASE: "costs" });
     const ws = newWorkspace();
@@ -258,6 +258,11 @@ describe("Cosmos DB store: what each operation costs, counted at the HTTP level"
     expect(await measure(() => store.setNotice(ws, id, notice))).toEqual([`GET /docs/${id}`, `PUT /docs/${id}`]);
     expect(await measure(() => store.search(ws, { text: "tailgating" }, 10))).toEqual(["POST /docs", "POST /docs (query)"]);
     expect(await measure(() => store.unsentNotices(ws, "2026-11-21T00:00:00.000Z", 10))).toEqual(["POST /docs", "POST /docs (query)"]);
+    const values = Array.from({ length: 100 }, (_, i) => `10.0.0.${i}`);
+    expect(await measure(() => store.findByEntity(ws, values, { since: "2026-11-01T00:00:00.000Z", limit: 50 }))).toEqual([
+      "POST /docs",
+      "POST /docs (query)",
+    ]);
     expect(await measure(() => store.putSetting(ws, "triageChannel", { conversationId: "19:a" }))).toEqual(["POST /docs"]);
     expect(await measure(() => store.getSetting(ws, "triageChannel"))).toEqual(["GET /docs/setting:triageChannel"]);
   });
