@@ -251,6 +251,7 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
+  private readonly byEntity = new Map<number, Database.Statement<(string | number)[], { doc: string }>>();
   private readonly replaceTx: Database.Transaction<
     (incident: Incident, expectedRevision: number, sentinel?: SentinelLink) => ReplaceOutcome
   >;
@@ -659,18 +660,28 @@ export class SqliteIncidentStore implements IncidentStore {
       const limit = Math.floor(options.limit);
       if (!wanted.length || !(limit > 0)) return [];
       const since = options.since ?? "";
-      const perValue =
-        "SELECT * FROM (SELECT incident_number FROM incident_entities WHERE workspace_id = ? AND value = ? " +
-        "AND created_utc >= ? ORDER BY created_utc DESC, incident_number DESC LIMIT ?)";
-      const numbers = wanted.map(() => perValue).join(" UNION ");
-      const sql = `SELECT doc FROM incidents WHERE workspace_id = ? AND incident_number IN (${numbers})
-        ORDER BY created_utc DESC, incident_number DESC LIMIT ?`;
       const params = [workspaceId, ...wanted.flatMap((value) => [workspaceId, value, since, limit]), limit];
-      return this.db
-        .prepare<(string | number)[], { doc: string }>(sql)
+      return this.byEntityStatement(wanted.length)
         .all(...params)
         .map((r) => JSON.parse(r.doc) as Incident);
     });
+  }
+
+  /** findByEntity's statement for `count` values, prepared once per count (at most ENTITIES_MAX of them). */
+  private byEntityStatement(count: number): Database.Statement<(string | number)[], { doc: string }> {
+    let statement = this.byEntity.get(count);
+    if (!statement) {
+      const perValue =
+        "SELECT * FROM (SELECT incident_number FROM incident_entities WHERE workspace_id = ? AND value = ? " +
+        "AND created_utc >= ? ORDER BY created_utc DESC, incident_number DESC LIMIT ?)";
+      const numbers = Array.from({ length: count }, () => perValue).join(" UNION ");
+      statement = this.db.prepare<(string | number)[], { doc: string }>(
+        `SELECT doc FROM incidents WHERE workspace_id = ? AND incident_number IN (${numbers})
+         ORDER BY created_utc DESC, incident_number DESC LIMIT ?`,
+      );
+      this.byEntity.set(count, statement);
+    }
+    return statement;
   }
 
   unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {
