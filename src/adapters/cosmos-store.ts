@@ -48,6 +48,10 @@
  * - tagUsage, recentTags: 1 single-partition query over the chunk documents of the days asked for (14 for the
  *   suggestion window), whatever the history: one document per TAG_CHUNK incident numbers of those
  *   days, so its size follows the window's tagged incidents, in pages of 100 documents.
+ * - findByEntity: 1 single-partition query with TOP and ORDER BY: each value looked up in `search.entities` (the
+ *   distinct normalised Entity.value of the incident's entities, written with the document, so a replace that removes
+ *   an entity removes its value in the same write) with ARRAY_CONTAINS, served by the index on /search/*, as is
+ *   `search.created` (the creation time) it filters and orders on. Incidents written before carry no entities.
  * - search, unsentNotices, dueNotices: 1 single-partition query with TOP and ORDER BY. Search by words looks each
  *   word up in `search.words` (every prefix of every title word, up to 16 characters: ARRAY_CONTAINS, served by
  *   the index on /search/*), or the whole text in `search.tags`; no CONTAINS over every title (except a typed
@@ -82,6 +86,7 @@ import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import { mergeOutbox } from "../incidents/casework";
 import type {
   CreateOutcome,
+  EntityQuery,
   IncidentQuery,
   IncidentStore,
   NewIncident,
@@ -91,7 +96,7 @@ import type {
   TagDayUsage,
   TagRead,
 } from "../incidents/ports";
-import { queryWords, searchKeys, wordKey, type SearchKeys } from "../incidents/search";
+import { entityQueryValues, queryWords, searchKeys, wordKey, type SearchKeys } from "../incidents/search";
 import { countedTags, tagUseChange, usesByTag, utcDay } from "../incidents/tags";
 import { sleep } from "./backoff";
 import { describeFailure, type RetryPolicy, statusOf, withRetries } from "./cosmos-retry";
@@ -109,7 +114,8 @@ export const TAG_DAY_MAX_BYTES = 64 * 1024;
 /**
  * Only what queries filter or sort on is indexed, so writes stay cheap: document type and day, the
  * incident's number and triage notice, and the search fields (/search/* covers the elements of
- * search.words and search.tags that Find incident looks up with ARRAY_CONTAINS). Used when the bot creates the
+ * search.words and search.tags that Find incident looks up with ARRAY_CONTAINS, search.entities that findByEntity looks
+ * up, and search.created it orders on). Used when the bot creates the
  * container; an existing container keeps its own policy (the default, index everything, also works).
  */
 export const INDEXING_POLICY: IndexingPolicy = {
@@ -512,6 +518,26 @@ export class CosmosIncidentStore implements IncidentStore {
       );
     }
     return this.incidents("search incidents", workspaceId, where, "c.incident.incidentNumber DESC", parameters, limit);
+  }
+
+  /**
+   * One single-partition query: ARRAY_CONTAINS of each value in `search.entities` (an index lookup per value, served by
+   * /search/*), the creation time from `search.created` (indexed there too), newest first, TOP limit.
+   */
+  async findByEntity(workspaceId: string, values: readonly string[], options: EntityQuery): Promise<Incident[]> {
+    const wanted = entityQueryValues(values);
+    if (!wanted.length) return [];
+    const where = [
+      "c.workspaceId = @workspaceId",
+      "c.type = @type",
+      `(${wanted.map((_, i) => `ARRAY_CONTAINS(c.search.entities, @value${i})`).join(" OR ")})`,
+    ];
+    const parameters: SqlParameter[] = wanted.map((value, i) => ({ name: `@value${i}`, value }));
+    if (options.since !== undefined) {
+      where.push("c.search.created >= @since");
+      parameters.push({ name: "@since", value: options.since });
+    }
+    return this.incidents("find incidents by entity", workspaceId, where, "c.search.created DESC", parameters, options.limit);
   }
 
   async unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {

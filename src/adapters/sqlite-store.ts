@@ -6,6 +6,7 @@ import { mergeOutbox } from "../incidents/casework";
 import type { Incident, SentinelLink, TriageNotice } from "../incidents/model";
 import type {
   CreateOutcome,
+  EntityQuery,
   IncidentQuery,
   IncidentStore,
   NewIncident,
@@ -16,10 +17,10 @@ import type {
   TagRead,
   TagUses,
 } from "../incidents/ports";
-import { foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
+import { entityQueryValues, entityValues, foldText, queryWords, searchKeys, titleKeys, wordKey } from "../incidents/search";
 import { countedTags, tagUseChange, utcDay, windowStartDay } from "../incidents/tags";
 
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 /** Unit separator around each tag in tags_lower, so a search matches whole tags only. */
 const SEP = "\u001f";
 
@@ -175,6 +176,22 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE tag_recent ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX tag_recent_changed ON tag_recent (workspace_id, changed);
   `,
+  // Incidents by entity value (\`findByEntity\`): one row per incident and distinct normalised Entity.value, walked
+  // newest first per value by the primary key, so a lookup reads at most \`limit\` rows per value. Written with the
+  // incident in its create or replace transaction. Filled here from the documents stored before.
+  8: `
+    CREATE TABLE incident_entities (
+      workspace_id    TEXT    NOT NULL,
+      value           TEXT    NOT NULL,
+      created_utc     TEXT    NOT NULL,
+      incident_number INTEGER NOT NULL,
+      PRIMARY KEY (workspace_id, value, created_utc, incident_number)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO incident_entities (workspace_id, value, created_utc, incident_number)
+      SELECT i.workspace_id, json_extract(e.value, '$.value'), i.created_utc, i.incident_number
+      FROM incidents i, json_each(i.doc, '$.entities') e
+      WHERE json_type(e.value, '$.value') = 'text' AND json_extract(e.value, '$.value') <> '';
+  `,
 };
 
 /** Visits a tag's uses per day, as tag_recent keeps them: "YYYY-MM-DD:count" joined by commas. */
@@ -234,6 +251,7 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(incident: NewIncident) => CreateOutcome>;
   private readonly stmts;
+  private readonly byEntity = new Map<number, Database.Statement<(string | number)[], { doc: string }>>();
   private readonly replaceTx: Database.Transaction<
     (incident: Incident, expectedRevision: number, sentinel?: SentinelLink) => ReplaceOutcome
   >;
@@ -347,6 +365,12 @@ export class SqliteIncidentStore implements IncidentStore {
       dropKey: db.prepare<[string, string, number]>(
         "DELETE FROM incident_keys WHERE workspace_id = ? AND key = ? AND incident_number = ?",
       ),
+      addEntity: db.prepare<[string, string, string, number]>(
+        "INSERT OR IGNORE INTO incident_entities (workspace_id, value, created_utc, incident_number) VALUES (?, ?, ?, ?)",
+      ),
+      dropEntity: db.prepare<[string, string, string, number]>(
+        "DELETE FROM incident_entities WHERE workspace_id = ? AND value = ? AND created_utc = ? AND incident_number = ?",
+      ),
       tagUsage: db.prepare<[string, string], { day: string; tag: string; count: number; last_used_utc: string }>(
         "SELECT day, tag, count, last_used_utc FROM tag_usage WHERE workspace_id = ? AND day >= ?",
       ),
@@ -358,6 +382,7 @@ export class SqliteIncidentStore implements IncidentStore {
       const stored: Incident = { ...incident, incidentNumber: last_number, revision: 1 };
       this.stmts.insert.run(toRow(stored));
       this.writeKeys(undefined, stored);
+      this.writeEntities(undefined, stored);
       for (const tag of countedTags(incident)) this.useTag(incident, tag);
       return { incident: stored, created: true };
     });
@@ -375,6 +400,7 @@ export class SqliteIncidentStore implements IncidentStore {
       else delete next.outbox;
       this.stmts.replace.run({ ...toRow(next), expected: expectedRevision });
       this.writeKeys(current, next);
+      this.writeEntities(current, next);
       // The counts follow the incident's counted tags (none while restricted), on its creation day.
       const { added, removed } = tagUseChange(current, next);
       for (const tag of added) this.useTag(current, tag);
@@ -443,6 +469,25 @@ export class SqliteIncidentStore implements IncidentStore {
     const next = new Set(keysOf(after));
     for (const key of old) if (!next.has(key)) this.stmts.dropKey.run(after.workspaceId, key, after.incidentNumber);
     for (const key of next) if (!old.has(key)) this.stmts.addKey.run(after.workspaceId, key, after.incidentNumber);
+  }
+
+  /**
+   * Brings the incident's rows of incident_entities from `before`'s values (none for a new incident) to `after`'s: a
+   * value the edit removed no longer finds it. Restricted or not (the visibility rule is applied when reading).
+   */
+  private writeEntities(before: Incident | undefined, after: Incident): void {
+    const old = new Set(before ? entityValues(before) : []);
+    const next = new Set(entityValues(after));
+    const { workspaceId, createdTimeUtc, incidentNumber } = after;
+    // The creation time of the rows written before (a replace never changes it; the stored one is what the rows hold).
+    const oldCreated = before?.createdTimeUtc ?? createdTimeUtc;
+    const moved = oldCreated !== createdTimeUtc;
+    for (const value of old) {
+      if (moved || !next.has(value)) this.stmts.dropEntity.run(workspaceId, value, oldCreated, incidentNumber);
+    }
+    for (const value of next) {
+      if (moved || !old.has(value)) this.stmts.addEntity.run(workspaceId, value, createdTimeUtc, incidentNumber);
+    }
   }
 
   private readDoc(workspaceId: string, id: string): Incident | undefined {
@@ -602,6 +647,41 @@ export class SqliteIncidentStore implements IncidentStore {
       WHERE k.workspace_id = ? AND k.key = ?${conditions.map((c) => ` AND ${c}`).join("")}
       ORDER BY k.incident_number DESC LIMIT ?`;
     return this.db.prepare<(string | number)[], { number: number; doc: string }>(sql).all(...params, limit);
+  }
+
+  /**
+   * One statement: per value, its rows of incident_entities newest first from `since` (a range of the primary key),
+   * at most `limit` each, united, then the incidents they name, newest first, at most `limit`. Reads at most
+   * values x limit index rows however many incidents hold a value.
+   */
+  findByEntity(workspaceId: string, values: readonly string[], options: EntityQuery): Promise<Incident[]> {
+    return this.run(() => {
+      const wanted = entityQueryValues(values);
+      const limit = Math.floor(options.limit);
+      if (!wanted.length || !(limit > 0)) return [];
+      const since = options.since ?? "";
+      const params = [workspaceId, ...wanted.flatMap((value) => [workspaceId, value, since, limit]), limit];
+      return this.byEntityStatement(wanted.length)
+        .all(...params)
+        .map((r) => JSON.parse(r.doc) as Incident);
+    });
+  }
+
+  /** findByEntity's statement for `count` values, prepared once per count (at most ENTITIES_MAX of them). */
+  private byEntityStatement(count: number): Database.Statement<(string | number)[], { doc: string }> {
+    let statement = this.byEntity.get(count);
+    if (!statement) {
+      const perValue =
+        "SELECT * FROM (SELECT incident_number FROM incident_entities WHERE workspace_id = ? AND value = ? " +
+        "AND created_utc >= ? ORDER BY created_utc DESC, incident_number DESC LIMIT ?)";
+      const numbers = Array.from({ length: count }, () => perValue).join(" UNION ");
+      statement = this.db.prepare<(string | number)[], { doc: string }>(
+        `SELECT doc FROM incidents WHERE workspace_id = ? AND incident_number IN (${numbers})
+         ORDER BY created_utc DESC, incident_number DESC LIMIT ?`,
+      );
+      this.byEntity.set(count, statement);
+    }
+    return statement;
   }
 
   unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]> {

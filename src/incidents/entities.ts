@@ -112,7 +112,7 @@ const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
  */
 export function refang(text: string): string {
   return text
-    .replace(/\bh(?:xx|\*\*|XX)p(s?)(\[?:\]?)?(\/\/)?/g, (_, s: string) => `http${s}://`)
+    .replace(/\bh(?:xx|\*\*|XX)p(s?)(?:\[:\/\/\]|\[?:\]?(?:\/\/)?)?/g, (_, s: string) => `http${s}://`)
     .replace(/\bfxp(s?):\/\//gi, "ftp$1://")
     .replace(/\[:\/\/\]/g, "://")
     .replace(/\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\}|\s\[?dot\]?\s/gi, ".")

@@ -17,6 +17,13 @@ export interface IncidentQuery {
   owner?: string;
 }
 
+/** What `findByEntity` looks at besides the values. */
+export interface EntityQuery {
+  /** Only incidents created at or after this ISO time. */
+  since?: string;
+  limit: number;
+}
+
 /**
  * A change to an incident's outbox, given the stored outbox and incident: the new outbox, or
  * undefined to write nothing. May be called again (with what is stored then) when another write won.
@@ -100,6 +107,8 @@ export interface CreateOutcome {
  * - a create is all or nothing: no incident without its number, no tag use counted twice.
  * - tag usage counts each incident's `countedTags` (tags.ts) on its creation day: a restricted incident's
  *   tags are never counted, and a replace brings the counts to the incident's new state.
+ * - an incident's entities are kept with it, and `findByEntity` follows every create and replace in the same write:
+ *   an entity removed by a replace no longer finds the incident.
  * - `tagUsage` reads per-day aggregates, so its cost depends on the days asked for, not on how many
  *   incidents were ever stored. `recentTags` reads one entry per tag; given a cursor, a store that can
  *   tell what changed (SQLite) reads only the tags written since, so a refresh follows what changed,
@@ -155,6 +164,13 @@ export interface IncidentStore {
   dueNotices(workspaceId: string, nowUtc: string, limit: number): Promise<Incident[]>;
   /** Incidents matching the query, newest first, at most `limit`. An empty query gives the most recent. */
   search(workspaceId: string, query: IncidentQuery, limit: number): Promise<Incident[]>;
+  /**
+   * Incidents holding an entity whose normalised `Entity.value` (entities.ts: what `indicatorValue` gives for a pasted
+   * indicator) is exactly one of `values`, created at or after `since` (ISO time) when given, newest first (by creation
+   * time), at most `limit`. One indexed query whose cost follows `values` x `limit`, never the number of incidents stored.
+   * Restricted incidents are found too: the caller applies the visibility rule. At most ENTITIES_MAX values.
+   */
+  findByEntity(workspaceId: string, values: readonly string[], options: EntityQuery): Promise<Incident[]>;
   /** Incidents whose triage notice is pending or failed and was last touched before `beforeUtc`, oldest first. */
   unsentNotices(workspaceId: string, beforeUtc: string, limit: number): Promise<Incident[]>;
   /** A small per-workspace setting (the triage channel), or undefined. */

@@ -1,4 +1,5 @@
 import { outboxDue } from "./casework";
+import { ENTITIES_MAX, ENTITY_VALUE_MAX_LENGTH } from "./entities";
 import { syncDue } from "./mirror";
 import { reporterKeys, type Incident } from "./model";
 import type { IncidentQuery } from "./ports";
@@ -31,14 +32,36 @@ export interface SearchKeys {
   outboxDue?: string;
   /** When its next change for Microsoft Sentinel is due. */
   syncDue?: string;
+  /** Its creation time (ISO), what `findByEntity` filters and orders on. */
+  created?: string;
+  /** The normalised values of its entities (`entityValues`), what `findByEntity` looks up; absent when it has none. */
+  entities?: string[];
+}
+
+/** The distinct normalised values of an incident's entities (`Entity.value`), as the stores index them. */
+export function entityValues(incident: Partial<Pick<Incident, "entities">>): string[] {
+  return [...new Set((incident.entities ?? []).map((e) => e.value).filter((v) => typeof v === "string" && v !== ""))];
+}
+
+/**
+ * The values a `findByEntity` call looks up, distinct, or an error for more than ENTITIES_MAX (a caller's bug: an
+ * incident holds at most that many). Values no entity can have (empty, over ENTITY_VALUE_MAX_LENGTH) are dropped.
+ */
+export function entityQueryValues(values: readonly string[]): string[] {
+  const distinct = [...new Set(values)].filter((v) => typeof v === "string" && v !== "" && v.length <= ENTITY_VALUE_MAX_LENGTH);
+  if (distinct.length > ENTITIES_MAX) {
+    throw new RangeError(`findByEntity takes at most ${ENTITIES_MAX} values (an incident's entities), not ${distinct.length}.`);
+  }
+  return distinct;
 }
 
 export function searchKeys(
   incident: Pick<Incident, "title" | "labels" | "createdBy" | "reports" | "owner" | "outbox"> &
-    Partial<Pick<Incident, "revision" | "sentinel">>,
+    Partial<Pick<Incident, "revision" | "sentinel" | "createdTimeUtc" | "entities">>,
 ): SearchKeys {
   const due = outboxDue(incident);
   const sync = syncDue(incident);
+  const entities = entityValues(incident);
   return {
     title: foldText(incident.title),
     words: titleKeys(incident.title),
@@ -47,6 +70,8 @@ export function searchKeys(
     ...(incident.owner && { owner: incident.owner.objectId.toLowerCase() }),
     ...(due && { outboxDue: due }),
     ...(sync && { syncDue: sync }),
+    ...(incident.createdTimeUtc && { created: incident.createdTimeUtc }),
+    ...(entities.length && { entities }),
   };
 }
 

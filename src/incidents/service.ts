@@ -34,11 +34,15 @@ import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
 import { ownerOf } from "./owners";
+import { ENTITY_VALUE_MAX_LENGTH, indicatorValue } from "./entities";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
+
+/** The longest text read as a pasted indicator: a value's limit, defanged ([.] for each dot) and with some space around. */
+const INDICATOR_TYPED_MAX = 2 * ENTITY_VALUE_MAX_LENGTH;
 
 /** An instance's view of the window's tags: each tag's uses, where the store's next read resumes, and the ranking. */
 interface TagState {
@@ -533,8 +537,10 @@ export class IncidentService {
 
   /**
    * By number ("INC-42", "#42", "42"), by words of the title or by a tag, newest first; recent ones
-   * when empty. Only what `viewer` may see: the SOC every incident but restricted ones (unless on the
-   * restricted-cases team), anyone else the incidents they reported.
+   * when empty. An indicator pasted as it is or defanged (hxxps://evil[.]example/login) also finds, first, the
+   * incidents holding it as an entity (`findByEntity`, by its normalised value), for the SOC. Only what `viewer` may
+   * see: the SOC every incident but restricted ones (unless on the restricted-cases team), anyone else the
+   * incidents they reported.
    */
   async search(typed: string, limit: number, viewer: Viewer): Promise<Seen[]> {
     const query = readQuery(typed);
@@ -543,8 +549,26 @@ export class IncidentService {
       if (reporter === undefined) return [];
       query.reporter = reporter;
     }
-    const found = await this.store.search(this.workspaceId, query, limit);
-    return found.map((incident) => seen(incident, viewer)).filter((s): s is Seen => s !== undefined);
+    // What was typed as an indicator (defanged or not), looked up by its normalised value beside the text search. For
+    // the SOC only: an entity is an incident's words, and a reporter finding their report by one an analyst added would
+    // learn it.
+    const indicator =
+      viewer.analyst && query.text !== undefined && typed.length <= INDICATOR_TYPED_MAX ? indicatorValue(typed) : undefined;
+    const [byEntity, byText] = await Promise.all([
+      indicator === undefined ? [] : this.store.findByEntity(this.workspaceId, [indicator], { limit }),
+      this.store.search(this.workspaceId, query, limit),
+    ]);
+    const byId = new Map<string, Seen>();
+    for (const incident of byEntity) {
+      const s = seen(incident, viewer);
+      if (s?.access === "full") byId.set(incident.id, s);
+    }
+    for (const incident of byText) {
+      const s = seen(incident, viewer);
+      if (s && !byId.has(incident.id)) byId.set(incident.id, s);
+    }
+    // The pasted indicator's incidents first (an exact match), then the words' and tags'.
+    return [...byId.values()].slice(0, limit);
   }
 
   /** Tags for the typeahead: the workspace's last 14 days, ranked by use and recency, filtered by what was typed. */

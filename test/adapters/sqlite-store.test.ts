@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
+import { parseTypedEntity, type Entity } from "../../src/incidents/entities";
 import { StoreUnavailableError } from "../../src/incidents/errors";
 import type { TagTotal } from "../../src/incidents/ports";
 import { aNewIncident, labels, tagTotals } from "../support/builders";
@@ -63,13 +64,20 @@ function shapeOf(file: string): { version: number; columns: string[]; indexes: s
 }
 
 /**
- * Turns a file written by this version back into what an older schema left: undoes migration 6 (the
+ * Turns a file written by this version back into what an older schema left: undoes migration 8 (the
+ * incident_entities table), then for schema 6 or older migration 7, then migration 6 (the
  * tag_recent table), then for schema 4 or older migration 5 (the incident_keys table), then for schema 3 or
  * older migration 4 (sync_due, its index and the leases table), then, for schema 2 or 1, migration 3
  * (owner_id, outbox_due and their indexes) and, for schema 1, migration 2 (reporters).
  */
-function downgrade(file: string, to: 1 | 2 | 3 | 4 | 5 | 6): void {
+function downgrade(file: string, to: 1 | 2 | 3 | 4 | 5 | 6 | 7): void {
   const db = new Database(file);
+  db.exec("DROP TABLE incident_entities");
+  if (to === 7) {
+    db.pragma("user_version = 7");
+    db.close();
+    return;
+  }
   if (to < 6) db.exec("DROP TABLE tag_recent");
   else db.exec("DROP INDEX tag_recent_changed; ALTER TABLE tag_recent DROP COLUMN changed;");
   if (to < 5) db.exec("DROP TABLE incident_keys");
@@ -110,14 +118,17 @@ const CURRENT_COLUMNS = [
 const CURRENT_INDEXES = ["incidents_outbox", "incidents_owner", "incidents_sync", "incidents_unsent"];
 
 describe("SQLite store specifics", () => {
-  it("writes schema 7: the owner, outbox and Sentinel sync columns and their indexes, the search keys and the recent tags in write order", async () => {
+  it("writes schema 8: the owner, outbox and Sentinel sync columns and their indexes, the search keys, the recent tags in write order and the entity values", async () => {
     const { dir, file } = tempFile();
     await new SqliteIncidentStore(file).close();
-    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 8, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const db = new Database(file, { readonly: true });
     expect(
-      db.prepare("SELECT name FROM sqlite_master WHERE name IN ('incident_keys', 'tag_recent', 'tag_recent_used', 'tag_recent_changed') ORDER BY name").pluck().all(),
-    ).toEqual(["incident_keys", "tag_recent", "tag_recent_changed", "tag_recent_used"]);
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE name IN ('incident_keys', 'tag_recent', 'tag_recent_used', 'tag_recent_changed', 'incident_entities') ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual(["incident_entities", "incident_keys", "tag_recent", "tag_recent_changed", "tag_recent_used"]);
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -139,7 +150,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 8, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = a.incident.workspaceId;
     expect((await upgraded.search(ws, { reporter: "aad:6f1c2d3e-0000-4000-8000-000000000031" }, 10)).map((i) => i.id)).toEqual([a.incident.id]);
     expect((await upgraded.search(ws, { reporter: "teams:29:guest" }, 10)).map((i) => i.id)).toEqual([b.incident.id]);
@@ -167,7 +178,7 @@ describe("SQLite store specifics", () => {
     });
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file)).toEqual({ version: 7, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
+    expect(shapeOf(file)).toEqual({ version: 8, columns: CURRENT_COLUMNS, indexes: CURRENT_INDEXES });
     const ws = mine.incident.workspaceId;
     const ids = async (query: Parameters<SqliteIncidentStore["search"]>[1]) => (await upgraded.search(ws, query, 10)).map((i) => i.id);
     expect(await ids({ owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01" })).toEqual([later.incident.id, mine.incident.id]);
@@ -208,7 +219,7 @@ describe("SQLite store specifics", () => {
     db.close();
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(7);
+    expect(shapeOf(file).version).toBe(8);
     const titles = async (text: string) => (await upgraded.search(ws, { text }, 10)).map((i) => i.title);
     expect(await titles("badge do")).toEqual(["Badge reader at door 3"]);
     expect(await titles("mail")).toEqual(["Phishing e-mail to finance"]);
@@ -242,7 +253,7 @@ describe("SQLite store specifics", () => {
     downgrade(file, 5);
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(7);
+    expect(shapeOf(file).version).toBe(8);
     const sorted = (totals: TagTotal[]) => [...totals].sort((a, b) => a.tag.localeCompare(b.tag));
     expect(sorted(await tagTotals(upgraded, ws, window))).toEqual(sorted(before));
     expect(sorted(await tagTotals(upgraded, ws, window)).map((t) => [t.tag, t.count])).toEqual([
@@ -271,7 +282,7 @@ describe("SQLite store specifics", () => {
     downgrade(file, 6);
 
     const upgraded = new SqliteIncidentStore(file);
-    expect(shapeOf(file).version).toBe(7);
+    expect(shapeOf(file).version).toBe(8);
     const full = await upgraded.recentTags(ws, "2026-11-07");
     expect(full.tags).toEqual(before.tags);
     expect(full).toMatchObject({ complete: true, cursor: "0" });
@@ -283,6 +294,41 @@ describe("SQLite store specifics", () => {
       complete: false,
       cursor: "1",
     });
+    await upgraded.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("upgrades a schema-7 file (as the code before entities were indexed left it): incidents stored with entities are found by them, and edits follow", async () => {
+    const { dir, file } = tempFile();
+    const store = new SqliteIncidentStore(file);
+    const ws = "ws-upgrade-entities";
+    const entity = (typed: string): Entity => {
+      const found = parseTypedEntity(typed, "related", "extracted");
+      if (!found.ok) throw new Error(found.error);
+      return found.entity;
+    };
+    const url = entity("hxxps://evil[.]example/login");
+    const ip = entity("203.0.113.7");
+    const phish = await store.create(aNewIncident({ workspaceId: ws, title: "Phish", entities: [url, ip] }));
+    const older = await store.create(aNewIncident({ workspaceId: ws, title: "No entities" }));
+    await store.create(aNewIncident({ workspaceId: "ws-other", title: "Elsewhere", entities: [ip] }));
+    await store.close();
+    downgrade(file, 7);
+    const before = new Database(file, { readonly: true });
+    expect(before.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'incident_entities'").pluck().get()).toBe(0);
+    before.close();
+
+    const upgraded = new SqliteIncidentStore(file);
+    expect(shapeOf(file).version).toBe(8);
+    const titles = async (value: string, workspace = ws) => (await upgraded.findByEntity(workspace, [value], { limit: 10 })).map((i) => i.title);
+    expect(await titles("https://evil.example/login")).toEqual(["Phish"]);
+    expect(await titles("203.0.113.7")).toEqual(["Phish"]);
+    expect(await titles("203.0.113.7", "ws-other")).toEqual(["Elsewhere"]);
+    expect(await upgraded.get(ws, older.incident.id)).toEqual(older.incident);
+    // An edit after the upgrade brings the rows the migration wrote to the incident's new entities.
+    expect((await upgraded.replace({ ...phish.incident, entities: [ip] }, 1)).ok).toBe(true);
+    expect(await titles("https://evil.example/login")).toEqual([]);
+    expect(await titles("203.0.113.7")).toEqual(["Phish"]);
     await upgraded.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Owner, ReporterNotice, SentinelLink } from "../../src/incidents/model";
 import type { IncidentStore, TagUses } from "../../src/incidents/ports";
+import { checkEntity, ENTITIES_MAX, indicatorValue, parseTypedEntity, type Entity, type EntityRole, type EntityType } from "../../src/incidents/entities";
 import { totalsOf } from "../../src/incidents/tags";
 import { aNewIncident, labels, tagTotals } from "../support/builders";
 
@@ -22,6 +23,13 @@ function aNotice(id: string, dueUtc: string, overrides: Partial<ReporterNotice> 
 /** A Sentinel link, not yet sent (revision 0), due at `dueUtc`; override what the test is about. */
 function aLink(dueUtc: string, overrides: Partial<SentinelLink> = {}): SentinelLink {
   return { revision: 0, comments: 0, reports: 0, tasks: [], attempts: 0, dueUtc, ...overrides };
+}
+
+/** An entity as the domain makes it from what a person typed (normalised), or a test failure when it is not one. */
+function anEntity(typed: string, role: EntityRole = "related", type?: EntityType): Entity {
+  const found = type ? checkEntity(type, typed, role, "typed") : parseTypedEntity(typed, role, "typed");
+  if (!found.ok) throw new Error(`not an entity: ${typed}: ${found.error}`);
+  return found.entity;
 }
 
 /** `base` moved by `ms` milliseconds, as an ISO time. */
@@ -307,6 +315,125 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         store.replace({ ...incident, owner: { objectId: "b", ownerType: "User", assignedTo: "B" } }, 1),
       ]);
       expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    });
+
+    it("keeps an incident's entities, category, techniques and recommended actions through create and replace; one without them as it was", async () => {
+      const entities = [
+        anEntity("hxxps://evil[.]example/login"),
+        anEntity("alex@contoso.com", "impacted", "user"),
+        anEntity("LAPTOP-7F3K", "impacted", "device"),
+        anEntity("203.0.113[.]7"),
+        { ...anEntity("xn--pypal-4ve.com"), source: "extracted" as const },
+      ];
+      expect(entities[0]).toMatchObject({ value: "https://evil.example/login", typed: "hxxps://evil[.]example/login" });
+      const incident = aNewIncident({
+        workspaceId: ws,
+        category: "InitialAccess",
+        mitreTechniques: ["T1566", "T1566.002"],
+        recommendedActions: "Block the domain.\nReset Alex's password.",
+        entities,
+        entitiesNotKept: 3,
+      });
+      const { incident: stored } = await store.create(incident);
+      expect(stored).toEqual({ ...incident, incidentNumber: 1, revision: 1 });
+      expect(await store.get(ws, incident.id)).toEqual(stored);
+
+      const edited = { ...stored, category: "Exfiltration" as const, entities: entities.slice(1), mitreTechniques: ["T1041"] };
+      delete edited.entitiesNotKept;
+      expect(await store.replace(edited, 1)).toEqual({ ok: true, incident: { ...edited, revision: 2 } });
+      expect(await store.get(ws, incident.id)).toEqual({ ...edited, revision: 2 });
+
+      // An incident of the shape written before entities existed: read back without any of these fields.
+      const plain = await store.create(aNewIncident({ workspaceId: ws, title: "Older shape" }));
+      const read = await store.get(ws, plain.incident.id);
+      expect(read).toEqual(plain.incident);
+      expect(read).not.toHaveProperty("entities");
+      expect(read).not.toHaveProperty("category");
+      expect(await store.findByEntity(ws, ["https://evil.example/login"], { limit: 10 })).toEqual([]);
+    });
+
+    it("finds incidents by an entity's normalised value, exactly, newest first: restricted ones too, never another workspace's", async () => {
+      const at = (minute: number) => `2026-11-20T10:${String(minute).padStart(2, "0")}:00.000Z`;
+      const make = (title: string, minute: number, entities: Entity[], more: Partial<Parameters<typeof aNewIncident>[0]> = {}) =>
+        store.create(aNewIncident({ workspaceId: ws, title, createdTimeUtc: at(minute), entities, ...more }));
+      await make("Phish to finance", 1, [anEntity("hxxps://evil[.]example/login"), anEntity("evil.example")]);
+      await make("Board phish", 2, [anEntity("https://evil.example/login")], { restricted: true });
+      await make("Same domain, other page", 3, [anEntity("https://EVIL.example/Login"), anEntity("LAPTOP-7F3K", "impacted", "device")]);
+      await make("No entities", 4, []);
+      await store.create(aNewIncident({ workspaceId: `ws-${randomUUID()}`, title: "Elsewhere", entities: [anEntity("https://evil.example/login")] }));
+      const titles = async (values: string[], limit = 10) => (await store.findByEntity(ws, values, { limit })).map((i) => i.title);
+
+      // The host is case-insensitive (normalised to lower case), the path is not: /Login is another URL.
+      expect(indicatorValue("hxxps://EVIL[.]example/login")).toBe("https://evil.example/login");
+      expect(await titles([indicatorValue("hxxps://EVIL[.]example/login")!])).toEqual(["Board phish", "Phish to finance"]);
+      expect(await titles(["https://evil.example/Login"])).toEqual(["Same domain, other page"]);
+      expect(await titles(["https://evil.example/login/"])).toEqual([]);
+      expect(await titles(["https://evil.example"])).toEqual([]);
+      expect(await titles(["evil.example"])).toEqual(["Phish to finance"]);
+      // Device names are kept in lower case: the normalised value finds it, the typed spelling does not.
+      expect(await titles([indicatorValue("device: LAPTOP-7F3K")!])).toEqual(["Same domain, other page"]);
+      expect(await titles(["LAPTOP-7F3K"])).toEqual([]);
+      // Several values: every incident holding any of them, once, newest first.
+      expect(await titles(["evil.example", "https://evil.example/login", "laptop-7f3k", "nothing.example"])).toEqual([
+        "Same domain, other page",
+        "Board phish",
+        "Phish to finance",
+      ]);
+      expect(await titles([])).toEqual([]);
+      expect(await titles(["", "x".repeat(1001)])).toEqual([]);
+    });
+
+    it("follows replace: an entity removed no longer finds the incident, one added does, bookkeeping keeps them", async () => {
+      const url = anEntity("hxxp://paypa1-login[.]com/verify");
+      const phone = anEntity("+44 20 7946 0958");
+      const { incident } = await store.create(aNewIncident({ workspaceId: ws, entities: [url, phone] }));
+      const ids = async (value: string) => (await store.findByEntity(ws, [value], { limit: 10 })).map((i) => i.id);
+      expect(await ids(url.value)).toEqual([incident.id]);
+      expect(await ids("+442079460958")).toEqual([incident.id]);
+
+      const hash = anEntity("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855");
+      expect((await store.replace({ ...incident, entities: [phone, hash] }, 1)).ok).toBe(true);
+      expect(await ids(url.value)).toEqual([]);
+      expect(await ids(phone.value)).toEqual([incident.id]);
+      expect(await ids("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")).toEqual([incident.id]);
+      // Found as stored now: what it is found by is what it holds.
+      expect((await store.findByEntity(ws, [phone.value], { limit: 10 }))[0]?.entities).toEqual([phone, hash]);
+
+      // Bookkeeping (the triage notice, the outbox, the Sentinel link) is not an edit: the entities stay findable.
+      await store.setNotice(ws, incident.id, { state: "posted", attempts: 1, updatedUtc: "2026-11-20T11:00:00.000Z" });
+      await store.updateOutbox(ws, incident.id, () => [aNotice("2:aad:x", "2026-11-20T12:00:00.000Z")]);
+      await store.updateSentinel(ws, incident.id, () => aLink("2026-11-20T12:00:00.000Z"));
+      expect(await ids(hash.value)).toEqual([incident.id]);
+
+      // Restricted by an edit: still indexed (the visibility rule decides at read time who sees it).
+      expect((await store.replace({ ...incident, entities: [hash], restricted: true, revision: 2 }, 2)).ok).toBe(true);
+      expect(await ids(hash.value)).toEqual([incident.id]);
+      expect(await ids(phone.value)).toEqual([]);
+      // Every entity removed: found by none of them.
+      const bare = { ...incident, revision: 3 };
+      delete bare.entities;
+      expect((await store.replace(bare, 3)).ok).toBe(true);
+      expect(await ids(hash.value)).toEqual([]);
+      // A replace that lost (stale revision) writes no entity either.
+      expect((await store.replace({ ...incident, entities: [url] }, 1)).ok).toBe(false);
+      expect(await ids(url.value)).toEqual([]);
+    });
+
+    it("finds by entity within the limit and from `since`, newest first, and refuses more values than an incident holds", async () => {
+      const value = anEntity("198.51.100.23");
+      const at = (day: number) => `2026-11-${String(10 + day).padStart(2, "0")}T09:00:00.000Z`;
+      for (let n = 0; n < 6; n++)
+        await store.create(aNewIncident({ workspaceId: ws, title: `Scan ${n}`, createdTimeUtc: at(n), entities: [value] }));
+      const titles = async (options: { since?: string; limit: number }) =>
+        (await store.findByEntity(ws, ["198.51.100.23"], options)).map((i) => i.title);
+      expect(await titles({ limit: 3 })).toEqual(["Scan 5", "Scan 4", "Scan 3"]);
+      expect(await titles({ limit: 10, since: at(3) })).toEqual(["Scan 5", "Scan 4", "Scan 3"]);
+      expect(await titles({ limit: 2, since: at(1) })).toEqual(["Scan 5", "Scan 4"]);
+      expect(await titles({ limit: 10, since: at(6) })).toEqual([]);
+      expect(await titles({ limit: 0 })).toEqual([]);
+      const many = Array.from({ length: ENTITIES_MAX + 1 }, (_, i) => `10.0.0.${i}`);
+      await expect(store.findByEntity(ws, many, { limit: 10 })).rejects.toThrow(/at most 100 values/);
+      expect(await store.findByEntity(ws, [...many.slice(0, ENTITIES_MAX - 1), "198.51.100.23"], { limit: 1 })).toHaveLength(1);
     });
 
     it("finds incidents by number, by every word of the title or by a whole tag, newest first", async () => {
