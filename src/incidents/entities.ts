@@ -212,15 +212,21 @@ function checkIp(raw: string): { value: string; flags: EntityFlag[] } | string {
   return `${raw} is not an IP address (IPv4 like 203.0.113.7, or IPv6 like 2001:db8::7)`;
 }
 
+/** Top-level names reserved for testing, documentation and local use (RFC 2606, RFC 6761, RFC 6762). */
+const SPECIAL_USE_TLDS = new Set(["example", "test", "invalid", "localhost", "local"]);
+
 function checkDomain(raw: string): { value: string; flags: EntityFlag[] } | string {
   const host = raw.replace(/\.$/, "");
   const ascii = domainToASCII(host.toLowerCase());
   if (!ascii) return `${raw} is not a domain name`;
   const parsed = parseDomain(ascii);
-  if (!parsed.domain || parsed.isIp || !(parsed.isIcann || parsed.isPrivate)) {
+  // The special-use names (RFC 2606, 6761: example, test, invalid, localhost...) are kept, marked reserved:
+  // they appear in test messages and training lures, and a real one on a device means a local set-up.
+  const special = parsed.publicSuffix !== null && SPECIAL_USE_TLDS.has(parsed.publicSuffix);
+  if (!parsed.domain || parsed.isIp || !(parsed.isIcann || parsed.isPrivate || special)) {
     return `${raw} is not a domain name with a known ending (like contoso.com)`;
   }
-  return { value: ascii, flags: hostFlags(ascii) };
+  return { value: ascii, flags: special ? ["reserved", ...hostFlags(ascii)] : hostFlags(ascii) };
 }
 
 function checkEmail(raw: string): { value: string; flags: EntityFlag[] } | string {
