@@ -20,7 +20,10 @@ import { expand, wrappable } from "./cards";
  * renderers read markdown in a TextBlock (`[x](url)` is a link there, and a defanged URL's `[.]`
  * followed by `(` would be one), never in a TextRun, and a TextRun is a link only through a
  * selectAction, which none has. The "Copy values" card holds the values as recorded (not defanged),
- * one per line in one monospace TextRun: what a hunting query needs, as text that is no link.
+ * one per line, in a text box: what a hunting query needs, whole (a box wraps a long value without
+ * characters added to it, where a TextRun does not wrap a 64-character hash), and text that no
+ * client makes a link. Its value is never sent: an action gathers the inputs of its own card and
+ * the cards around it, not those of a ShowCard beside it.
  *
  * The card stays under its size budget whatever the incident holds: the part is drawn at the
  * largest of LEVELS that fits the room the rest of the card leaves (values per type, characters per
@@ -147,6 +150,7 @@ export function entityViewData(incident: Incident, level?: Level) {
     counts: `${countsOf(incident)}. Shown defanged: hxxp and [.] stand for http and a dot.`,
     groups: level ? groupsOf(entities, level) : [],
     copy: copy.text,
+    copyMax: Math.max(copy.text.length, 1),
     copyLeft: copy.left,
   };
 }
