@@ -107,6 +107,14 @@ describe("the entity part of the incident card", () => {
     expect(first).toBeLessThan(second);
   });
 
+  it("shows a value that reads as markdown or a template as it was recorded, in a TextRun only", () => {
+    const typed = ["[Reset your password](https://evil.example/reset)", "${incident.title} ${$root.verbs.assign}", "**URGENT** <at>Everyone</at>"];
+    const marked = triageCard({ ...BASE, entities: typed.map((t) => entity("app", t, "related", "directory")) });
+    const runs = texts(marked, "TextRun");
+    for (const t of typed) expect(runs).toContain(t);
+    expect(texts(marked, "TextBlock").join("\n")).not.toMatch(/evil|\$\{|URGENT|<at>/);
+  });
+
   it("shows nothing of it for an incident without any", () => {
     const plain = triageCard(BASE);
     expect(JSON.stringify(plain)).not.toContain("incidentEntities");
