@@ -127,7 +127,11 @@ export function defang(entity: Pick<Entity, "type" | "value">): string {
     case "url": {
       const scheme = v.indexOf(":");
       const head = v.slice(0, scheme).replace(/^http/i, "hxxp").replace(/^ftp/i, "fxp");
-      const rest = v.slice(scheme + 1);
+      // A link inside the link (?next=https://...) loses its scheme too, so no part of it reads as a link.
+      const rest = v
+        .slice(scheme + 1)
+        .replace(/\b(h)tt(ps?:\/\/)/gi, "$1xx$2")
+        .replace(/\b(f)t(ps?:\/\/)/gi, "$1x$2");
       // The host's dots, and the dots of anything that reads as a host later in the URL.
       return `${head}${SCRIPT_SCHEMES.has(`${head.toLowerCase()}:`) ? "[:]" : ":"}${rest.replace(/\./g, "[.]")}`;
     }

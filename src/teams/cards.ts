@@ -10,6 +10,7 @@ import {
   type ReporterNotice,
 } from "../incidents/model";
 import { CompiledTemplate } from "./card-template";
+import { withEntityParts } from "./entity-view";
 import { sentinelOf } from "./sentinel-line";
 import { CARD_NAMES } from "./verbs";
 
@@ -118,31 +119,34 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
     : "Unassigned";
   const evidence = incident.evidence?.[0];
   const comment = incident.classificationComment ?? "";
-  return expand("incident", {
-    heading: options.heading,
-    note: wrappable(options.note ?? ""),
-    headerStyle: options.headerStyle ?? "good",
-    showTriageActions: options.triageActions === true,
-    incident: { ...incident, title: wrappable(incident.title) },
-    descriptionPreview: wrappable(description),
-    severityStyle: SEVERITY_STYLE[incident.severity],
-    closing,
-    closingComment: wrappable(comment.length > DESCRIPTION_PREVIEW ? `${comment.slice(0, DESCRIPTION_PREVIEW)}…` : comment),
-    owner: wrappable(owner),
-    tags: incident.labels.length ? wrappable(incident.labels.map((l) => l.labelName).join(", ")) : "None",
-    createdBy: wrappable(`${incident.createdBy.name}, from ${ENTRY_POINT_LABEL[incident.entryPoint]}`),
-    created: formatUtc(incident.createdTimeUtc),
-    firstActivity: incident.firstActivityTimeUtc ? formatUtc(incident.firstActivityTimeUtc) : "",
-    evidence: evidence
-      ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}`
-      : "",
-    link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
-    restricted: incident.restricted === true,
-    ...accountsOf(incident),
-    ...(options.triageActions ? caseworkOf(incident) : { tasks: [], comments: [], unreachable: [] }),
-    kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
-    sentinel: sentinelOf(incident, options.triageActions === true),
-  });
+  return withEntityParts(incident, (entityParts) =>
+    expand("incident", {
+      heading: options.heading,
+      note: wrappable(options.note ?? ""),
+      headerStyle: options.headerStyle ?? "good",
+      showTriageActions: options.triageActions === true,
+      incident: { ...incident, title: wrappable(incident.title) },
+      descriptionPreview: wrappable(description),
+      severityStyle: SEVERITY_STYLE[incident.severity],
+      closing,
+      closingComment: wrappable(comment.length > DESCRIPTION_PREVIEW ? `${comment.slice(0, DESCRIPTION_PREVIEW)}…` : comment),
+      owner: wrappable(owner),
+      tags: incident.labels.length ? wrappable(incident.labels.map((l) => l.labelName).join(", ")) : "None",
+      createdBy: wrappable(`${incident.createdBy.name}, from ${ENTRY_POINT_LABEL[incident.entryPoint]}`),
+      created: formatUtc(incident.createdTimeUtc),
+      firstActivity: incident.firstActivityTimeUtc ? formatUtc(incident.firstActivityTimeUtc) : "",
+      evidence: evidence
+        ? `From a message by ${evidence.author.name}${evidence.sentUtc ? `, sent ${formatUtc(evidence.sentUtc)}` : ""}`
+        : "",
+      link: evidence?.link && /^https:\/\//.test(evidence.link) ? evidence.link : "",
+      restricted: incident.restricted === true,
+      ...accountsOf(incident),
+      ...(options.triageActions ? caseworkOf(incident) : { tasks: [], comments: [], unreachable: [] }),
+      kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
+      sentinel: sentinelOf(incident, options.triageActions === true),
+      entityParts,
+    }),
+  );
 }
 
 /** The triage card shows the latest few comments, the first open tasks (with Done), and the reporters it could not reach. */

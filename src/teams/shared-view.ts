@@ -43,7 +43,7 @@ export function triagePostCard(after: Incident, before?: Pick<Incident, "restric
  * The analyst's confirmation (the message their form was in) as everyone in its conversation may see it
  * now. In their 1:1 chat: the incident as it is. In a shared conversation: only what was there when it
  * was created (`formSeen`), plus its place in Microsoft Sentinel; never a classification, a closing
- * comment or words set later (an incident stored before the bot kept what a shared conversation saw:
+ * comment, entities or words set later (an incident stored before the bot kept what a shared conversation saw:
  * its number only).
  */
 export function confirmationCard(after: Incident, before?: Pick<Incident, "restricted">): AdaptiveCard {
@@ -59,6 +59,12 @@ export function confirmationCard(after: Incident, before?: Pick<Incident, "restr
   delete rest.classificationReason;
   delete rest.classificationComment;
   delete rest.owner;
+  // Category, techniques, actions and entities are not among the fields the conversation saw: never shown there.
+  delete rest.category;
+  delete rest.mitreTechniques;
+  delete rest.recommendedActions;
+  delete rest.entities;
+  delete rest.entitiesNotKept;
   return incidentCreatedCard({ ...rest, ...after.formSeen });
 }
 

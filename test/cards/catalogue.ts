@@ -22,6 +22,8 @@ import { ALEX, DIEGO, LEE, MEGAN, execute, messagePayload, submitActionFromMessa
 import { until } from "../support/until";
 import { LONG_GROUP_IDS, LONG_PEOPLE, NAME_MAX, heavy, text, words, type SampleWorld, type TextKind } from "./sample-world";
 import type { Json } from "./teams-rules";
+import { giveEntities, largestEntities, phishingFields } from "../support/entities";
+import { incidentCreatedCard } from "../../src/teams/cards";
 
 export interface CardSample {
   name: string;
@@ -215,6 +217,29 @@ async function reportedByMany(world: SampleWorld, people: Person[]) {
   return (await world.bot.incidents())[0]!;
 }
 
+/** The triage card with the longest comments and task titles in text JSON must escape, ten open tasks, five reporters not reached. */
+async function worstWorkedTriage(world: SampleWorld): Promise<Json> {
+  // Employees and guests (an analyst offered an already reported message gets the incident, not a report).
+  const guests = [1, 2, 3].map((i) => ({ id: `29:guest-${i}`, name: i === 1 ? heavy(NAME_MAX) : `Guest ${i}` }));
+  const incident = await reportedByMany(world, [MEGAN, DIEGO, ...guests]);
+  const ref = { incidentId: incident.id, revision: String(incident.revision) };
+  world.bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 403 : undefined));
+  for (let i = 0; i < 3; i++) {
+    await world.act("triage.comment", { ...ref, commentText: `${i}${heavy(MESSAGE_MAX_LENGTH - 1)}`, commentShared: "true" }, LONG_PEOPLE.heavy);
+  }
+  await noticesSettled(world);
+  let card: Json = {};
+  for (let i = 0; i < 10; i++) card = await world.act("triage.task", { ...ref, taskTitle: `${i}${heavy(TASK_TITLE_MAX_LENGTH - 1)}` }, LONG_PEOPLE.heavy);
+  world.bot.connector.refuse(undefined);
+  // Three reporters named, the others counted; five open tasks shown of ten.
+  const seen = visibleText(card).join("\n");
+  if (!seen.includes("And 2 other reporters could not be reached either.") || (seen.match(/^Could not tell /gm) ?? []).length !== 3) {
+    throw new Error("the unreachable reporters are not listed as three and a count");
+  }
+  if (!seen.includes("Tasks: 0 of 10 done; the first 5 open ones below")) throw new Error("the open tasks are not cut to five");
+  return card;
+}
+
 export const CATALOGUE: CatalogueEntry[] = [
   {
     template: "help",
@@ -384,27 +409,7 @@ export const CATALOGUE: CatalogueEntry[] = [
       },
       {
         name: "worst case: the longest comments and task titles in text JSON must escape, ten open tasks, five reporters not reached",
-        make: async (world) => {
-          // Employees and guests (an analyst offered an already reported message gets the incident, not a report).
-          const guests = [1, 2, 3].map((i) => ({ id: `29:guest-${i}`, name: i === 1 ? heavy(NAME_MAX) : `Guest ${i}` }));
-          const incident = await reportedByMany(world, [MEGAN, DIEGO, ...guests]);
-          const ref = { incidentId: incident.id, revision: String(incident.revision) };
-          world.bot.connector.refuse((call) => (call.body?.attachments?.[0]?.content?.body?.[0]?.id === "reporterUpdate" ? 403 : undefined));
-          for (let i = 0; i < 3; i++) {
-            await world.act("triage.comment", { ...ref, commentText: `${i}${heavy(MESSAGE_MAX_LENGTH - 1)}`, commentShared: "true" }, LONG_PEOPLE.heavy);
-          }
-          await noticesSettled(world);
-          let card: Json = {};
-          for (let i = 0; i < 10; i++) card = await world.act("triage.task", { ...ref, taskTitle: `${i}${heavy(TASK_TITLE_MAX_LENGTH - 1)}` }, LONG_PEOPLE.heavy);
-          world.bot.connector.refuse(undefined);
-          // Three reporters named, the others counted; five open tasks shown of ten.
-          const seen = visibleText(card).join("\n");
-          if (!seen.includes("And 2 other reporters could not be reached either.") || (seen.match(/^Could not tell /gm) ?? []).length !== 3) {
-            throw new Error("the unreachable reporters are not listed as three and a count");
-          }
-          if (!seen.includes("Tasks: 0 of 10 done; the first 5 open ones below")) throw new Error("the open tasks are not cut to five");
-          return card;
-        },
+        make: worstWorkedTriage,
       },
       {
         name: "an incident from a Teams message, offered again for the same message, with a link to it",
@@ -459,6 +464,70 @@ export const CATALOGUE: CatalogueEntry[] = [
       {
         name: "worst case with a 2,000-character closing comment, in text JSON must escape",
         make: (world) => worstCreatedCard(world, "heavy", COMMENT_MAX_LENGTH),
+      },
+    ],
+  },
+  {
+    template: "incident-entities",
+    samples: [
+      {
+        name: "triage card of a phishing report: category, techniques, recommended actions, its entities defanged",
+        make: async (world) => {
+          await triaged(world, { title: "Phishing mail with a credential link", severity: "High", tags: "Phishing" });
+          const [incident] = await world.bot.incidents();
+          await giveEntities(world.bot, incident!.id, phishingFields());
+          return world.act("triage.view", { incidentId: incident!.id });
+        },
+      },
+      {
+        name: "the triage post redrawn after Assign to me in the analyst's chat, with the entities",
+        make: async (world) => {
+          await triaged(world, { title: "Phishing mail with a credential link", tags: "Phishing" });
+          const incident = await until("the triage post recorded", async () => (await world.bot.incidents()).find((i) => i.triage?.state === "posted"), WAIT_CEILING_MS);
+          const given = await giveEntities(world.bot, incident.id, phishingFields());
+          await world.act("triage.assign", { incidentId: given.id, revision: String(given.revision) });
+          const messageId = given.triage?.messageId;
+          const update = await until("the triage post redrawn", () => world.bot.connector.updated().find((u) => u.id === messageId), WAIT_CEILING_MS);
+          return cardOf(update.activity);
+        },
+      },
+      {
+        name: "confirmation in the analyst's own chat of an incident with a category and entities",
+        make: async (world) => {
+          await world.submit(await world.say("incident"), { title: "Invoice fraud attempt", severity: "Medium" });
+          const [incident] = await world.bot.incidents();
+          return incidentCreatedCard(await giveEntities(world.bot, incident!.id, { ...phishingFields(), mitreTechniques: ["T1566"] }));
+        },
+      },
+      {
+        name: "worst case: 100 entities of every type (1,000-character URLs, javascript: URLs, IPv6, IDN, flags), 37 not kept, 20 techniques, on a triage card",
+        make: async (world) => {
+          await triaged(world, { title: "Mass phishing campaign", severity: "High" });
+          const [incident] = await world.bot.incidents();
+          const techniques = ["T1566", "T1566.001", "T1566.002", "T1566.003", "T1078", "T1078.004", "T1110", "T1110.003", "T1204", "T1204.001", "T1204.002", "T1059", "T1059.001", "T1071", "T1071.001", "T1105", "T1114", "T1114.002", "T1534", "T1598"];
+          const fields = { ...phishingFields(), mitreTechniques: techniques, recommendedActions: heavy(5000), entities: largestEntities(), entitiesNotKept: 37 };
+          await giveEntities(world.bot, incident!.id, fields);
+          return world.act("triage.view", { incidentId: incident!.id });
+        },
+      },
+      {
+        name: "worst case: the largest entity lists on the fullest triage card (the longest comments and tasks): drawn as a line",
+        make: async (world) => {
+          await worstWorkedTriage(world);
+          const [incident] = await world.bot.incidents();
+          await giveEntities(world.bot, incident!.id, { ...phishingFields(), entities: largestEntities(), entitiesNotKept: 37 });
+          const card = await world.act("triage.view", { incidentId: incident!.id });
+          if (!visibleText(card).some((t) => t.includes("not listed, this card is full"))) throw new Error("the entities are not drawn as a line");
+          return card;
+        },
+      },
+      {
+        name: "worst case: the largest entity lists on a confirmation with every field at its limit in text JSON must escape",
+        make: async (world) => {
+          await worstCreatedCard(world, "heavy", COMMENT_MAX_LENGTH);
+          const [incident] = await world.bot.incidents();
+          return incidentCreatedCard(await giveEntities(world.bot, incident!.id, { ...phishingFields(), entities: largestEntities(), entitiesNotKept: 37 }));
+        },
       },
     ],
   },

@@ -5,6 +5,7 @@ import { cardOf, values } from "../support/cards";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { inProcessClient, startFakeSentinel, type FakeSentinel } from "../support/fake-sentinel";
 import { until } from "../support/until";
+import { entity, giveEntities } from "../support/entities";
 import type { Incident } from "../../src/incidents/model";
 import { VERBS } from "../../src/teams/verbs";
 import {
@@ -50,11 +51,11 @@ interface World {
   /** The test Sentinel server the bot mirrors to, where the sync is on. */
   sentinel?: FakeSentinel;
   /** Megan's report of a message; words only she typed. */
-  plain: { id: string; number: number; words: string; payload: ReturnType<typeof messagePayload> };
+  plain: { id: string; number: number; words: string; entity: string; payload: ReturnType<typeof messagePayload> };
   /** Megan's restricted report of another message. */
-  restricted: { id: string; number: number; words: string; payload: ReturnType<typeof messagePayload> };
+  restricted: { id: string; number: number; words: string; entity: string; payload: ReturnType<typeof messagePayload> };
   /** Lee's incident from the analysts' form. */
-  form: { id: string; number: number; words: string };
+  form: { id: string; number: number; words: string; entity: string };
 }
 
 async function reportMessage(bot: TestBot, from: Person, payload: ReturnType<typeof messagePayload>, inputs: Record<string, string>) {
@@ -82,16 +83,22 @@ async function seed(bot: TestBot, sentinel?: FakeSentinel): Promise<World> {
   const find = (words: string) => {
     const found = stored.find((i) => i.description.includes(words));
     if (!found) throw new Error(`nothing stored with ${words}`);
-    return { id: found.id, number: found.incidentNumber, words };
+    return { id: found.id, number: found.incidentNumber, words, entity: `ENTITY-${randomUUID().slice(0, 8)}` };
   };
   expect(stored.find((i) => i.description.includes(restrictedWords))?.restricted).toBe(true);
-  return {
+  const world = {
     bot,
     sentinel,
     plain: { ...find(plainWords), payload: plainPayload },
     restricted: { ...find(restrictedWords), payload: restrictedPayload },
     form: find(formWords),
   };
+  // Entities are an incident's words: each incident's carry a marker of their own (in a URL's path, kept as typed, and as an app's name).
+  for (const target of [world.plain, world.restricted, world.form]) {
+    const entities = [entity("url", `https://evil.example/${target.entity}/login`), entity("app", target.entity, "related", "directory")];
+    await giveEntities(bot, target.id, { category: "InitialAccess", entities });
+  }
+  return world;
 }
 
 /** Every answer as text, to look for words that must not be there. */
@@ -138,6 +145,9 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
       if (access === "none") expect(text(res)).not.toContain(target.words);
       else expect(text(res)).toContain(target.words);
       if (access === "reporter") expect(text(res)).toContain(`Your report INC-${target.number}`);
+      // The SOC's card shows the entities (defanged); a reporter's view and no one else's shows any.
+      if (access === "full") expect(text(res)).toContain(`hxxps://evil[.]example/${target.entity}/login`);
+      else expect(text(res)).not.toContain(target.entity);
     });
   });
 
@@ -147,6 +157,8 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
       for (const which of ["plain", "restricted", "form"] as const) {
         if (RULE[who][which] === "none") expect(text(res)).not.toContain(world[which].words);
         else expect(text(res)).toContain(world[which].words);
+        if (RULE[who][which] === "full") expect(text(res)).toContain(world[which].entity);
+        else expect(text(res)).not.toContain(world[which].entity);
       }
     });
   });
@@ -167,6 +179,7 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         else {
           // The same answer as for an incident that does not exist: nothing of it, not even that it exists.
           expect(text(res)).not.toContain(target.words);
+          expect(text(res)).not.toContain(target.entity);
           expect(text(res)).not.toContain("Megan Bowen");
           const nobody = await world.bot.post(
             execute(world.bot.serviceUrl, verb, { incidentId: randomUUID(), revision: 1 }, { from: PEOPLE[who] }),
@@ -215,6 +228,7 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         expect(after.revision).toBe(before.revision + (changes ? 1 : 0));
         if (!soc) {
           expect(text(res)).not.toContain(target.words);
+          expect(text(res)).not.toContain(target.entity);
           const nobody = await world.bot.post(execute(world.bot.serviceUrl, verb, { ...data, incidentId: randomUUID() }, { from: PEOPLE[who] }));
           expect(visible(res)).toEqual(visible(nobody));
         }
@@ -248,6 +262,8 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
       // Only a reporter answers (Megan, on both of her reports); anyone else learns nothing.
       expect(after.revision).toBe(before + (access === "reporter" ? 1 : 0));
       if (access !== "reporter") expect(text(res)).not.toContain(question!.message);
+      // Her answer's card is a reporter's: never the incident's entities.
+      expect(text(res)).not.toContain(target.entity);
     });
   });
 
@@ -260,11 +276,13 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         // A form, as for a message nobody reported: no number, no reporter, no words.
         expect(res.body.task.value.title).toMatch(/^(Create incident|Report suspicious activity)$/);
         expect(text(res)).not.toContain(target.words);
+        expect(text(res)).not.toContain(target.entity);
         expect(text(res)).not.toContain("Megan Bowen");
         expect(text(res)).not.toContain(`INC-${target.number}`);
       } else {
         expect(res.body.task.value.title).toBe(`Already reported as INC-${target.number}`);
         expect(text(res)).toContain(target.words);
+        if (access === "reporter") expect(text(res)).not.toContain(target.entity);
       }
     });
   });
@@ -329,8 +347,10 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
       if (lee === "none") {
         expect(sent).not.toContain("Megan");
         expect(sent).not.toContain(target.words);
+        expect(sent).not.toContain(target.entity);
         // Nothing else of it went anywhere else in Sentinel either (another incident, a comment elsewhere).
         expect(sentinel.calls().map((r) => JSON.stringify(r.body ?? "")).join("\n")).not.toContain(target.words);
+        expect(sentinel.calls().map((r) => JSON.stringify(r.body ?? "")).join("\n")).not.toContain(target.entity);
       } else expect(sent).toContain(target.words);
     });
   });

@@ -3,6 +3,7 @@ import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
 import { inProcessClient, startFakeSentinel, type FakeSentinel } from "../support/fake-sentinel";
 import { until } from "../support/until";
+import { entity, giveEntities } from "../support/entities";
 import { ALEX, DIEGO, LEE, MEGAN, execute, message, submitMessage, type Person, type Where } from "../support/teams";
 
 /*
@@ -268,5 +269,101 @@ describe("the SOC's recent tags are not offered on a form in a shared conversati
     expect(await tagChoices("personal")).toContain(tag);
     expect(await tagChoices("groupChat")).not.toContain(tag);
     expect(await tagChoices("channel")).not.toContain(tag);
+  });
+});
+
+describe("entities are an incident's words: shown defanged to the SOC, to no one else", () => {
+  beforeEach(async () => {
+    bot = await startTestBot();
+  });
+
+  /** Entities whose values carry a marker, in the path of a URL (kept as typed) and as an app's name. */
+  function markedEntities(word: string) {
+    return [entity("url", `https://evil.example/${word}/login`, "related", "extracted"), entity("app", word, "related", "directory"), entity("ip", "10.20.30.40", "related", "typed")];
+  }
+
+  /** Every text a person reads or clicks in the bot's messages (not an input's value): TextBlocks, TextRuns, facts, buttons, links. */
+  function readable(activity: unknown): string {
+    const out: string[] = [];
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(visit);
+      else if (node && typeof node === "object") {
+        const o = node as Record<string, unknown>;
+        if (o.type === "TextBlock" || o.type === "TextRun") out.push(String(o.text));
+        if (typeof o.type === "string" && o.type.startsWith("Action.")) out.push(String(o.title), typeof o.url === "string" ? o.url : "");
+        for (const [k, v] of Object.entries(o)) if (k !== "value") visit(v);
+      }
+    };
+    visit(activity);
+    return out.join("\n").replace(/\u200b/g, "");
+  }
+
+  it("the triage post of a plain incident shows them defanged, never in a form that opens", async () => {
+    await triageHere();
+    const id = await created({ title: "Credential phishing", description: "A link in a mail." }, ALEX);
+    const postId = await postOf(id);
+    const word = marker("PLAIN");
+    const given = await giveEntities(bot, id, { category: "InitialAccess", entities: markedEntities(word) });
+    await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: id, revision: given.revision }, { from: ALEX, replyToId: "a-search-result" }));
+    const update = await until("the post redrawn", () => bot.connector.updated().find((u) => u.id === postId));
+    const shown = readable(update.activity);
+    expect(shown).toContain(`hxxps://evil[.]example/${word}/login`);
+    expect(shown).toContain("10.20.30[.]40");
+    expect(shown).toContain("Initial access");
+    expect(shown).not.toContain("https://evil.example");
+    expect(shown).not.toContain("10.20.30.40");
+  });
+
+  it.each([
+    ["restricted from the start", true],
+    ["restricted by an edit after its entities were recorded", false],
+  ])("the triage post of an incident %s shows none of them", async (_name, fromStart) => {
+    await triageHere();
+    const id = await created({ title: "Payroll change request", description: "First words.", ...(fromStart && { restricted: "true" }) }, ALEX);
+    const postId = await postOf(id);
+    const word = marker("RESTRICTED");
+    const given = await giveEntities(bot, id, { category: "CredentialAccess", mitreTechniques: ["T1110"], entities: markedEntities(word) });
+    if (fromStart) {
+      await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: id, revision: given.revision }, { from: ALEX, replyToId: "a-search-result" }));
+    } else {
+      const edit = (await bot.post(execute(bot.serviceUrl, "triage.edit", { incidentId: id }, { from: ALEX, where: "channel", replyToId: postId }))).body.value;
+      await bot.post(execute(bot.serviceUrl, "incident.update", { ...edit.actions[0].data, ...values(edit), restricted: "true" }, { from: ALEX, where: "channel", replyToId: postId }));
+    }
+    expect((await bot.app.service.get(id))?.restricted).toBe(true);
+    const stopped = bot;
+    await stopped.stop();
+    const updates = stopped.connector.updated().filter((u) => u.id === postId);
+    expect(updates.length).toBeGreaterThan(0);
+    expect(visibleText(cardOf(updates.at(-1)!.activity))[0]).toBe("INC-1: a restricted report arrived");
+    const all = everything(stopped);
+    for (const value of [word, "10.20.30", "T1110", "Credential access", "evil"]) expect(all).not.toContain(value);
+    bot = await startTestBot();
+  });
+
+  it("the confirmation in a group chat never shows them; in the analyst's 1:1 chat it does", async () => {
+    for (const where of ["groupChat", "personal"] as const) {
+      await bot.stop();
+      bot = await startTestBot();
+      const id = (await bot.incidents()).length;
+      expect(id).toBe(0);
+      await created({ title: "Forwarding rule", description: "Created words." }, ALEX, where, "confirmation-1");
+      const stored = (await bot.incidents())[0]!;
+      const word = marker("CONFIRM");
+      const given = await giveEntities(bot, stored.id, { category: "Exfiltration", entities: markedEntities(word) });
+      // A click on the confirmation redraws it for everyone in its conversation.
+      await bot.settled();
+      const from = bot.connector.updated().length;
+      await bot.post(execute(bot.serviceUrl, "triage.assign", { incidentId: stored.id, revision: given.revision }, { from: ALEX, where, replyToId: "confirmation-1" }));
+      const update = await until("the confirmation redrawn", () => bot.connector.updated().slice(from).find((u) => u.id === "confirmation-1"));
+      const text = JSON.stringify(update.activity).replace(/\u200b/g, "");
+      if (where === "groupChat") {
+        expect(text).not.toContain(word);
+        expect(text).not.toContain("Exfiltration");
+      } else {
+        expect(visibleText(cardOf(update.activity))).toContain("Alex Wilber (Teams)");
+        expect(text).toContain(`hxxps://evil[.]example/${word}/login`);
+        expect(text).toContain("Exfiltration");
+      }
+    }
   });
 });

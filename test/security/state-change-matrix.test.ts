@@ -4,6 +4,7 @@ import { inProcessClient, startFakeSentinel } from "../support/fake-sentinel";
 import { until } from "../support/until";
 import { VERBS, type Verb } from "../../src/teams/verbs";
 import { LEE } from "../support/teams";
+import { entity, giveEntities } from "../support/entities";
 import {
   EVERYONE,
   KINDS,
@@ -86,6 +87,11 @@ async function fromForm(w: World, kind: Kind, who: Who, restricted: boolean): Pr
   t.formConversation = typedIn;
   w.tracked.push(t);
   t.id = await createFromForm(w, kind, who, fields);
+  // Its entities: an incident's words, never typed in front of the conversation (the entry points fill them in later issues).
+  const value = word(t, "entity", marker("entity"));
+  await ready(w, t.id);
+  await giveEntities(w.bot, t.id, { entities: [entity("url", `https://evil.example/${value}/login`), entity("app", value, "related", "directory")] });
+  await ready(w, t.id);
   return t;
 }
 
