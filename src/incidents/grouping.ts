@@ -217,7 +217,6 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /** Each 16-bit minimum is written as 3 characters of ALPHABET (4 + 6 + 6 bits), compared as written. */
 const CHARS = 3;
 const SIGNATURE_LENGTH = SIGNATURE_VERSION.length + SIGNATURE_HASHES * CHARS;
-const SIGNATURE = new RegExp(`^${SIGNATURE_VERSION}[A-P](?:[A-Za-z0-9_-]{2}[A-P]){${SIGNATURE_HASHES - 1}}[A-Za-z0-9_-]{2}$`);
 
 /**
  * The words signature of a text, stored on the incident a report creates: MinHash over SHINGLE_WORDS-word
@@ -243,8 +242,9 @@ export function wordsSignature(words: readonly string[], minWords = SIMILARITY_M
   return out;
 }
 
+/** A signature of this version: compared character by character, so any other character just never matches. */
 function valid(signature: string | undefined): signature is string {
-  return signature?.length === SIGNATURE_LENGTH && SIGNATURE.test(signature);
+  return signature?.length === SIGNATURE_LENGTH && signature.startsWith(SIGNATURE_VERSION);
 }
 
 /** How many minima two valid signatures share. */
@@ -338,7 +338,18 @@ export function strongIndicators(
   domainOf: (host: string) => string | undefined = registrableDomain,
 ): Indicator[] {
   const found = new Map<string, Indicator>();
-  const add = (kind: Indicator["kind"], value: string) => found.set(`${kind}:${value}`, { kind, value });
+  for (const i of candidateIndicators(entities, settings, domainOf)) found.set(`${i.kind}:${i.value}`, i);
+  return [...found.values()].sort(byStrength);
+}
+
+/** The strong indicators among entities, unsorted, repeats possible (the work of strongIndicators). */
+function candidateIndicators(
+  entities: readonly Entity[],
+  settings: GroupingSettings,
+  domainOf: (host: string) => string | undefined,
+): Indicator[] {
+  const found: Indicator[] = [];
+  const add = (kind: Indicator["kind"], value: string) => found.push({ kind, value });
   const addDomain = (domain: string | undefined) => {
     if (domain && !settings.allowDomains.has(domain)) add("domain", domain);
   };
@@ -374,7 +385,7 @@ export function strongIndicators(
         break;
     }
   }
-  return [...found.values()].sort(byStrength);
+  return found;
 }
 
 /**
@@ -440,7 +451,12 @@ function score(
   if (candidate.entryPoint === "form" || candidate.status === "Closed") return undefined;
   const created = Date.parse(candidate.createdTimeUtc);
   if (!Number.isFinite(created) || Math.abs(received - created) > settings.windowMs) return undefined;
-  const shared = strongIndicators(candidate.entities, settings, domainOf).find((i) => indicators.has(`${i.kind}:${i.value}`));
+  let shared: Indicator | undefined;
+  if (indicators.size > 0 && candidate.entities.length > 0) {
+    for (const i of candidateIndicators(candidate.entities, settings, domainOf)) {
+      if (indicators.has(`${i.kind}:${i.value}`) && (!shared || byStrength(i, shared) < 0)) shared = i;
+    }
+  }
   if (shared) return { candidate, created, kind: shared.kind, reason: describe(shared), value: shared.value };
   if (!reportSignature || !valid(candidate.signature)) return undefined;
   const equal = equalMinima(reportSignature, candidate.signature);
