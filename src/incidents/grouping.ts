@@ -406,6 +406,8 @@ export interface GroupingReport {
   signature: string | undefined;
   /** When it was received (ISO). */
   receivedTimeUtc: string;
+  /** Need-to-know (the reporter asked): never grouped, it is its own incident. */
+  restricted?: boolean;
 }
 
 export interface GroupingCandidate {
@@ -415,6 +417,8 @@ export interface GroupingCandidate {
   createdTimeUtc: string;
   entities: readonly Entity[];
   signature?: string;
+  /** Need-to-know: never joined (its reporters and the restricted-cases team alone know of it). */
+  restricted?: boolean;
 }
 
 export interface GroupingMatch {
@@ -448,7 +452,7 @@ function score(
   received: number,
   settings: GroupingSettings,
 ): Scored | undefined {
-  if (candidate.entryPoint === "form" || candidate.status === "Closed") return undefined;
+  if (candidate.entryPoint === "form" || candidate.status === "Closed" || candidate.restricted) return undefined;
   const created = Date.parse(candidate.createdTimeUtc);
   if (!Number.isFinite(created) || Math.abs(received - created) > settings.windowMs) return undefined;
   let shared: Indicator | undefined;
@@ -479,10 +483,12 @@ function better(a: Scored, b: Scored): number {
 
 /**
  * Which incident a report joins, or undefined for a new incident. Joinable: created from reports (never an
- * analyst's "form" incident), not closed, created within `windowMs` of the report. Among those that share a
- * strong indicator or whose words are at least `similarityThreshold` similar, the pick is the strongest reason
- * (file hash, URL, sender, phone number, domain, then words, more similar first), then the oldest incident,
- * then the smallest id: the same whatever order the candidates come in.
+ * analyst's "form" incident), not closed, not restricted, created within `windowMs` of the report. A restricted
+ * report joins nothing: grouping it, either way, would tell one reporter of another's need-to-know case ("N
+ * colleagues also reported") or post a restricted report's words where the triage channel sees them.
+ * Among those that share a strong indicator or whose words are at least `similarityThreshold` similar, the pick
+ * is the strongest reason (file hash, URL, sender, phone number, domain, then words, more similar first), then
+ * the oldest incident, then the smallest id: the same whatever order the candidates come in.
  */
 export function chooseIncident(
   report: GroupingReport,
@@ -491,6 +497,7 @@ export function chooseIncident(
 ): GroupingMatch | undefined {
   const received = Date.parse(report.receivedTimeUtc);
   if (!Number.isFinite(received)) throw new RangeError(`A report's time must be an ISO time, not ${report.receivedTimeUtc}.`);
+  if (report.restricted) return undefined;
   // Candidates of one campaign repeat their hosts: each host's registrable domain is looked up once per decision.
   const domains = new Map<string, string | undefined>();
   const domainOf = (host: string) => {

@@ -261,6 +261,14 @@ describe("which incidents may be joined", () => {
     expect(match).toMatchObject({ incidentId: "r", alsoMatched: [] });
   });
 
+  it("restricted (need-to-know) incidents are never joined, and a restricted report joins nothing", () => {
+    expect(chooseIncident(report(second!), [incident("r", first!, { restricted: true })], settings)).toBeUndefined();
+    expect(chooseIncident({ ...report(second!), restricted: true }, [incident("a", first!)], settings)).toBeUndefined();
+    expect(
+      chooseIncident({ ...report(second!), restricted: false }, [incident("a", first!, { restricted: false })], settings),
+    ).toMatchObject({ incidentId: "a" });
+  });
+
   it("a candidate with a creation time that is not a time is passed over; a report's must be a time", () => {
     expect(chooseIncident(report(second!), [incident("a", first!, { createdTimeUtc: "soon" })], settings)).toBeUndefined();
     expect(() => chooseIncident({ ...report(second!), receivedTimeUtc: "now" }, [], settings)).toThrow(/ISO time/);
