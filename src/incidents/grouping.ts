@@ -410,6 +410,23 @@ export interface GroupingReport {
   restricted?: boolean;
 }
 
+/**
+ * A report as the rule takes it, from its text (what the reporter wrote and the reported message's text) and its
+ * entities: the signature is computed with the settings' minimum words. Its `signature` is what the incident it
+ * creates keeps (and `wordKeys(signature)` what the store indexes for word candidates).
+ */
+export function groupingReport(
+  input: { text: string; entities: readonly Entity[]; receivedTimeUtc: string; restricted?: boolean },
+  settings: GroupingSettings,
+): GroupingReport {
+  return {
+    entities: input.entities,
+    signature: wordsSignature(reportWords(input.text), settings.similarityMinWords),
+    receivedTimeUtc: input.receivedTimeUtc,
+    ...(input.restricted && { restricted: true }),
+  };
+}
+
 export interface GroupingCandidate {
   id: string;
   entryPoint: EntryPoint;

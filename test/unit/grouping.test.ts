@@ -5,6 +5,7 @@ import {
   chooseIncident,
   COMMON_DOMAINS,
   GROUPING_WINDOW_MS,
+  groupingReport,
   groupingSettings,
   LOOKUP_VALUES_MAX,
   lookupValues,
@@ -396,9 +397,13 @@ describe("words and their signature", () => {
     expect(chooseIncident(report(a2!), [incident("a", a1!)], at((equal + 1) / SIGNATURE_HASHES))).toBeUndefined();
   });
 
-  it("the minimum words is a setting the report path passes to the signature", () => {
-    const s = groupingSettings({ ownDomains: [], similarityMinWords: 20 });
-    expect(s.similarityMinWords).toBe(20);
+  it("the minimum words is a setting: groupingReport signs with it", () => {
+    const text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+    const input = { text, entities: [], receivedTimeUtc: at(0) };
+    expect(groupingReport(input, settings).signature).toBe(signatureOf(text));
+    expect(groupingReport(input, groupingSettings({ ownDomains: [], similarityMinWords: 15 })).signature).toMatch(/^m1:/);
+    expect(groupingReport(input, groupingSettings({ ownDomains: [], similarityMinWords: 16 })).signature).toBeUndefined();
+    expect(groupingReport({ ...input, restricted: true }, settings).restricted).toBe(true);
   });
 
   it(`word keys: ${WORD_BANDS} bands of ${BAND_ROWS}; every pair of a campaign shares one, no pair of unlike reports does`, () => {
