@@ -17,10 +17,11 @@ export const SIMILARITY_THRESHOLD = 0.4;
 export const SIMILARITY_MIN_WORDS = 12;
 /** Words per shingle. */
 export const SHINGLE_WORDS = 3;
-/** Hash functions in a signature; each is kept as 16 bits (b-bit MinHash), so a signature is 256 bytes. */
+/** Hash functions in a signature; each is kept as 16 bits (b-bit MinHash), written as 3 characters: 387 in all. */
 export const SIGNATURE_HASHES = 128;
-/** A report's text is compared on its first this many words (bounds the work per report). */
+/** A report's text is compared on its first this many words and characters (bounds the work per report). */
 export const SIGNATURE_WORDS_MAX = 2_000;
+export const SIGNATURE_TEXT_MAX = 40_000;
 /** At most this many values are looked up per report (one indexed query each), strongest first. */
 export const LOOKUP_VALUES_MAX = 16;
 /** Word candidates: the signature cut in this many bands of BAND_ROWS hashes; a band's key is looked up. */
@@ -176,6 +177,7 @@ const INDICATOR_TOKEN = /:\/\/|@|\[(?:\.|dot|@|at)\]|\((?:\.|dot)\)|\p{L}\.\p{L}
 export function reportWords(text: string): string[] {
   const words: string[] = [];
   const folded = text
+    .slice(0, SIGNATURE_TEXT_MAX)
     .normalize("NFKD")
     .replace(/\p{M}+/gu, "")
     .toLowerCase();

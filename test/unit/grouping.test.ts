@@ -12,6 +12,8 @@ import {
   registrableDomain,
   reportWords,
   SIGNATURE_HASHES,
+  SIGNATURE_TEXT_MAX,
+  SIGNATURE_WORDS_MAX,
   SIMILARITY_MIN_WORDS,
   SIMILARITY_THRESHOLD,
   similarity,
@@ -362,6 +364,11 @@ describe("words and their signature", () => {
         "Café: pay 2.99 at hxxp://dhl-fees[.]top/pay or https://x.example/y, mail a[@]b[.]c or b@c.de. www.x.org e.g. OK",
       ),
     ).toEqual(["cafe", "pay", "at", "or", "mail", "or", "ok"]);
+  });
+
+  it(`the words are bounded: at most ${SIGNATURE_WORDS_MAX} words, from the first ${SIGNATURE_TEXT_MAX} characters`, () => {
+    expect(reportWords("ab ".repeat(3_000))).toHaveLength(SIGNATURE_WORDS_MAX);
+    expect(reportWords(`${"x".repeat(SIGNATURE_TEXT_MAX - 3)} ab cd`)).toEqual([expect.any(String), "ab"]);
   });
 
   it(`a text under ${SIMILARITY_MIN_WORDS} words has no signature; one of ${SIMILARITY_MIN_WORDS} has one`, () => {
