@@ -31,12 +31,7 @@ import { incidentRef, type EntitiesSent, type Incident, type Label } from "./mod
 /** Sentinel's limit on a comment's message. */
 export const COMMENT_MAX_LENGTH = 30_000;
 
-const DERIVED = /^(category|mitre):/i;
-
-/** A label the mirror derives from the incident's category or techniques (compared without case). */
-export function isDerivedLabel(name: string): boolean {
-  return DERIVED.test(name.trim());
-}
+export { isDerivedLabel } from "./tags";
 
 /** The labels derived from the incident's category and techniques, in that order. */
 export function derivedLabels(incident: Pick<Incident, "category" | "mitreTechniques">): Label[] {

@@ -7,7 +7,8 @@ import { mirroredFields, mirrorState, newLink, SentinelMirror, type MirrorOption
 import type { Incident, SentinelLink } from "../../src/incidents/model";
 import { checkEntity, defang, type Entity, type EntityRole, type EntitySource, type EntityType } from "../../src/incidents/entities";
 import { entitiesMessage } from "../../src/incidents/mirror-entities";
-import { aNewIncident, labels } from "../support/builders";
+import { tagWindow } from "../../src/incidents/tags";
+import { aNewIncident, labels, tagTotals } from "../support/builders";
 import { API_VERSION, type FakeSentinel, inProcessClient, startFakeSentinel } from "../support/fake-sentinel";
 import { until } from "../support/until";
 
@@ -764,6 +765,8 @@ describe("SentinelMirror: entities, category and techniques (src/incidents/mirro
     expect(home.labels.map((l) => l.labelName)).toEqual(["phishing", "vip"]);
     expect(home.mitreTechniques).toEqual(["T1566", "T1566.002"]);
     expect(home.sentinel?.conflicts).toBeUndefined();
+    // Not counted for tag suggestions either.
+    expect((await tagTotals(store, WS, tagWindow(clock()))).map((t) => t.tag).sort()).toEqual(["phishing", "vip"]);
 
     // Only the category changes in Teams: the labels are written again, from the incident's fields.
     await edit(incident.id, { category: "CredentialAccess" });
