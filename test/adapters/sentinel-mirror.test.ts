@@ -782,6 +782,37 @@ describe("SentinelMirror: entities, category and techniques (src/incidents/mirro
     expect((await stored(incident.id)).revision).toBe(revision);
   });
 
+  it("merges tags after a 409 without the derived labels: Sentinel's tags kept, Teams' category written, no conflict", async () => {
+    const incident = await created({ labels: labels("phishing"), category: "InitialAccess", mitreTechniques: ["T1566"] });
+    const m = mirror();
+    await m.push(incident.id);
+    // At the same time: in Sentinel a tag added and the technique label removed; in Teams the category changed.
+    fake.editInPortal(incident.id, { labels: [{ labelName: "phishing" }, { labelName: "category:InitialAccess" }, { labelName: "vip" }] });
+    await edit(incident.id, { category: "Execution" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(incidentPuts(incident.id).map((r) => r.status)).toEqual([201, 409, 200]);
+    expect(labelNames(incident.id)).toEqual(["phishing", "vip", "category:Execution", "mitre:T1566"]);
+    const home = await stored(incident.id);
+    expect(home.labels.map((l) => l.labelName)).toEqual(["phishing", "vip"]);
+    expect(home.sentinel?.conflicts).toBeUndefined();
+  });
+
+  it("says so in a new comment when every entity is removed, and sends nothing for an incident that never had any", async () => {
+    const none = await created();
+    const m = mirror();
+    await m.push(none.id);
+    expect(entityComments(none.id)).toEqual([]);
+    expect([...remote(none.id).comments.values()].map((c) => c.message).join()).not.toContain("entities");
+
+    const incident = await created({ entities: PHISH.slice(0, 1) });
+    await m.push(incident.id);
+    await edit(incident.id, { entities: [] });
+    await m.push(incident.id);
+    const messages = [...remote(incident.id).comments.values()].map((c) => c.message);
+    expect(messages).toContain(`<p>INC-${incident.incidentNumber} has no entities in Microsoft Teams any more.</p>`);
+    expect(await link(incident.id)).toMatchObject({ entities: { comments: 2 } });
+  });
+
   it("sends a restricted incident without entities, category or techniques", async () => {
     const incident = await created({
       restricted: true,
