@@ -1,6 +1,7 @@
 import { backoffMs } from "./backoff";
 import { changeWords, stableId, withNotices } from "./casework";
 import { SentinelError } from "./errors";
+import { derivedLabels, entitiesComment, isDerivedLabel } from "./mirror-entities";
 import { ownerOf } from "./owners";
 import {
   incidentRef,
@@ -34,8 +35,11 @@ import type { Clock, Directory, IncidentStore, Measures } from "./ports";
  *   kept in the store, and writes changes of incidents this bot created into the store, telling
  *   reporters as any change does.
  * - Restricted incidents (need-to-know) go to Sentinel without their words: a placeholder title and
- *   description, no labels, comments or tasks; Sentinel's users see that it exists, who owns it and
- *   its state, never what it is about.
+ *   description, no labels, comments, tasks or entities; Sentinel's users see that it exists, who owns
+ *   it and its state, never what it is about.
+ * - Entities, category and techniques (src/incidents/mirror-entities.ts): the entities as a comment per
+ *   entity set, the category and techniques as labels `category:` and `mitre:` added on the way out,
+ *   dropped on the way in: never tags, never part of the three-way merge.
  */
 
 /**
@@ -144,7 +148,8 @@ export function mirroredFields(incident: Incident): MirroredFields {
     // The closing comment is the analyst's words: a restricted incident's stays in Teams.
     ...(incident.classificationComment && !restricted && { classificationComment: incident.classificationComment }),
     ...(incident.owner && { owner: incident.owner }),
-    labels: restricted ? [] : incident.labels,
+    // Category and technique labels are added on the way out (send), never merged as tags.
+    labels: restricted ? [] : incident.labels.filter((l) => !isDerivedLabel(l.labelName)),
   };
 }
 
@@ -466,6 +471,8 @@ export class SentinelMirror {
         comments: sent.comments,
         reports: sent.reports,
         tasks: sent.tasks,
+        ...(sent.entities && { entities: sent.entities }),
+        ...(sent.derivedLabels.length && { derivedLabels: sent.derivedLabels }),
         attempts: 0,
         dueUtc: this.clock().toISOString(),
         syncedUtc: this.clock().toISOString(),
@@ -474,6 +481,7 @@ export class SentinelMirror {
       delete settled.claimUntilUtc;
       delete settled.lastError;
       delete settled.rejected;
+      if (!sent.derivedLabels.length) delete settled.derivedLabels;
       // Sentinel now holds what was written: Teams' values.
       delete settled.unread;
       const stored = sent.fromSentinel.length
@@ -549,6 +557,8 @@ export class SentinelMirror {
    */
   private async readable(remote: RemoteIncident, ours: MirroredFields): Promise<{ remote: RemoteIncident; unread: string[] }> {
     const fields = { ...(await this.named(remote.fields, ours)) };
+    // Labels derived from the category and techniques are ours to write, never tags brought home.
+    fields.labels = fields.labels.filter((l) => !isDerivedLabel(l.labelName));
     const raw = remote.unread ?? {};
     const unread: string[] = [];
     const quoted = (value: string) => `"${shorten(value, 40)}"`;
@@ -656,8 +666,10 @@ export class SentinelMirror {
   /** Everything Sentinel should have of this incident, sent. */
   private async send(incident: Incident, link: SentinelLink) {
     const ours = mirroredFields(incident);
+    const derived = incident.restricted ? [] : derivedLabels(incident);
     const outgoing = (fields: MirroredFields): OutgoingIncident => ({
       ...fields,
+      labels: [...fields.labels, ...derived],
       firstActivityTimeUtc: incident.firstActivityTimeUtc,
       lastActivityTimeUtc: incident.lastActivityTimeUtc,
     });
@@ -667,7 +679,14 @@ export class SentinelMirror {
     let remote: RemoteIncident | undefined;
     // Only comments or tasks are new (and the last try went through): the incident's fields are
     // Sentinel's already, so they are not written again.
-    if (link.etag && link.base && link.attempts === 0 && GROUPS.every((g) => groupValue(ours, g) === groupValue(link.base!, g))) {
+    const derivedSame = derived.map((l) => l.labelName).join("\u001f") === (link.derivedLabels ?? []).join("\u001f");
+    if (
+      link.etag &&
+      link.base &&
+      link.attempts === 0 &&
+      derivedSame &&
+      GROUPS.every((g) => groupValue(ours, g) === groupValue(link.base!, g))
+    ) {
       remote = {
         id: incident.id,
         etag: link.etag,
@@ -718,6 +737,9 @@ export class SentinelMirror {
     const sentTasks = new Set(link.tasks);
     const tasks = incident.restricted ? [] : (incident.tasks ?? []).filter((t) => !sentTasks.has(taskKey(t)));
     for (const task of tasks) writes.push(() => this.api.putTask(incident.id, outgoingTask(task)));
+    // A restricted incident's entities are its words: never sent.
+    const entities = incident.restricted ? undefined : entitiesComment(incident, link.entities);
+    if (entities) writes.push(() => this.api.putComment(incident.id, entities.id, entities.message));
     await inParallel(writes, PARALLEL_WRITES);
     return {
       remote,
@@ -727,6 +749,8 @@ export class SentinelMirror {
       reports: provenance.length,
       comments,
       tasks: [...new Set([...link.tasks, ...tasks.map(taskKey)])],
+      entities: entities?.sent ?? link.entities,
+      derivedLabels: derived.map((l) => l.labelName),
     };
   }
 

@@ -297,6 +297,18 @@ export interface SentinelLink extends Retried {
   /** Values Sentinel holds that this bot does not know yet, and what Teams keeps instead, as people read it. */
   unread?: string[];
   syncedUtc?: string;
+  /** The incident's entities as last sent (src/incidents/mirror-entities.ts): a new entity comment is due when they differ. */
+  entities?: EntitiesSent;
+  /** The category and technique labels last written (derived from the incident, never its tags). */
+  derivedLabels?: string[];
+}
+
+/** What a sink was last sent of an incident's entities. */
+export interface EntitiesSent {
+  /** The digest of the entity set last sent (`entitiesDigest`). */
+  digest: string;
+  /** How many entity comments were sent so far. */
+  comments: number;
 }
 
 export const PROVIDER_NAME = "SOC Incident Bot for Microsoft Teams";

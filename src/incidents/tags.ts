@@ -12,6 +12,17 @@ const HALF_LIFE_DAYS = 7;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+const DERIVED = /^\s*(category|mitre)\s*:/i;
+
+/**
+ * A label made from the incident's category or techniques (`category:InitialAccess`, `mitre:T1566`),
+ * compared without case: written to Sentinel from those fields (src/incidents/mirror-entities.ts), never
+ * a tag, so no tag may take that form.
+ */
+export function isDerivedLabel(name: string): boolean {
+  return DERIVED.test(name);
+}
+
 /** Trims and collapses inner whitespace: "  Phishing   campaign " -> "Phishing campaign". */
 export function normaliseTag(raw: string): string {
   return raw.trim().replace(/\s+/g, " ");
@@ -34,6 +45,9 @@ export function parseTags(raw: string | readonly string[]): TagsResult {
     if (CONTROL.test(tag)) return { error: "Tags can't contain control characters." };
     if (tag.length > TAG_MAX_LENGTH) {
       return { error: `Each tag can be at most ${TAG_MAX_LENGTH} characters (one has ${tag.length}).` };
+    }
+    if (isDerivedLabel(tag)) {
+      return { error: `"${tag}" can't be a tag: category: and mitre: labels come from the incident's category and techniques.` };
     }
     const key = tag.toLowerCase();
     if (seen.has(key)) continue;

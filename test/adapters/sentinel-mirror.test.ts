@@ -5,7 +5,10 @@ import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
 import { SentinelError } from "../../src/incidents/errors";
 import { mirroredFields, mirrorState, newLink, SentinelMirror, type MirrorOptions } from "../../src/incidents/mirror";
 import type { Incident, SentinelLink } from "../../src/incidents/model";
-import { aNewIncident, labels } from "../support/builders";
+import { checkEntity, defang, type Entity, type EntityRole, type EntitySource, type EntityType } from "../../src/incidents/entities";
+import { entitiesMessage } from "../../src/incidents/mirror-entities";
+import { tagWindow } from "../../src/incidents/tags";
+import { aNewIncident, labels, tagTotals } from "../support/builders";
 import { API_VERSION, type FakeSentinel, inProcessClient, startFakeSentinel } from "../support/fake-sentinel";
 import { until } from "../support/until";
 
@@ -620,5 +623,214 @@ describe("SentinelMirror: bringing changes made in Sentinel home", () => {
     expect(error).toBeInstanceOf(SentinelError);
     expect((error as SentinelError).message).toMatch(/another host \(elsewhere\.example\.com\)/);
     expect(fake.calls("GET", /\/incidents$/)).toHaveLength(1);
+  });
+});
+
+describe("SentinelMirror: entities, category and techniques (src/incidents/mirror-entities.ts)", () => {
+  const entity = (type: EntityType, value: string, role: EntityRole = "related", source: EntitySource = "extracted"): Entity => {
+    const checked = checkEntity(type, value, role, source);
+    if (!checked.ok) throw new Error(checked.error);
+    return checked.entity;
+  };
+  const PHISH = [
+    entity("url", "https://paypa1-login.com/signin?x=1&y=2"),
+    entity("ip", "185.220.101.7"),
+    entity("ip", "10.1.2.3"),
+    entity("email", "billing@paypa1-login.com"),
+    entity("user", "megan.bowen@contoso.com", "impacted", "directory"),
+  ];
+  const entityComments = (id: string) =>
+    [...remote(id).comments.entries()]
+      .map(([commentId, c]) => ({ commentId, message: c.message, etag: c.etag }))
+      .filter((c) => c.message.includes("<table>"));
+  const labelNames = (id: string) => (remote(id).properties.labels as { labelName: string }[]).map((l) => l.labelName);
+  const url = (i: number, length: number) => {
+    const head = `https://e${String(i).padStart(2, "0")}.example/`;
+    return entity("url", head + "a".repeat(length - head.length));
+  };
+
+  it("sends the entities as one comment: an HTML table, values defanged and escaped, no plain URL, once across a lost answer", async () => {
+    const incident = await created({ entities: PHISH });
+    const m = mirror();
+    // Each comment write is carried out and its answer lost: the push is retried later, with the same ids.
+    fake.failNext(2, { kind: "lose-answer" }, /PUT .*\/comments\//);
+    expect(await m.push(incident.id)).toBe("retry");
+    expect(entityComments(incident.id)).toHaveLength(1);
+    advance(60_000);
+    expect(await m.push(incident.id)).toBe("synced");
+    const sent = entityComments(incident.id);
+    expect(sent).toHaveLength(1);
+    expect(fake.calls("PUT", /\/comments\//).filter((r) => r.body.properties.message.includes("<table>"))).toHaveLength(2);
+    const message = sent[0]!.message;
+    expect(message).toContain(`Entities of INC-${incident.incidentNumber} in Microsoft Teams (5)`);
+    expect(message).toContain("<td>URL</td><td>hxxps://paypa1-login[.]com/signin?x=1&amp;y=2</td><td>related</td><td>found in a report</td>");
+    expect(message).toContain("<td>IP address</td><td>185.220.101[.]7</td><td>related</td><td>found in a report</td>");
+    expect(message).toContain("<td>10.1.2[.]3</td><td>related</td><td>found in a report; private range</td>");
+    expect(message).toContain("<td>billing[@]paypa1-login[.]com</td>");
+    expect(message).toContain("<td>User (userPrincipalName)</td><td>megan.bowen@contoso.com</td><td>impacted</td><td>from the directory</td>");
+    expect(message).not.toMatch(/https?:\/\//);
+    expect(message).not.toContain("paypa1-login.com");
+    expect(await link(incident.id)).toMatchObject({ entities: { comments: 1 } });
+
+    // Nothing changed in the entities: no new comment when something else is sent.
+    await edit(incident.id, { severity: "High" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(entityComments(incident.id)).toHaveLength(1);
+  });
+
+  it("escapes what a value holds, so nothing in it is markup", () => {
+    const message = entitiesMessage({ incidentNumber: 3, entities: [entity("url", "javascript:alert('<b>x</b>')")] });
+    expect(message).toContain("javascript[:]alert(&#39;&lt;b&gt;x&lt;/b&gt;&#39;)");
+    expect(message).toContain("runs code: never open");
+    expect(message).not.toContain("<b>");
+  });
+
+  it("writes a new comment when the entities change (the old one untouched), and none when they do not", async () => {
+    const incident = await created({ entities: PHISH.slice(0, 2) });
+    const m = mirror();
+    await m.push(incident.id);
+    const [first] = entityComments(incident.id);
+
+    await edit(incident.id, { entities: [...PHISH.slice(0, 2), PHISH[3]!], entitiesNotKept: 4 });
+    expect(await m.push(incident.id)).toBe("synced");
+    const after = entityComments(incident.id);
+    expect(after).toHaveLength(2);
+    expect(after.find((c) => c.commentId === first!.commentId)).toEqual(first);
+    const second = after.find((c) => c.commentId !== first!.commentId)!;
+    expect(second.message).toContain("billing[@]paypa1-login[.]com");
+    expect(second.message).toContain("<p>4 not kept (an incident keeps at most 100).</p>");
+
+    // A role changed: a new table.
+    await edit(incident.id, { entities: [{ ...PHISH[0]!, role: "impacted" }, PHISH[1]!, PHISH[3]!] });
+    await m.push(incident.id);
+    expect(entityComments(incident.id)).toHaveLength(3);
+
+    // The same set in another order, with another change: nothing new.
+    await edit(incident.id, { title: "Edited", entities: [PHISH[3]!, PHISH[1]!, { ...PHISH[0]!, role: "impacted" }] });
+    await m.push(incident.id);
+    expect(entityComments(incident.id)).toHaveLength(3);
+    expect(remote(incident.id).properties.title).toBe("Edited");
+
+    // Back to the first set: a new comment again, the first one not rewritten.
+    await edit(incident.id, { entities: PHISH.slice(0, 2), entitiesNotKept: 0 });
+    await m.push(incident.id);
+    expect(entityComments(incident.id)).toHaveLength(4);
+    expect(entityComments(incident.id).find((c) => c.commentId === first!.commentId)).toEqual(first);
+  });
+
+  it("keeps a comment within 30,000 characters: whole up to the limit, the longest values cut past it", async () => {
+    // The boundary: k values of 1,000 characters and two that fill the table to exactly 30,000.
+    const table = (k: number, a: number, b: number) => ({
+      incidentNumber: 7,
+      entities: [...Array.from({ length: k }, (_, i) => url(i, 1000)), url(90, a), url(91, b)],
+    });
+    const uncut = (message: string) => !message.includes("cut to fit");
+    let k = 1;
+    while (k < 98 && uncut(entitiesMessage(table(k + 1, 100, 100)))) k++;
+    const gap = 30_000 - entitiesMessage(table(k, 100, 100)).length;
+    expect(gap).toBeLessThan(1800);
+    const exact = table(k, 100 + Math.floor(gap / 2), 100 + Math.ceil(gap / 2));
+    const whole = entitiesMessage(exact);
+    expect(whole.length).toBe(30_000);
+    expect(whole).not.toContain("cut to fit");
+    for (const e of exact.entities) expect(whole).toContain(`<td>${defang(e)}</td>`);
+    const over = entitiesMessage(table(k, 100 + Math.floor(gap / 2), 101 + Math.ceil(gap / 2)));
+    expect(over.length).toBeLessThanOrEqual(30_000);
+    expect(over).toContain(`${k} values were cut to fit Sentinel's comment limit; the full values are in Teams.`);
+
+    // A hundred values of 1,000 characters: each cut to the largest length that fits, and Sentinel takes it.
+    const incident = await created({ entities: Array.from({ length: 100 }, (_, i) => url(i, 1000)) });
+    expect(await mirror().push(incident.id)).toBe("synced");
+    const [sent] = entityComments(incident.id);
+    expect(sent!.message.length).toBeLessThanOrEqual(30_000);
+    expect(sent!.message.length).toBeGreaterThan(29_900);
+    expect(sent!.message).toContain("100 values were cut");
+    expect(sent!.message.match(/<tr><td>URL<\/td><td>hxxps:\/\/e\d\d\[\.\]example\/a+…<\/td>/g)).toHaveLength(100);
+  });
+
+  it("adds category: and mitre: labels from the incident's fields, and never brings such labels home as tags", async () => {
+    const incident = await created({ labels: labels("phishing"), category: "InitialAccess", mitreTechniques: ["T1566", "T1566.002"] });
+    const m = mirror();
+    await m.push(incident.id);
+    expect(labelNames(incident.id)).toEqual(["phishing", "category:InitialAccess", "mitre:T1566", "mitre:T1566.002"]);
+    await m.poll();
+
+    // In Sentinel: a technique label removed, another added, a tag added.
+    advance(60_000);
+    fake.editInPortal(incident.id, {
+      labels: [{ labelName: "phishing" }, { labelName: "category:InitialAccess" }, { labelName: "MITRE:T1059" }, { labelName: "vip" }],
+    });
+    expect(await m.poll()).toBe(1);
+    const home = await stored(incident.id);
+    expect(home.labels.map((l) => l.labelName)).toEqual(["phishing", "vip"]);
+    expect(home.mitreTechniques).toEqual(["T1566", "T1566.002"]);
+    expect(home.sentinel?.conflicts).toBeUndefined();
+    // Not counted for tag suggestions either.
+    expect((await tagTotals(store, WS, tagWindow(clock()))).map((t) => t.tag).sort()).toEqual(["phishing", "vip"]);
+
+    // Only the category changes in Teams: the labels are written again, from the incident's fields.
+    await edit(incident.id, { category: "CredentialAccess" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(labelNames(incident.id)).toEqual(["phishing", "vip", "category:CredentialAccess", "mitre:T1566", "mitre:T1566.002"]);
+
+    // Only such labels change in Sentinel: nothing changes here.
+    await m.poll();
+    advance(60_000);
+    fake.editInPortal(incident.id, { labels: [{ labelName: "phishing" }, { labelName: "vip" }, { labelName: "category:Impact" }] });
+    const revision = (await stored(incident.id)).revision;
+    expect(await m.poll()).toBe(0);
+    expect((await stored(incident.id)).revision).toBe(revision);
+  });
+
+  it("merges tags after a 409 without the derived labels: Sentinel's tags kept, Teams' category written, no conflict", async () => {
+    const incident = await created({ labels: labels("phishing"), category: "InitialAccess", mitreTechniques: ["T1566"] });
+    const m = mirror();
+    await m.push(incident.id);
+    // At the same time: in Sentinel a tag added and the technique label removed; in Teams the category changed.
+    fake.editInPortal(incident.id, { labels: [{ labelName: "phishing" }, { labelName: "category:InitialAccess" }, { labelName: "vip" }] });
+    await edit(incident.id, { category: "Execution" });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(incidentPuts(incident.id).map((r) => r.status)).toEqual([201, 409, 200]);
+    expect(labelNames(incident.id)).toEqual(["phishing", "vip", "category:Execution", "mitre:T1566"]);
+    const home = await stored(incident.id);
+    expect(home.labels.map((l) => l.labelName)).toEqual(["phishing", "vip"]);
+    expect(home.sentinel?.conflicts).toBeUndefined();
+  });
+
+  it("says so in a new comment when every entity is removed, and sends nothing for an incident that never had any", async () => {
+    const none = await created();
+    const m = mirror();
+    await m.push(none.id);
+    expect(entityComments(none.id)).toEqual([]);
+    expect([...remote(none.id).comments.values()].map((c) => c.message).join()).not.toContain("entities");
+
+    const incident = await created({ entities: PHISH.slice(0, 1) });
+    await m.push(incident.id);
+    await edit(incident.id, { entities: [] });
+    await m.push(incident.id);
+    const messages = [...remote(incident.id).comments.values()].map((c) => c.message);
+    expect(messages).toContain(`<p>INC-${incident.incidentNumber} has no entities in Microsoft Teams any more.</p>`);
+    expect(await link(incident.id)).toMatchObject({ entities: { comments: 2 } });
+  });
+
+  it("sends a restricted incident without entities, category or techniques", async () => {
+    const incident = await created({
+      restricted: true,
+      labels: labels("HR"),
+      category: "Exfiltration",
+      mitreTechniques: ["T1567"],
+      entities: PHISH,
+    });
+    const m = mirror();
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(labelNames(incident.id)).toEqual([]);
+    expect(entityComments(incident.id)).toEqual([]);
+    const sent = JSON.stringify(fake.calls("PUT").map((r) => r.body));
+    for (const words of ["paypa1", "185.220.101", "megan.bowen", "Exfiltration", "T1567", "mitre:", "category:"]) expect(sent).not.toContain(words);
+    // Changed later: still nothing.
+    await edit(incident.id, { entities: PHISH.slice(0, 1), mitreTechniques: ["T1566"] });
+    expect(await m.push(incident.id)).toBe("synced");
+    expect(JSON.stringify(fake.calls("PUT").map((r) => r.body))).not.toMatch(/paypa1|T1566|<table>/);
+    expect((await link(incident.id)).entities).toBeUndefined();
   });
 });

@@ -19,7 +19,7 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
  * resource, a stale etag -> 409 "Newer version of resource ... exists", `$filter` on
  * properties/lastModifiedTimeUtc with `gt`, `$orderby` asc/desc, `$top` (max 1000) and absolute
  * `nextLink`s. Faults on demand: any status (429 with Retry-After, 503), slow answers, dropped
- * connections. Every request is recorded.
+ * connections, answers lost after the request was carried out. Every request is recorded.
  */
 
 export const TLS_CA_FILE = path.resolve(__dirname, "tls", "test-server.crt");
@@ -58,6 +58,8 @@ export interface RecordedRequest {
 type Fault =
   | { kind: "status"; status: number; retryAfter?: string; message?: string }
   | { kind: "drop" }
+  /** The request is carried out, then the connection is dropped: the answer is lost. */
+  | { kind: "lose-answer" }
   | { kind: "stall"; ms: number };
 
 const FAULT_CODES: Record<number, string> = { 400: "BadRequest", 429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable" };
@@ -238,6 +240,13 @@ export async function startFakeSentinel(
       return armError(res, 403, "AuthorizationFailed", "The client does not have authorization to perform action 'Microsoft.SecurityInsights/incidents/write'.");
     }
     const rest = url.pathname.slice(prefix.length).split("/").filter(Boolean).map(decodeURIComponent);
+    if (fault?.kind === "lose-answer") {
+      const lost = { writeHead: () => lost, end: () => lost } as unknown as http.ServerResponse;
+      route(req.method ?? "", rest, url, body, lost);
+      done(-1);
+      req.socket.destroy();
+      return;
+    }
     const status = route(req.method ?? "", rest, url, body, res);
     done(status);
   }

@@ -22,6 +22,13 @@ describe("normalising tags", () => {
     expect(parseTags(Array.from({ length: TAG_MAX_COUNT }, (_, i) => `t${i}`)).tags).toHaveLength(TAG_MAX_COUNT);
   });
 
+  it("refuses the forms of the labels made from the category and techniques (category:, mitre:), in any case", () => {
+    for (const raw of ["category:InitialAccess", "MITRE:T1566", "phishing, mitre : T1566.002"]) {
+      expect(parseTags(raw).error).toMatch(/can't be a tag: category: and mitre: labels come from the incident's category and techniques/);
+    }
+    expect(parseTags("mitre, categories, attack:T1566").tags).toEqual(["mitre", "categories", "attack:T1566"]);
+  });
+
   it("refuses control characters", () => {
     expect(parseTags("ok,\u0001bad").error).toBe("Tags can't contain control characters.");
   });
