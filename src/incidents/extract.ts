@@ -182,11 +182,11 @@ function decodeSafely(text: string): string {
 
 /**
  * The indicators in `text` (plain or defanged) and in `links` (a message's link targets, which may differ
- * from the words linked): link targets first, then the text in reading order. A URL adds its
+ * from the words linked): link targets first, then the text in reading order, each once. A URL adds its
  * registrable domain. What fails its type's rule (a 300 in an IP, an unknown ending) is left out.
- * Work is bounded by EXTRACT_TEXT_MAX and EXTRACT_LINKS_MAX; at most ENTITIES_MAX kept, the rest counted.
+ * Work is bounded by EXTRACT_TEXT_MAX and EXTRACT_LINKS_MAX. All of them: `extractEntities` keeps ENTITIES_MAX.
  */
-export function extractEntities(text: string, links: readonly string[] = []): Extracted {
+export function findEntities(text: string, links: readonly string[] = []): Entity[] {
   const found = [
     ...links
       .slice(0, EXTRACT_LINKS_MAX)
@@ -204,11 +204,15 @@ export function extractEntities(text: string, links: readonly string[] = []): Ex
     if (!checked.ok) return;
     entities.push(checked.entity);
     if (type === "url" && !checked.entity.flags?.includes("script")) {
-      const host = new URL(checked.entity.value).hostname;
-      const domain = getDomain(host);
+      const domain = getDomain(new URL(checked.entity.value).hostname);
       if (domain) add("domain", domain);
     }
   };
   for (const f of found) add(f.type, f.raw);
-  return mergeEntities([], entities);
+  return entities;
+}
+
+/** `findEntities`, merged: duplicates as one, at most ENTITIES_MAX kept (reading order), the rest counted. */
+export function extractEntities(text: string, links: readonly string[] = []): Extracted {
+  return mergeEntities([], findEntities(text, links));
 }
