@@ -56,7 +56,7 @@ const MORE_TLDS = [
 ];
 
 /** Everything after a scheme that runs code, to the next space or quote. */
-const SCRIPT_TAIL = /[^\s"'<>]+/y;
+const SCRIPT_TAIL = /[^\s"<>]+/y;
 
 const linkify = new LinkifyIt({ fuzzyLink: true, fuzzyEmail: true, fuzzyIP: false, maxLength: ENTITY_VALUE_MAX_LENGTH })
   .tlds(MORE_TLDS, true)
@@ -83,9 +83,16 @@ interface Found {
   at: number;
 }
 
-/** Each place `value` occurs in `text`. */
+/**
+ * Each place `value` occurs in `text` as a whole (ioc-extractor gives values, not places; and takes the
+ * 10.0.0.30 out of 10.0.0.300, which must not become an indicator).
+ */
 function* occurrences(text: string, value: string): Generator<number> {
-  for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) yield at;
+  for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+    const before = text.slice(Math.max(0, at - 2), at);
+    const after = text.slice(at + value.length, at + value.length + 2);
+    if (!/[\p{L}\p{N}_]$|\d[.:]$/u.test(before) && !/^[\p{L}\p{N}_]|^\.[\p{L}\p{N}]/u.test(after)) yield at;
+  }
 }
 
 /** A word that may hold a URL, domain, address or IP: a dot, @ or colon inside it, before a letter, digit, / or [. */
