@@ -42,7 +42,7 @@ function rows(incident: Pick<Incident, "entities"> | undefined) {
 }
 
 /** Reports `payload` with the message extension as `from`, in a channel: the dialog opened, then sent as prefilled. */
-async function reportMessage(payload: Record<string, unknown>, from: Person) {
+async function reportMessage(payload: ReturnType<typeof messagePayload>, from: Person) {
   const opened = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from, where: "channel" }));
   expect(opened.status).toBe(200);
   const card = opened.body.task.value.card.content;
