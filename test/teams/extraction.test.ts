@@ -1,7 +1,18 @@
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, values, visibleText } from "../support/cards";
-import { ALEX, DIEGO, LEE, MEGAN, execute, fetchTaskFromMessage, message, messagePayload, submitActionFromMessage, type Person } from "../support/teams";
+import {
+  ALEX,
+  DIEGO,
+  LEE,
+  MEGAN,
+  execute,
+  fetchTaskFromMessage,
+  message,
+  messagePayload,
+  submitActionFromMessage,
+  type Person,
+} from "../support/teams";
 import type { Entity } from "../../src/incidents/entities";
 import type { Incident } from "../../src/incidents/model";
 
@@ -46,7 +57,9 @@ async function reportMessage(payload: ReturnType<typeof messagePayload>, from: P
   const opened = await bot.post(fetchTaskFromMessage(bot.serviceUrl, payload, { from, where: "channel" }));
   expect(opened.status).toBe(200);
   const card = opened.body.task.value.card.content;
-  const sent = await bot.post(submitActionFromMessage(bot.serviceUrl, { ...card.actions[0].data, ...values(card) }, { from, where: "channel", payload }));
+  const sent = await bot.post(
+    submitActionFromMessage(bot.serviceUrl, { ...card.actions[0].data, ...values(card) }, { from, where: "channel", payload }),
+  );
   expect(sent.status).toBe(200);
   return sent.body;
 }
@@ -58,7 +71,7 @@ const SMISHING =
 /** A phishing message as Teams sends its HTML: the link's words say paypal.com, its target is elsewhere. */
 const PHISHING_HTML =
   '<div><p>Your account is on hold. Sign in at <a href="https://paypa1-login.com/verify?u=megan">https://www.paypal.com/signin</a> ' +
-  "today.</p><p>Questions: <a href=\"mailto:service@paypa1-login.com\">PayPal Support</a>. Ref 203.0.113.7</p></div>";
+  'today.</p><p>Questions: <a href="mailto:service@paypa1-login.com">PayPal Support</a>. Ref 203.0.113.7</p></div>';
 
 const STORES: [string, () => Record<string, string>][] = [
   ["SQLite", () => ({})],
@@ -103,7 +116,9 @@ describe.each(STORES)("on %s", (_store, env) => {
       from: { user: { userIdentityType: "aadUser", id: LEE.aadObjectId, displayName: "Not Lee, a name anyone can set" } },
     });
     const answer = await reportMessage(payload, MEGAN);
-    expect(visibleText(answer.task.value.card.content)).toContain("6 indicators were found in your report and passed to the SOC.");
+    expect(visibleText(answer.task.value.card.content)).toContain(
+      "6 indicators were found in your report and passed to the SOC.",
+    );
     const [stored] = await bot.incidents();
     expect(rows(stored)).toEqual([
       ["user", "megan.bowen@contoso.com", "", "directory", ""],
@@ -160,7 +175,9 @@ describe.each(STORES)("on %s", (_store, env) => {
   });
 
   it("a message with thousands of links: at most 100 entities kept, the rest counted", async () => {
-    const links = Array.from({ length: 3000 }, (_, i) => `<a href="https://host${i}.example-${i % 7}.com/p">link ${i}</a>`).join(" ");
+    const links = Array.from({ length: 3000 }, (_, i) => `<a href="https://host${i}.example-${i % 7}.com/p">link ${i}</a>`).join(
+      " ",
+    );
     const payload = messagePayload({ body: { contentType: "html", content: `<div><div><p>${links}</p></div></div>` } });
     await reportMessage(payload, MEGAN);
     const [stored] = await bot.incidents();
