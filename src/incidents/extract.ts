@@ -84,15 +84,16 @@ interface Found {
 }
 
 /**
- * Each place `value` occurs in `text` as a whole (ioc-extractor gives values, not places; and takes the
- * 10.0.0.30 out of 10.0.0.300, which must not become an indicator).
+ * Where `value` first occurs in `text` as a whole, or -1 (ioc-extractor gives values, not places; and
+ * takes the 10.0.0.30 out of 10.0.0.300, which must not become an indicator).
  */
-function* occurrences(text: string, value: string): Generator<number> {
+function firstPlace(text: string, value: string): number {
   for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
     const before = text.slice(Math.max(0, at - 2), at);
     const after = text.slice(at + value.length, at + value.length + 2);
-    if (!/[\p{L}\p{N}_]$|\d[.:]$/u.test(before) && !/^[\p{L}\p{N}_]|^\.[\p{L}\p{N}]/u.test(after)) yield at;
+    if (!/[\p{L}\p{N}_]$|\d[.:]$/u.test(before) && !/^[\p{L}\p{N}_]|^\.[\p{L}\p{N}]/u.test(after)) return at;
   }
+  return -1;
 }
 
 /** A word that may hold a URL, domain, address or IP: a dot, @ or colon inside it, before a letter, digit, / or [. */
@@ -155,14 +156,14 @@ function candidates(original: string): Found[] {
   ];
   for (const [type, values] of inWords) {
     for (const value of values) {
-      for (const at of occurrences(words.text, value)) {
-        found.push({ type, raw: typedIn(at, at + value.length), at: words.at(at) });
-      }
+      const at = firstPlace(words.text, value);
+      if (at >= 0) found.push({ type, raw: typedIn(at, at + value.length), at: words.at(at) });
     }
   }
   // Hashes have no dots: looked for in the whole text.
   for (const value of [...extractSHA256s(text), ...extractSHA1s(text)]) {
-    for (const at of occurrences(text, value)) found.push({ type: "file", raw: typedAt(at, at + value.length), at });
+    const at = firstPlace(text, value);
+    if (at >= 0) found.push({ type: "file", raw: typedAt(at, at + value.length), at });
   }
   for (const m of text.matchAll(PHONE_CANDIDATE)) {
     found.push({ type: "phone", raw: typedAt(m.index, m.index + m[0].length), at: m.index });
