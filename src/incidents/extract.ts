@@ -72,8 +72,11 @@ function scriptTail(text: string, pos: number): number {
   return SCRIPT_TAIL.exec(text)?.[0].length ?? 0;
 }
 
-/** A + (or 00) and a country code, then digits with the usual separators: libphonenumber-js judges each. */
-const PHONE_CANDIDATE = /(?<![\w+])(?:\+|00)[1-9][\d \u00a0().-]{5,22}\d(?![\d])/g;
+/**
+ * A + and a country code, then digits with the usual separators: libphonenumber-js judges each. Only the
+ * international form (E.123): "00 44..." in running text is too often an order or invoice number.
+ */
+const PHONE_CANDIDATE = /(?<![\w+])\+[1-9][\d \u00a0().-]{5,22}\d(?!\d)/g;
 
 interface Found {
   type: EntityType;

@@ -135,6 +135,46 @@ describe.each(STORES)("on %s", (_store, env) => {
     expect(stored!.entities![1]!.name).toBe("Lee Gu");
   });
 
+  it("an analyst's form: the indicators in the title and description, the analyst from the directory", async () => {
+    const form = await sayTo("incident", ALEX);
+    await act("incident.create", {
+      ...form.actions[0].data,
+      ...values(form),
+      title: "Beaconing to 198.51.100.23",
+      description: `Sandbox: dropper ${"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"} from hxxp://cdn[.]evil-files[.]net/a.bin`,
+      severity: "High",
+      status: "New",
+    });
+    expect(rows((await bot.incidents())[0])).toEqual([
+      ["user", "alex.wilber@contoso.com", "", "directory", ""],
+      ["ip", "198.51.100.23", "", "extracted", "reserved"],
+      [
+        "file",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+        "extracted",
+        "",
+      ],
+      ["url", "http://cdn.evil-files.net/a.bin", "hxxp://cdn[.]evil-files[.]net/a.bin", "extracted", ""],
+      ["domain", "evil-files.net", "", "extracted", ""],
+    ]);
+  });
+
+  it("an analyst's Create incident on a message: its link targets too", async () => {
+    const payload = messagePayload({ body: { contentType: "html", content: PHISHING_HTML } });
+    await reportMessage(payload, ALEX);
+    const [stored] = await bot.incidents();
+    expect(stored!.entryPoint).toBe("message-extension");
+    expect(rows(stored).map((r) => r[1])).toEqual(
+      expect.arrayContaining([
+        "alex.wilber@contoso.com",
+        "megan.bowen@contoso.com",
+        "https://paypa1-login.com/verify?u=megan",
+        "https://www.paypal.com/signin",
+      ]),
+    );
+  });
+
   it("a message an app posted: the app named as the incident's source", async () => {
     const appId = "4a1b2c3d-0000-4000-8000-00000000d00c";
     const payload = messagePayload({

@@ -122,8 +122,8 @@ export const CORPUS: CorpusCase[] = [
     ],
   },
   {
-    name: "what is not an indicator: a bad IP (not the IP inside it), a file name with an unknown ending, a time, a local phone number",
-    text: "Server 10.0.0.300 failed; installer setup.exe; call 020 7946 0958; the meeting is at 10:30; price 1,000.50",
+    name: "what is not an indicator: a bad IP (not the IP inside it), a file name with an unknown ending, a time, a local phone number, a number starting 00",
+    text: "Server 10.0.0.300 failed; installer setup.exe; call 020 7946 0958; invoice 0044123456789; the meeting is at 10:30; price 1,000.50",
     expected: [],
   },
   {
