@@ -20,6 +20,7 @@ import { evaluate, renderReport, writeReport, type Target } from "./lib/report";
 import { benchCards, type CardSize } from "./scenarios/cards";
 import { benchCosmos, type CosmosResult } from "./scenarios/cosmos";
 import { benchCreate, type CreateResult } from "./scenarios/create";
+import { benchExtract, type ExtractResult } from "./scenarios/extract";
 import { benchOwners, type OwnerResult } from "./scenarios/owners";
 import { benchProfile, type ProfileResult } from "./scenarios/profile";
 import { benchSearch, SEARCH_SETTINGS, type SearchResult } from "./scenarios/search";
@@ -44,11 +45,12 @@ export interface Results {
     profile?: Outcome<ProfileResult>;
     sentinel?: Outcome<SentinelResult>;
     search?: Outcome<SearchResult>;
+    extract?: Outcome<ExtractResult>;
   };
   targets: Target[];
 }
 
-const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile", "sentinel", "search"] as const;
+const SCENARIOS = ["create", "tags", "owners", "cosmos", "startup", "cards", "profile", "sentinel", "search", "extract"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function settings(smoke: boolean) {
@@ -63,6 +65,7 @@ function settings(smoke: boolean) {
         // One fault (the 10th create), so the retry path runs: it waits for the bot's backoff (2.5-5 s).
         sentinel: { creates: 10, concurrency: [1, 4], faultConcurrency: [4], faultEvery: 10, updates: 2, syncSeconds: 1, syncTimeoutSec: 30 },
         search: SEARCH_SETTINGS.smoke,
+        extract: { runs: 3 },
       }
     : {
         create: { concurrency: [1, 32], rounds: 5, durationSec: 1.2, maxRequests: 20_000, warmupSec: 1 },
@@ -73,6 +76,7 @@ function settings(smoke: boolean) {
         profile: { durationSec: 6, connections: 8 },
         sentinel: { creates: 300, concurrency: [1, 16], faultConcurrency: [1, 16], faultEvery: 10, updates: 20, syncSeconds: 1, syncTimeoutSec: 60 },
         search: SEARCH_SETTINGS.full,
+        extract: { runs: 51 },
       };
 }
 
@@ -140,6 +144,9 @@ async function main(): Promise<void> {
         break;
       case "search":
         results.scenarios.search = await run(name, () => benchSearch(s.search, say));
+        break;
+      case "extract":
+        results.scenarios.extract = await run(name, () => benchExtract(s.extract, say));
         break;
     }
   };

@@ -107,17 +107,71 @@ const DEVICE_NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,254}$/u;
 const MDE_DEVICE_ID = /^[0-9a-f]{40}$/i;
 
 /**
- * Undoes the usual ways people defang an indicator so it can't be clicked: hxxp, h**p, [.], (.),
- * {.}, [dot], (dot), " dot ", [@], [at], (at), [:], [://]. The reverse of `defang`.
+ * The usual ways people defang an indicator so it can't be clicked: hxxp, h**p, fxp, [.], (.), {.},
+ * [dot], (dot), " dot ", [@], [at], (at), [:], [://]. One pass, leftmost first.
  */
+const DEFANGED = new RegExp(
+  [
+    String.raw`\bh(?:xx|\*\*)p(s?)(?:\[:\/\/\]|\[?:\]?(?:\/\/)?)?`,
+    String.raw`\bfxp(s?):\/\/`,
+    String.raw`\[:\/\/\]`,
+    String.raw`\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\}|\s\[?dot\]?\s`,
+    String.raw`\[(?:@|at)\]|\((?:@|at)\)|\{(?:@|at)\}`,
+    String.raw`\[:\]`,
+  ].join("|"),
+  "gi",
+);
+
+function refanged(match: string, https: string | undefined, ftps: string | undefined): string {
+  if (https !== undefined) return `http${https.toLowerCase()}://`;
+  if (ftps !== undefined) return `ftp${ftps.toLowerCase()}://`;
+  if (match === "[://]") return "://";
+  if (match === "[:]") return ":";
+  return /@|at/i.test(match) ? "@" : ".";
+}
+
+/** Undoes the usual ways people defang an indicator (see DEFANGED). The reverse of `defang`. */
 export function refang(text: string): string {
-  return text
-    .replace(/\bh(?:xx|\*\*|XX)p(s?)(?:\[:\/\/\]|\[?:\]?(?:\/\/)?)?/g, (_, s: string) => `http${s}://`)
-    .replace(/\bfxp(s?):\/\//gi, "ftp$1://")
-    .replace(/\[:\/\/\]/g, "://")
-    .replace(/\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\}|\s\[?dot\]?\s/gi, ".")
-    .replace(/\[(?:@|at)\]|\((?:@|at)\)|\{(?:@|at)\}/gi, "@")
-    .replace(/\[:\]/g, ":");
+  return text.replace(DEFANGED, refanged);
+}
+
+/**
+ * `refang`, keeping where each character came from: `origin(i)` is the index in `text` of the refanged
+ * text's character i (or of the end, for i = its length), so a match in the refanged text can be shown
+ * as people wrote it: `text.slice(origin(start), origin(end))`. Costs one entry per defanged part.
+ */
+export function refangMapped(text: string): { text: string; origin: (index: number) => number } {
+  /** Each replacement: where it starts and ends in the output, and the span it replaced. */
+  const edits: { out: number; outEnd: number; from: number; to: number }[] = [];
+  const parts: string[] = [];
+  let at = 0;
+  let length = 0;
+  for (const m of text.matchAll(DEFANGED)) {
+    const plain = refanged(m[0], m[1], m[2]);
+    parts.push(text.slice(at, m.index), plain);
+    const out = length + (m.index - at);
+    length = out + plain.length;
+    edits.push({ out, outEnd: length, from: m.index, to: m.index + m[0].length });
+    at = m.index + m[0].length;
+  }
+  parts.push(text.slice(at));
+  const origin = (index: number): number => {
+    // The last edit starting at or before `index`.
+    let lo = 0;
+    let hi = edits.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (edits[mid]!.out <= index) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return index;
+    const edit = edits[found]!;
+    return index < edit.outEnd ? edit.from : edit.to + (index - edit.outEnd);
+  };
+  return { text: parts.join(""), origin };
 }
 
 /** An indicator as it may be shown: never clickable (hxxps://evil[.]example/login, a[@]b[.]example, 203.0.113[.]7). */

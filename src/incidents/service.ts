@@ -32,6 +32,9 @@ import type {
 import { incidentRef, personKey, PROVIDER_NAME } from "./model";
 import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
+import type { Entity } from "./entities";
+import { findEntities } from "./extract";
+import { reportEntities, withEntities } from "./evidence";
 import { newLink } from "./mirror";
 import { ownerOf } from "./owners";
 import { ENTITY_VALUE_MAX_LENGTH, indicatorValue } from "./entities";
@@ -117,6 +120,8 @@ export interface CreateOptions {
   formConversation?: Record<string, unknown>;
   /** How to reach the reporter later (the transport's address), kept with the incident. */
   contact?: Contact["address"];
+  /** A reported message's whole text and link targets, for extraction (the description holds at most part of it). */
+  message?: { text: string; links: readonly string[] };
 }
 
 export interface IncidentServiceOptions {
@@ -207,11 +212,14 @@ export class IncidentService {
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const { value: v, owner } = checked;
     const fields = fieldsOf(v, owner);
+    // Read before anything is written: a directory that fails here leaves nothing half-done.
+    const said = { words: [v.title, v.description, options.message?.text ?? ""].join("\n"), links: options.message?.links };
+    const entities = await reportEntities(this.directory, said, actor, options.evidence);
     const now = this.clock().toISOString();
     const triage: TriageNotice | undefined = (await this.triageChannel())
       ? { state: "pending", attempts: 0, updatedUtc: now }
       : undefined;
-    const created: NewIncident = {
+    const fresh: NewIncident = {
       id: v.id,
       workspaceId: this.workspaceId,
       ...fields,
@@ -229,7 +237,7 @@ export class IncidentService {
       providerName: PROVIDER_NAME,
       ...(this.mirrored && { sentinel: newLink(now) }),
     };
-    const outcome = await this.store.create(created);
+    const outcome = await this.store.create(withEntities(fresh, entities));
     if (outcome.created) {
       // Read again on the next suggestion (only what changed, where the store can tell).
       if (v.tags.length && this.tagCache) this.tagCache.at = -Infinity;
@@ -252,11 +260,16 @@ export class IncidentService {
       ...(v.restricted && { restricted: true as const }),
       evidence: options.evidence,
     };
-    return this.addReport(outcome.incident, account, contactOf(actor, options.contact));
+    return this.addReport(outcome.incident, account, contactOf(actor, options.contact), entities);
   }
 
   /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
-  private async addReport(first: Incident, account: ReportAccount, contact: Contact | undefined): Promise<CreateResult> {
+  private async addReport(
+    first: Incident,
+    account: ReportAccount,
+    contact: Contact | undefined,
+    entities: readonly Entity[],
+  ): Promise<CreateResult> {
     let current: Incident | undefined = first;
     for (let attempt = 0; current && attempt < APPEND_ATTEMPTS; attempt++) {
       if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
@@ -267,6 +280,7 @@ export class IncidentService {
         // Need-to-know only grows from a report: what they asked to keep to the restricted-cases team stays there.
         ...(account.restricted && { restricted: true }),
       };
+      next = withEntities(next, entities);
       const contacts = withContact(current.contacts, contact);
       if (contacts) next.contacts = contacts;
       const full = (current.reports?.length ?? 0) >= REPORTS_KEPT_MAX || documentBytes(next) > GROWTH_BYTES_MAX;
@@ -287,9 +301,9 @@ export class IncidentService {
     report: ReportForm,
     actor: Actor,
     timeZone: string | undefined,
-    where: Pick<CreateOptions, "evidence" | "formMessageId" | "contact"> = {},
+    where: Pick<CreateOptions, "evidence" | "formMessageId" | "contact" | "message"> = {},
   ): Promise<ReportResult> {
-    const { evidence, formMessageId, contact } = where;
+    const { evidence, formMessageId, contact, message } = where;
     const checked = checkReport(report, timeZone, this.clock());
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const result = await this.create(checked.form, actor, evidence ? "message-extension" : "chat-report", {
@@ -298,6 +312,7 @@ export class IncidentService {
       ...(evidence && { evidence }),
       ...(formMessageId && { formMessageId }),
       ...(contact && { contact }),
+      ...(message && { message }),
     });
     if (result.kind !== "invalid") return result;
     // Only title and description can fail here; they are the report's title and what happened.
@@ -363,7 +378,8 @@ export class IncidentService {
         kind: "note",
         ...(shared && { shared: true }),
       };
-      const next = withComment(incident, comment);
+      // Indicators an analyst notes (a URL, a hash they found) become related evidence.
+      const next = withEntities(withComment(incident, comment), findEntities(message));
       return shared ? withNotices(next, commentWords(next, comment), incident.revision + 1, actor, now) : next;
     });
   }

@@ -1,7 +1,7 @@
 import { COUNTED_WORDS } from "../incidents/bounds";
 import { incidentRef, type Actor, type EntryPoint, type Incident, type MessageEvidence } from "../incidents/model";
 import type { ReportErrors, ReportForm } from "../incidents/report";
-import type { IncidentService, Role } from "../incidents/service";
+import type { CreateOptions, IncidentService, Role } from "../incidents/service";
 import { parseTags } from "../incidents/tags";
 import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
@@ -32,7 +32,7 @@ export interface FormRender {
 export type ReportRender = Omit<FormRender, "errors" | "edit"> & { errors?: ReportErrors };
 
 /** What a form submission is about: who sends it, in which role, from where. */
-export interface FormInput {
+export interface FormInput extends Pick<CreateOptions, "message"> {
   form: IncidentForm;
   who: Requester;
   role: Role;
@@ -46,7 +46,7 @@ export interface FormInput {
   contact?: Record<string, unknown>;
 }
 
-export interface ReportInput {
+export interface ReportInput extends Pick<CreateOptions, "message"> {
   report: ReportForm;
   who: Requester;
   timeZone: string | undefined;
@@ -134,6 +134,7 @@ export class FormFlow {
         const options = {
           role: input.role,
           ...(input.evidence && { evidence: input.evidence }),
+          ...(input.message && { message: input.message }),
           ...(input.messageId && { formMessageId: input.messageId }),
           ...(input.formConversation && { formConversation: input.formConversation }),
           ...(input.contact && { contact: input.contact }),
@@ -172,6 +173,7 @@ export class FormFlow {
       async (): Promise<SubmitOutcome> => {
         const where = {
           ...(input.evidence && { evidence: input.evidence }),
+          ...(input.message && { message: input.message }),
           ...(input.messageId && { formMessageId: input.messageId }),
           ...(input.contact && { contact: input.contact }),
         };

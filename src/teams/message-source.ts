@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { convert } from "html-to-text";
+import { convert, type FormatCallback } from "html-to-text";
+import { EXTRACT_LINKS_MAX } from "../incidents/extract";
 import { z } from "zod";
 import type { MessageEvidence } from "../incidents/model";
 import { suggestTitle } from "../incidents/report";
@@ -32,9 +33,17 @@ export const evidenceData = z.object({
 
 export interface SourceMessage {
   evidence: MessageEvidence;
-  /** The body as plain text: HTML converted, links reduced to their text, images and scripts dropped. */
+  /** The body as plain text for the form (at most a description's length): links reduced to their text. */
   text: string;
   title: string;
+  /** What extraction reads: the whole body as text, and every link's target (which may differ from its text). */
+  indicators: MessageIndicators;
+}
+
+export interface MessageIndicators {
+  text: string;
+  /** At most EXTRACT_LINKS_MAX, in the order they appear. */
+  links: string[];
 }
 
 // eslint-disable-next-line no-control-regex
@@ -45,6 +54,21 @@ const HTML_MAX_DEPTH = 200;
 
 /** Teams message HTML as plain text a person would read; nothing of it can run or link. */
 export function messageText(html: string, contentType: string | null | undefined): string {
+  return readBody(html, contentType).text;
+}
+
+/**
+ * Teams message HTML as plain text a person would read (nothing of it can run or link), and the targets of
+ * its links (<a href>), collected in the same pass: the text a link shows and where it goes may differ.
+ */
+export function readBody(html: string, contentType: string | null | undefined): MessageIndicators {
+  const links: string[] = [];
+  // The link's words, as html-to-text's inline formatting writes them; its target kept aside.
+  const anchor: FormatCallback = (elem, walk, builder) => {
+    const href = (elem as { attribs?: Record<string, string> }).attribs?.href;
+    if (href && links.length < EXTRACT_LINKS_MAX) links.push(href.slice(0, 2000));
+    walk(elem.children, builder);
+  };
   const text =
     contentType === "text"
       ? html
@@ -52,24 +76,29 @@ export function messageText(html: string, contentType: string | null | undefined
           wordwrap: false,
           // Any message can be reported: nesting past this (30,000 <div>s overflowed the stack) reads as "…".
           limits: { maxDepth: HTML_MAX_DEPTH, ellipsis: "…" },
+          formatters: { anchor },
           selectors: [
-            { selector: "a", options: { ignoreHref: true } },
+            { selector: "a", format: "anchor" },
             { selector: "img", format: "skip" },
             { selector: "script", format: "skip" },
             { selector: "style", format: "skip" },
             { selector: "at", format: "inline" },
           ],
         });
-  return text
-    .replace(CONTROL_CHARACTERS, "")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
+  return {
+    text: text
+      .replace(CONTROL_CHARACTERS, "")
+      .replace(/\n{3,}/g, "\n\n")
+      .trim(),
+    links,
+  };
 }
 
 /** What a message tells us: its text, a title from its first line, and the evidence to record. */
 export function readMessage(payload: MessagePayload): SourceMessage {
   const body = payload.body?.content ?? "";
-  const text = messageText(body, payload.body?.contentType).slice(0, DESCRIPTION_MAX_LENGTH);
+  const indicators = readBody(body, payload.body?.contentType);
+  const text = indicators.text.slice(0, DESCRIPTION_MAX_LENGTH);
   const user = payload.from?.user;
   const app = payload.from?.application;
   const author: MessageEvidence["author"] =
@@ -83,6 +112,7 @@ export function readMessage(payload: MessagePayload): SourceMessage {
   return {
     text,
     title: suggestTitle(text) || "Reported Teams message",
+    indicators,
     evidence: {
       kind: "teams-message",
       messageId: payload.id,

@@ -1,4 +1,5 @@
 import { MESSAGE_MAX_LENGTH } from "../incidents/casework";
+import { indicatorsFound } from "../incidents/evidence";
 import { incidentRef, type Incident, type ReporterNotice } from "../incidents/model";
 import type { ReporterView } from "../incidents/visibility";
 import { DESCRIPTION_PREVIEW, expand, formatUtc, wrappable, type AdaptiveCard } from "./cards";
@@ -17,10 +18,17 @@ export function reportReceivedCard(incident: Incident, options: { repeated?: boo
         "emergency number or site security."
       : "A SOC analyst will review it and may contact you for details. You don't need to do anything else; quote the " +
         "reference if you follow up.",
+    indicators: indicatorWords(indicatorsFound(incident)),
     reference: incidentRef(incident),
     priority: urgent ? "Urgent" : "Normal",
     created: formatUtc(incident.createdTimeUtc),
   });
+}
+
+/** "3 indicators were found in your report and passed to the SOC"; nothing when none were. */
+function indicatorWords(count: number): string {
+  if (count === 0) return "";
+  return `${count} ${count === 1 ? "indicator was" : "indicators were"} found in your report and passed to the SOC.`;
 }
 
 /** What a reporter may see of an incident they reported (src/incidents/visibility.ts decides what that is). */

@@ -636,6 +636,15 @@ export const CATALOGUE: CatalogueEntry[] = [
       { name: "receipt of an employee's report", make: async (world) => world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), {}, MEGAN) },
       { name: "receipt of an urgent report", make: async (world) => world.submit(await world.say(EMPLOYEE_WORDS, MEGAN), { urgent: "true" }, MEGAN) },
       {
+        name: "receipt of a phishing report: the indicators found in it counted",
+        make: async (world) =>
+          world.submit(
+            await world.say("Got a text from +44 7700 900123 saying my parcel is held, it linked to hxxps://paypa1-login[.]com/parcel", MEGAN),
+            {},
+            MEGAN,
+          ),
+      },
+      {
         name: "worst case: the longest title in text JSON must escape, urgent, answered to a repeated submission",
         make: async (world) => {
           const form = await world.say(EMPLOYEE_WORDS, LONG_PEOPLE.heavy);

@@ -82,13 +82,15 @@ export async function submitFromMessage(
   const data = (action.data ?? {}) as Record<string, unknown>;
   const verb = data.verb === VERBS.report ? VERBS.report : VERBS.create;
   const fromPayload = messagePayload.safeParse(action.messagePayload);
-  const evidence = fromPayload.success ? readMessage(fromPayload.data).evidence : await carriedEvidence(s, data);
+  // The message's whole text and link targets are read for indicators when Teams sends it again.
+  const read = fromPayload.success ? readMessage(fromPayload.data) : undefined;
+  const evidence = read ? read.evidence : await carriedEvidence(s, data);
   if (!evidence) {
     return taskMessage(
       "This dialog lost track of the message it was opened on. Close it and use Create incident on the message again.",
     );
   }
-  const outcome = await submitForm(s, turn, verb, data, { evidence });
+  const outcome = await submitForm(s, turn, verb, data, { evidence, ...(read && { message: read.indicators }) });
   if ("problem" in outcome) return taskMessage(`That form could not be read: ${outcome.problem}`);
   if (outcome.kind === "form")
     return taskCard(verb === VERBS.report ? "Report suspicious activity" : "Create incident", outcome.card);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { MessageEvidence } from "../../incidents/model";
-import type { Role } from "../../incidents/service";
+import type { CreateOptions, Role } from "../../incidents/service";
 import { readReport } from "../../incidents/report";
 import { isUuid, readForm } from "../../incidents/validation";
 import type { SubmitOutcome } from "../form-flow";
@@ -24,12 +24,16 @@ export async function submitForm(
   turn: Turn,
   verb: FormVerb,
   data: Record<string, unknown>,
-  dialog?: { evidence: MessageEvidence },
+  dialog?: { evidence: MessageEvidence } & Pick<CreateOptions, "message">,
 ): Promise<SubmitOutcome | { problem: string }> {
   const render = dialog ? { dialog } : {};
   const replyTo = turn.activity.replyToId;
   // A dialog has no card message of its own; a chat card's message is recorded with a new incident.
-  const evidence = dialog ? { evidence: dialog.evidence } : replyTo ? { messageId: replyTo } : {};
+  const evidence = dialog
+    ? { evidence: dialog.evidence, ...(dialog.message && { message: dialog.message }) }
+    : replyTo
+      ? { messageId: replyTo }
+      : {};
   // Kept with the report, so the reporter can be told what happens to it.
   const address = chatAddressOf(turn.activity);
   const reach = address ? { contact: address } : {};
