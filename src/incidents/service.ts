@@ -206,7 +206,8 @@ export class IncidentService {
    */
   async create(form: IncidentForm, actor: Actor, entryPoint: EntryPoint, options: CreateOptions = {}): Promise<CreateResult> {
     const effective = options.role === "employee" ? employeeForm(form) : form;
-    const checked = await this.checkWithOwner(effective, actor, []);
+    // An employee's report has no category field: the SOC names it when it triages.
+    const checked = await this.checkWithOwner(effective, actor, [], options.role !== "employee");
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const { value: v, owner, entities } = checked;
     const fields = fieldsOf(v, owner);
@@ -320,7 +321,7 @@ export class IncidentService {
     if (!viewer.analyst) return { kind: "forbidden" };
     const current = (await this.find(id, viewer))?.incident;
     if (!current) return { kind: "not-found" };
-    const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor, current.entities ?? []);
+    const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor, current.entities ?? [], true);
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const next: Incident = {
       ...withoutDefenderFields(withoutClassification(current)),
@@ -690,8 +691,9 @@ export class IncidentService {
     form: IncidentForm,
     actor: Actor,
     existing: readonly Entity[],
+    byAnalyst: boolean,
   ): Promise<{ ok: true; value: ValidForm; owner: Owner | undefined; entities: Entity[] } | { ok: false; errors: FieldErrors }> {
-    const checked = checkForm(form, { categoryRequired: this.categoryRequired });
+    const checked = checkForm(form, { categoryRequired: byAnalyst && this.categoryRequired });
     const errors: FieldErrors = checked.ok ? {} : { ...checked.errors };
     const [owner, directory] = await Promise.all([
       errors.owner ? undefined : this.resolveOwner(form.owner.trim(), actor, errors),
