@@ -19,23 +19,32 @@ import type { ValidForm } from "./validation";
  * read from the card's text and put together with what the incident holds.
  */
 
-/** A box of typed entities takes this many characters (100 entities of about 100 characters). */
-export const ENTITY_BOX_MAX_LENGTH = 10_000;
-/** How much of a long value a choice's title shows (the value itself is kept whole). */
-const TITLE_VALUE_MAX = 60;
+/**
+ * A box of typed entities takes this many characters (some 16 indicators of 50 characters; more are
+ * added on a second save, and indicators in reports and messages are found without typing). The form
+ * comes back with what was typed kept, so this bounds the card's size (test/cards/catalogue.ts).
+ */
+export const ENTITY_BOX_MAX_LENGTH = 800;
+/** How much of a value an error quotes. */
+const QUOTED_MAX = 60;
+/** How much of a long value a choice's title shows, its start and its end (the value itself is kept whole). */
+const TITLE_VALUE_MAX = 40;
 
 /**
  * The short id a card's evidence choice carries for an entity: its key's digest (a key may hold a
  * 1,000-character URL and commas; 100 of them would not fit a card, and a multi-select joins with commas).
  */
 export function evidenceId(entity: Pick<Entity, "type" | "identifier" | "value">): string {
-  return createHash("sha256").update(entityKey(entity)).digest("base64url").slice(0, 12);
+  return createHash("sha256").update(entityKey(entity)).digest("base64url").slice(0, 8);
 }
 
 /** "URL: hxxps://evil[.]example/login": an entity as a choice shows it, defanged, never clickable, cut when long. */
 export function entityTitle(entity: Entity): string {
   const shown = entity.name ? `${entity.name} (${entity.value})` : defang(entity);
-  const cut = shown.length > TITLE_VALUE_MAX ? `${shown.slice(0, TITLE_VALUE_MAX - 1)}…` : shown;
+  const chars = Array.from(shown);
+  // The start and the end: two addresses on one host differ in their paths.
+  const cut =
+    chars.length > TITLE_VALUE_MAX ? `${chars.slice(0, TITLE_VALUE_MAX - 15).join("")}…${chars.slice(-14).join("")}` : shown;
   return `${TYPE_NAMES[entity.type][0]}: ${cut}`;
 }
 
@@ -73,13 +82,27 @@ export function parseEntityBox(text: string, role: EntityRole): BoxResult {
   for (const piece of pieces) {
     const checked = parseTypedEntity(piece, role, "typed");
     if (checked.ok) entities.push(checked.entity);
-    else errors.push(checked.error);
+    // A value quoted in full could be 1,000 characters: the start of it names it well enough.
+    else errors.push(shortRuns(checked.error));
   }
   if (errors.length) {
     const more = errors.length > 3 ? ` And ${errors.length - 3} more.` : "";
     return { ok: false, error: `${errors.slice(0, 3).join(" ")}${more}` };
   }
   return { ok: true, entities: mergeEntities([], entities).entities };
+}
+
+const LONG_RUN = new RegExp(`\\S{${QUOTED_MAX + 1},}`, "gu");
+
+/** An error with each long unbroken run (a value it quotes: up to 1,000 characters) cut to its start. */
+function shortRuns(error: string): string {
+  return error.replace(
+    LONG_RUN,
+    (run) =>
+      `${Array.from(run)
+        .slice(0, QUOTED_MAX - 1)
+        .join("")}…`,
+  );
 }
 
 /** A person or group from the directory as an impacted asset: its object id, its name as the directory gives it. */

@@ -14,6 +14,8 @@ const TOP_TAGS = 10;
 /** Techniques a SOC names most for what people report, offered before anyone types (a choice set can't be empty). */
 const COMMON_TECHNIQUES = ["T1566", "T1078", "T1110", "T1204", "T1486"];
 
+const TECHNIQUE_TITLE_MAX = 50;
+
 /** Asks, and on failure answers undefined: decorations of the form must never keep it from being shown. */
 export type Quietly = <T>(work: () => Promise<T>) => Promise<T | undefined>;
 
@@ -61,8 +63,13 @@ function techniqueChoices(selected: string): Choice[] {
   const ids = [...chosen, ...COMMON_TECHNIQUES.filter((id) => !chosen.some((c) => c.toUpperCase() === id))];
   return ids.map((id) => {
     const t = technique(id);
-    return t ? { title: techniqueTitle(t), value: t.id } : { title: id.slice(0, 40), value: id.slice(0, 40) };
+    return t ? { title: shortTitle(techniqueTitle(t)), value: t.id } : { title: id.slice(0, 40), value: id.slice(0, 40) };
   });
+}
+
+/** A technique's title as a chosen one shows it (the typeahead shows it whole): 20 of them must fit the card. */
+function shortTitle(title: string): string {
+  return title.length > TECHNIQUE_TITLE_MAX ? `${title.slice(0, TECHNIQUE_TITLE_MAX - 1)}…` : title;
 }
 
 async function ownerChoicesOf(service: IncidentService, quietly: Quietly, actor: Actor, selected: string): Promise<Choice[]> {

@@ -102,8 +102,9 @@ describe.each(["sqlite", "cosmos"] as const)("STORE=%s", (store) => {
     ["a hash of the wrong length", { evidenceTyped: `hash: ${SHA256.slice(0, 50)}` }, "evidenceTyped", /has 50 hexadecimal characters: a SHA-256 has 64, a SHA-1 40/],
     ["a URL scheme the form refuses", { evidenceTyped: "ssh://files.contoso.example/share" }, "evidenceTyped", /ssh:\/\/files\.contoso\.example\/share has a scheme \(ssh:\)/],
     ["an unknown technique", { techniques: "T1566,T9999" }, "techniques", /Not an ATT&CK Enterprise .* technique: T9999/],
-    ["more than 100 entities", { evidenceTyped: Array.from({ length: 101 }, (_, i) => `198.51.100.${i}`).join("\n") }, "evidenceTyped", /at most 100 entities; this box has 101/],
-    ["100 typed entities plus the impacted ones", { impacted: SOCRATES, evidenceTyped: Array.from({ length: 100 }, (_, i) => `198.51.100.${i}`).join(",") }, "evidenceTyped", /at most 100 entities; with these it would have 103\. Remove 3\./],
+    ["more than 100 entities", { evidenceTyped: Array.from({ length: 101 }, (_, i) => `h${i}`).join("\n") }, "evidenceTyped", /at most 100 entities; this box has 101/],
+    ["100 typed entities plus the impacted ones", { impacted: SOCRATES, evidenceTyped: Array.from({ length: 100 }, (_, i) => `h${i}`).join(",") }, "evidenceTyped", /at most 100 entities; with these it would have 103\. Remove 3\./],
+    ["a box over its 800 characters", { impactedTyped: Array.from({ length: 60 }, (_, i) => `198.51.100.${i}`).join(", ") }, "impactedTyped", /^Keep this box to 800 characters \(it has 888\)\.$/],
     ["a category that is not Defender's", { category: "Sneaky" }, "category", /"Sneaky" is not a category/],
     ["recommended actions too long", { recommendedActions: "r".repeat(5001) }, "recommendedActions", /to 5000 characters \(they have 5001\)/],
     ["recommended actions with a control character", { recommendedActions: "a\u0007b" }, "recommendedActions", /control characters/],
@@ -155,7 +156,7 @@ describe.each(["sqlite", "cosmos"] as const)("STORE=%s", (store) => {
     expect(evidence).toMatchObject({ type: "Input.ChoiceSet", isMultiSelect: true, style: "expanded" });
     // Defanged: never a clickable indicator.
     const titles = evidence.choices.map((c: any) => c.title);
-    expect(titles).toEqual(["URL: hxxps://paypa1-login[.]com/verify", `File hash: ${SHA256.slice(0, 59)}…`, "Phone number: +442079460958"]);
+    expect(titles).toEqual(["URL: hxxps://paypa1-login[.]com/verify", `File hash: ${SHA256.slice(0, 25)}…${SHA256.slice(-14)}`, "Phone number: +442079460958"]);
     // All ticked.
     expect(evidence.value.split(",")).toEqual(evidence.choices.map((c: any) => c.value));
 
