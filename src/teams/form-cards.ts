@@ -40,7 +40,8 @@ export function emptyForm(): IncidentForm {
   };
 }
 
-const NO_DEFENDER_FIELDS = {
+/** The analyst form's Defender fields, empty. */
+export const NO_DEFENDER_FIELDS = {
   category: "",
   techniques: "",
   recommendedActions: "",

@@ -9,7 +9,7 @@ import { reporterView } from "../incidents/visibility";
 import { helpCard, incidentCreatedCard, triageCard, type AdaptiveCard } from "./cards";
 import { reportReceivedCard, reporterCard } from "./reporter-cards";
 import { formChoices } from "./form-choices";
-import { emptyForm, emptyReport, incidentFormCard, reportFormCard } from "./form-cards";
+import { emptyForm, emptyReport, incidentFormCard, NO_DEFENDER_FIELDS, reportFormCard } from "./form-cards";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
@@ -121,7 +121,9 @@ export class FormFlow {
   async submit(input: FormInput, render: Pick<FormRender, "dialog"> = {}): Promise<SubmitOutcome> {
     const { form, who } = input;
     const actor = who.actor;
-    const back = (more: FormRender) => this.formCard(who, form, { ...render, ...more });
+    // An employee's crafted payload: Defender's fields are the SOC's, never looked up (a directory id's name) nor shown back.
+    const shown = input.role === "employee" ? { ...form, ...NO_DEFENDER_FIELDS } : form;
+    const back = (more: FormRender) => this.formCard(who, shown, { ...render, ...more });
     return whenDown(
       this.log,
       "create",

@@ -206,6 +206,10 @@ describe.each(["sqlite", "cosmos"] as const)("STORE=%s", (store) => {
     expect(stored!.mitreTechniques).toBeUndefined();
     expect(stored!.recommendedActions).toBeUndefined();
     expect(stored!.entities).toBeUndefined();
+
+    // Sent back on an error, it names nobody from the directory: an employee can't look people up by id.
+    const again = await create({ ...submitted(await openForm(DIEGO), FULL), title: " " }, DIEGO);
+    expect(JSON.stringify(again.body.value)).not.toMatch(/Socrates|SOC Tier 1|FIN-LAPTOP/);
   });
 
   it("answers the techniques typeahead by id and by name, for analysts only", async () => {
