@@ -2,6 +2,7 @@ import { COUNTED_WORDS } from "../incidents/bounds";
 import { incidentRef, type Actor, type EntryPoint, type Incident, type MessageEvidence } from "../incidents/model";
 import type { ReportErrors, ReportForm } from "../incidents/report";
 import type { IncidentService, Role } from "../incidents/service";
+import { evidenceId, evidenceOf } from "../incidents/form-entities";
 import type { FieldErrors, IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
 import { randomUUID } from "node:crypto";
@@ -58,6 +59,8 @@ export type SubmitOutcome =
   /** Their report was added to (or counted on, when full) the incident made from the same message; `card` is theirs only. */
   | { kind: "added" | "counted"; incident: Incident; card: AdaptiveCard }
   | { kind: "form"; card: AdaptiveCard };
+
+const EVIDENCE_AGAIN = "The evidence list shows all it holds now: untick again what should go.";
 
 /** When a form's id belongs to someone else's incident: the form comes back with a new id. */
 const TAKEN =
@@ -203,7 +206,10 @@ export class FormFlow {
     who: Requester,
   ): Promise<{ updated: Incident | undefined; card: AdaptiveCard }> {
     const actor = who.actor;
-    const back = async (render: FormRender) => ({ updated: undefined, card: await this.formCard(who, form, render) });
+    const back = async (render: FormRender, shown = form) => ({
+      updated: undefined,
+      card: await this.formCard(who, shown, render),
+    });
     return whenDown(
       this.log,
       "update",
@@ -222,7 +228,13 @@ export class FormFlow {
             const banner =
               `Someone changed ${incidentRef(now)} while you were editing, so your changes were not saved.${by} ` +
               "Your values are below: save again to apply them over the new version.";
-            return back({ banner, edit: { incident: now, revision: now.revision } });
+            // Evidence added meanwhile would show unticked, and go on the next save: all of it is ticked again.
+            const kept = evidenceOf(now.entities).map(evidenceId).join(",");
+            const again = kept ? ` ${EVIDENCE_AGAIN}` : "";
+            return back(
+              { banner: banner + again, edit: { incident: now, revision: now.revision } },
+              { ...form, evidenceKept: kept },
+            );
           }
           case "not-found":
             return { updated: undefined, card: helpCard("That incident no longer exists.") };

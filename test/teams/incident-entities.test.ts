@@ -6,7 +6,7 @@
 import { cosmosEnv, startTestBot, type TestBot } from "../support/bot";
 import { startCosmosServer, TEST_COSMOS_KEY, type CosmosTestServer } from "../support/cosmos-server";
 import { cardOf, errorAfter, input, values, visibleText } from "../support/cards";
-import { ALEX, DIEGO, execute, message, search, type Person } from "../support/teams";
+import { ALEX, DIEGO, LEE, execute, message, search, type Person } from "../support/teams";
 
 /** From data/directory.json: a user and a group. */
 const SOCRATES = "b7d7a1c2-5f0e-4b8e-9a51-0c1d2e3f4a01";
@@ -177,6 +177,27 @@ describe.each(["sqlite", "cosmos"] as const)("STORE=%s", (store) => {
       ].sort(),
     );
     expect(stored).toMatchObject({ category: "InitialAccess", mitreTechniques: ["T1566.002", "T1078"] });
+  });
+
+  it("ticks all evidence again when someone else saved first, so evidence they added is never removed unseen", async () => {
+    const form = await openForm();
+    const data = submitted(form, FULL);
+    await create(data);
+    const openEdit = async (from: Person) => (await bot.post(execute(bot.serviceUrl, "triage.edit", { incidentId: data.submissionId }, { from }))).body.value;
+    const mine = await openEdit(ALEX);
+    const theirs = await openEdit(LEE);
+    await bot.post(execute(bot.serviceUrl, "incident.update", { ...theirs.actions[0].data, ...values(theirs), evidenceTyped: "evil-login.com" }, { from: LEE }));
+    // Alex unticks the URL on the form opened before Lee's save.
+    const url = input(mine, "evidenceKept").choices.find((c: any) => c.title.startsWith("URL")).value;
+    const keep = input(mine, "evidenceKept").value.split(",").filter((v: string) => v !== url).join(",");
+    const res = await bot.post(execute(bot.serviceUrl, "incident.update", { ...mine.actions[0].data, ...values(mine), evidenceKept: keep }));
+    const back = res.body.value;
+    expect(visibleText(back).join(" ")).toMatch(/while you were editing.*The evidence list shows all it holds now: untick again what should go\./);
+    const evidence = input(back, "evidenceKept");
+    expect(evidence.choices.map((c: any) => c.title)).toContain("Domain: evil-login[.]com");
+    expect(evidence.value.split(",").sort()).toEqual(evidence.choices.map((c: any) => c.value).sort());
+    const stored = await bot.app.service.get(data.submissionId);
+    expect(stored!.entities!.filter((e) => e.role === "related")).toHaveLength(4);
   });
 
   it("clears what the edit form clears: category, techniques, actions, impacted assets", async () => {
