@@ -75,6 +75,12 @@ function allErrors(): Required<FieldErrors> {
     closingComment: errors.closingComment ?? "",
     owner: errors.owner ?? "",
     tags: errors.tags ?? "",
+    category: errors.category ?? "",
+    techniques: errors.techniques ?? "",
+    recommendedActions: errors.recommendedActions ?? "",
+    impacted: errors.impacted ?? "",
+    impactedTyped: errors.impactedTyped ?? "",
+    evidenceTyped: errors.evidenceTyped ?? "",
   };
 }
 

@@ -36,19 +36,20 @@ function appEntity(author: MessageEvidence["author"]): Entity | undefined {
 }
 
 /**
- * Everything one report brings: the reporter (and a message's author) from the directory first, then the
+ * Everything one report brings: the reporter (when there is one: an analyst typing the form is not part of
+ * the incident) and a message's author, from the directory first, then the
  * message's app, then the indicators found. Unbounded here; `withEntities` keeps ENTITIES_MAX.
  * Throws what the directory throws (DirectoryUnavailableError), before anything is written.
  */
 export async function reportEntities(
   directory: Directory,
   said: Said,
-  reporter: Actor,
+  reporter: Actor | undefined,
   evidence?: MessageEvidence,
 ): Promise<Entity[]> {
   const author = evidence?.author;
   const [you, them] = await Promise.all([
-    directoryUser(directory, reporter.objectId),
+    directoryUser(directory, reporter?.objectId),
     author?.kind === "user" ? directoryUser(directory, author.id) : undefined,
   ]);
   const app = author?.kind === "application" ? appEntity(author) : undefined;

@@ -32,7 +32,6 @@ import type {
 import { incidentRef, personKey, PROVIDER_NAME } from "./model";
 import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
-import type { Entity } from "./entities";
 import { findEntities } from "./extract";
 import { reportEntities, withEntities } from "./evidence";
 import { newLink } from "./mirror";
@@ -41,7 +40,9 @@ import { ENTITY_VALUE_MAX_LENGTH, indicatorValue } from "./entities";
 import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
-import { ASSIGN_TO_ME, checkForm, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
+import { ASSIGN_TO_ME, checkForm, impactedRefsOf, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
+import type { Entity } from "./entities";
+import { defenderFields, directoryEntity, formEntities, withoutDefenderFields } from "./form-entities";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
 /** The longest text read as a pasted indicator: a value's limit, defanged ([.] for each dot) and with some space around. */
@@ -137,6 +138,8 @@ export interface IncidentServiceOptions {
   written?: (incident: Incident) => void;
   /** Told of each new incident (src/telemetry.ts counts them). */
   measures?: Measures;
+  /** The analyst's form must name a category (Defender's manual alert needs one: on when the Defender sink is). */
+  categoryRequired?: boolean;
 }
 
 /** Owner typeahead shows at most this many (Teams shows 15). */
@@ -166,6 +169,8 @@ export class IncidentService {
   private readonly mirrored: boolean;
   private readonly written: (incident: Incident) => void;
   private readonly measures: Measures;
+  /** The analyst's form must name a category. */
+  readonly categoryRequired: boolean;
   readonly workspaceId: string;
   private tagCache: { at: number; since: string; state: Promise<TagState> } | undefined;
   private triageCache: { at: number; channel: Promise<TriageChannel | undefined> } | undefined;
@@ -179,6 +184,7 @@ export class IncidentService {
     this.mirrored = options.mirrored ?? false;
     this.written = options.written ?? (() => undefined);
     this.measures = options.measures ?? NO_MEASURES;
+    this.categoryRequired = options.categoryRequired ?? false;
   }
 
   /** Whether this person works in the SOC. */
@@ -208,13 +214,16 @@ export class IncidentService {
    */
   async create(form: IncidentForm, actor: Actor, entryPoint: EntryPoint, options: CreateOptions = {}): Promise<CreateResult> {
     const effective = options.role === "employee" ? employeeForm(form) : form;
-    const checked = await this.checkWithOwner(effective, actor);
+    // An employee's report has no category field: the SOC names it when it triages.
+    const checked = await this.checkWithOwner(effective, actor, [], options.role !== "employee");
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
-    const { value: v, owner } = checked;
+    const { value: v, owner, entities: typed } = checked;
     const fields = fieldsOf(v, owner);
     // Read before anything is written: a directory that fails here leaves nothing half-done.
     const said = { words: [v.title, v.description, options.message?.text ?? ""].join("\n"), links: options.message?.links };
-    const entities = await reportEntities(this.directory, said, actor, options.evidence);
+    // Someone who reports (a chat report, a reported message) is part of what happened; an analyst typing the form is not.
+    const reporter = entryPoint === "form" ? undefined : actor;
+    const found = await reportEntities(this.directory, said, reporter, options.evidence);
     const now = this.clock().toISOString();
     const triage: TriageNotice | undefined = (await this.triageChannel())
       ? { state: "pending", attempts: 0, updatedUtc: now }
@@ -223,6 +232,7 @@ export class IncidentService {
       id: v.id,
       workspaceId: this.workspaceId,
       ...fields,
+      ...defenderFields(v, typed),
       ...(options.firstActivityTimeUtc && { firstActivityTimeUtc: options.firstActivityTimeUtc }),
       ...(options.evidence && { evidence: [options.evidence] }),
       ...(triage && { triage }),
@@ -237,7 +247,8 @@ export class IncidentService {
       providerName: PROVIDER_NAME,
       ...(this.mirrored && { sentinel: newLink(now) }),
     };
-    const outcome = await this.store.create(withEntities(fresh, entities));
+    // What the analyst typed ranks before what was found (mergeEntities keeps typed first past ENTITIES_MAX).
+    const outcome = await this.store.create(withEntities(fresh, found));
     if (outcome.created) {
       // Read again on the next suggestion (only what changed, where the store can tell).
       if (v.tags.length && this.tagCache) this.tagCache.at = -Infinity;
@@ -260,7 +271,7 @@ export class IncidentService {
       ...(v.restricted && { restricted: true as const }),
       evidence: options.evidence,
     };
-    return this.addReport(outcome.incident, account, contactOf(actor, options.contact), entities);
+    return this.addReport(outcome.incident, account, contactOf(actor, options.contact), [...typed, ...found]);
   }
 
   /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
@@ -331,11 +342,12 @@ export class IncidentService {
     if (!viewer.analyst) return { kind: "forbidden" };
     const current = (await this.find(id, viewer))?.incident;
     if (!current) return { kind: "not-found" };
-    const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor);
+    const checked = await this.checkWithOwner({ ...form, submissionId: current.id }, actor, current.entities ?? [], true);
     if (!checked.ok) return { kind: "invalid", errors: checked.errors };
     const next: Incident = {
-      ...withoutClassification(current),
+      ...withoutDefenderFields(withoutClassification(current)),
       ...fieldsOf(checked.value, checked.owner),
+      ...defenderFields(checked.value, checked.entities),
       lastModifiedTimeUtc: this.clock().toISOString(),
     };
     if (!checked.owner) delete next.owner;
@@ -716,15 +728,43 @@ export class IncidentService {
     throw new StoreUnavailableError("The incident kept changing while this was being added to it; try again.");
   }
 
+  /** The form checked, its owner and impacted people resolved in the directory, its entities put with `existing`. */
   private async checkWithOwner(
     form: IncidentForm,
     actor: Actor,
-  ): Promise<{ ok: true; value: ValidForm; owner: Owner | undefined } | { ok: false; errors: FieldErrors }> {
-    const checked = checkForm(form);
+    existing: readonly Entity[],
+    byAnalyst: boolean,
+  ): Promise<{ ok: true; value: ValidForm; owner: Owner | undefined; entities: Entity[] } | { ok: false; errors: FieldErrors }> {
+    const checked = checkForm(form, { categoryRequired: byAnalyst && this.categoryRequired });
     const errors: FieldErrors = checked.ok ? {} : { ...checked.errors };
-    const owner = errors.owner ? undefined : await this.resolveOwner(form.owner.trim(), actor, errors);
+    const [owner, directory] = await Promise.all([
+      errors.owner ? undefined : this.resolveOwner(form.owner.trim(), actor, errors),
+      errors.impacted ? [] : this.resolveImpacted(impactedRefsOf(form), errors),
+    ]);
     if (!checked.ok || Object.keys(errors).length > 0) return { ok: false, errors };
-    return { ok: true, value: checked.value, owner };
+    const v = checked.value;
+    const entities = formEntities(existing, {
+      directory,
+      impacted: v.impactedTyped,
+      kept: v.evidenceKept,
+      evidence: v.evidenceTyped,
+    });
+    if (!entities.ok)
+      return { ok: false, errors: { [v.evidenceTyped.length ? "evidenceTyped" : "impactedTyped"]: entities.error } };
+    return { ok: true, value: v, owner, entities: entities.entities };
+  }
+
+  /** Impacted people and groups by object id, named as the directory names them (never as the card does). */
+  private async resolveImpacted(ids: string[], errors: FieldErrors): Promise<Entity[]> {
+    const entries = await Promise.all(ids.map((id) => this.directory.get(id)));
+    const unknown = ids.filter((_, i) => !entries[i]);
+    if (unknown.length) {
+      errors.impacted =
+        `${unknown.length === 1 ? "One person or group chosen is" : `${unknown.length} people or groups chosen are`} ` +
+        `not in the directory any more (${unknown.slice(0, 3).join(", ")}). Search again.`;
+      return [];
+    }
+    return entries.map((entry) => directoryEntity(entry!));
   }
 
   /**
@@ -813,6 +853,14 @@ function employeeForm(form: IncidentForm): IncidentForm {
     owner: "",
     // Their tags would lead the analysts' suggestions: the SOC tags what employees report.
     tags: "",
+    // Defender's fields are the SOC's (entities found in their words are extracted, never typed by them).
+    category: "",
+    techniques: "",
+    recommendedActions: "",
+    impacted: "",
+    impactedTyped: "",
+    evidenceKept: "",
+    evidenceTyped: "",
   };
 }
 

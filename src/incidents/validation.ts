@@ -7,6 +7,9 @@ import {
   type Severity,
   type Status,
 } from "./model";
+import { alertCategory, ALERT_CATEGORIES, parseTechniques, type AlertCategory } from "./attack";
+import { ENTITIES_MAX, type Entity } from "./entities";
+import { parseEntityBox } from "./form-entities";
 import { parseTags } from "./tags";
 
 /** Sentinel allows any length; 256 keeps the incident list and cards readable (Azure resource names use the same bound). */
@@ -17,6 +20,8 @@ export const DESCRIPTION_MAX_LENGTH = 5000;
  * back on errors and must stay under Teams' 40 KB card budget, so the card takes 2,000.
  */
 export const COMMENT_MAX_LENGTH = 2000;
+/** Defender's limit on a manual alert's recommended actions. */
+export const RECOMMENDED_ACTIONS_MAX_LENGTH = 5000;
 /** The owner value that means "the person submitting". */
 export const ASSIGN_TO_ME = "me";
 
@@ -33,6 +38,19 @@ export interface IncidentForm {
   tags: string;
   /** "true": need-to-know (Input.Toggle); anything else: not restricted. */
   restricted?: string;
+  /** Defender's alert category (ALERT_CATEGORIES' value). Absent on forms that have no such field (an employee's). */
+  category?: string;
+  /** ATT&CK technique ids, comma-separated. */
+  techniques?: string;
+  recommendedActions?: string;
+  /** Impacted people and groups: directory object ids, comma-separated. */
+  impacted?: string;
+  /** Impacted assets typed: one per line or comma-separated. */
+  impactedTyped?: string;
+  /** The evidence choices still ticked (src/incidents/form-entities.ts evidenceId), comma-separated. */
+  evidenceKept?: string;
+  /** Evidence typed: one per line or comma-separated. */
+  evidenceTyped?: string;
 }
 
 export const FORM_FIELDS = [
@@ -46,9 +64,16 @@ export const FORM_FIELDS = [
   "owner",
   "tags",
   "restricted",
+  "category",
+  "techniques",
+  "recommendedActions",
+  "impacted",
+  "impactedTyped",
+  "evidenceKept",
+  "evidenceTyped",
 ] as const satisfies readonly (keyof IncidentForm)[];
 
-export type FieldName = Exclude<keyof IncidentForm, "submissionId" | "restricted">;
+export type FieldName = Exclude<keyof IncidentForm, "submissionId" | "restricted" | "evidenceKept">;
 export type FieldErrors = Partial<Record<FieldName, string>>;
 
 /** A form that passed every rule that needs no directory. */
@@ -65,6 +90,19 @@ export interface ValidForm {
   ownerRef: string;
   tags: string[];
   restricted: boolean;
+  category?: AlertCategory;
+  mitreTechniques: string[];
+  recommendedActions: string;
+  /** Impacted people and groups: directory object ids still to resolve (lower case). */
+  impactedRefs: string[];
+  impactedTyped: Entity[];
+  evidenceKept: string[];
+  evidenceTyped: Entity[];
+}
+
+export interface FormRules {
+  /** The category must be chosen (the Defender sink is on). */
+  categoryRequired?: boolean;
 }
 
 export type FormCheck = { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors };
@@ -116,11 +154,14 @@ export function readTextFields<F extends string>(
   return { ok: true, values };
 }
 
-/** The incident form as a card sent it; tags may come as a list as well as one comma-separated string. */
+/** Fields a client may send as a list of text as well as one comma-separated string (multi-selects). */
+const LISTS: ReadonlySet<string> = new Set(["tags", "techniques", "impacted", "evidenceKept"]);
+
+/** The incident form as a card sent it; a multi-select may come as a list as well as one comma-separated string. */
 export function readForm(data: unknown): FormShape {
   const read = readTextFields(data, FORM_FIELDS, "form", (field, value) => {
     if (field === "restricted" && typeof value === "boolean") return String(value);
-    return field === "tags" && Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(",") : undefined;
+    return LISTS.has(field) && Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(",") : undefined;
   });
   return read.ok ? { ok: true, form: read.values } : read;
 }
@@ -129,7 +170,7 @@ export function readForm(data: unknown): FormShape {
  * Every rule of Sentinel's create panel that needs no directory. All errors are reported at once,
  * each against its field. The owner is checked for form here and resolved by the service.
  */
-export function checkForm(form: IncidentForm): FormCheck {
+export function checkForm(form: IncidentForm, rules: FormRules = {}): FormCheck {
   const errors: FieldErrors = {};
 
   if (!isUuid(form.submissionId)) {
@@ -187,7 +228,9 @@ export function checkForm(form: IncidentForm): FormCheck {
   const tags = parseTags(form.tags);
   if (tags.error !== undefined) errors.tags = tags.error;
 
-  if (Object.keys(errors).length > 0 || !tags.tags) return { ok: false, errors };
+  const more = checkMore(form, rules, errors);
+
+  if (Object.keys(errors).length > 0 || !tags.tags || !more) return { ok: false, errors };
   return {
     ok: true,
     value: {
@@ -202,6 +245,71 @@ export function checkForm(form: IncidentForm): FormCheck {
       ownerRef,
       tags: tags.tags,
       restricted: form.restricted === "true",
+      ...more,
     },
+  };
+}
+
+/** The impacted people and groups chosen: object ids, lower case, each once (checked for form by checkForm). */
+export function impactedRefsOf(form: IncidentForm): string[] {
+  return [...new Set(listOf(form.impacted).map((id) => id.toLowerCase()))];
+}
+
+/** Splits a multi-select's value. */
+function listOf(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** The fields Defender's manual alert adds: category, techniques, recommended actions, impacted assets, evidence. */
+function checkMore(form: IncidentForm, rules: FormRules, errors: FieldErrors) {
+  const typedCategory = (form.category ?? "").trim();
+  const category = typedCategory ? alertCategory(typedCategory) : undefined;
+  if (typedCategory && !category) {
+    errors.category = `"${typedCategory.slice(0, 40)}" is not a category. Choose one from the list.`;
+  } else if (!category && rules.categoryRequired) {
+    errors.category = `Choose a category (${ALERT_CATEGORIES.length} to choose from, as in Microsoft Defender).`;
+  }
+
+  const techniques = parseTechniques(form.techniques ?? "");
+  if (!techniques.ok) errors.techniques = techniques.error;
+
+  const recommendedActions = form.recommendedActions ?? "";
+  if (recommendedActions.length > RECOMMENDED_ACTIONS_MAX_LENGTH) {
+    errors.recommendedActions =
+      `Keep the recommended actions to ${RECOMMENDED_ACTIONS_MAX_LENGTH} characters ` +
+      `(they have ${recommendedActions.length}).`;
+  } else if (CONTROL_EXCEPT_WHITESPACE.test(recommendedActions)) {
+    errors.recommendedActions = "The recommended actions can't contain control characters.";
+  }
+
+  const impactedRefs = impactedRefsOf(form);
+  const notIds = impactedRefs.filter((id) => !isObjectId(id));
+  if (notIds.length) {
+    errors.impacted = `Choose people and groups from the list (${notIds
+      .slice(0, 3)
+      .map((id) => `"${id.slice(0, 40)}"`)
+      .join(", ")} is not one).`;
+  } else if (impactedRefs.length > ENTITIES_MAX) {
+    errors.impacted = `An incident holds at most ${ENTITIES_MAX} entities; you chose ${impactedRefs.length} people and groups.`;
+  }
+
+  const impactedTyped = parseEntityBox(form.impactedTyped ?? "", "impacted");
+  if (!impactedTyped.ok) errors.impactedTyped = impactedTyped.error;
+  const evidenceTyped = parseEntityBox(form.evidenceTyped ?? "", "related");
+  if (!evidenceTyped.ok) errors.evidenceTyped = evidenceTyped.error;
+
+  if (!techniques.ok || !impactedTyped.ok || !evidenceTyped.ok || errors.category || errors.recommendedActions || errors.impacted)
+    return undefined;
+  return {
+    ...(category && { category }),
+    mitreTechniques: techniques.ids,
+    recommendedActions: recommendedActions.trim(),
+    impactedRefs,
+    impactedTyped: impactedTyped.entities,
+    evidenceKept: listOf(form.evidenceKept),
+    evidenceTyped: evidenceTyped.entities,
   };
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { ALERT_CATEGORIES } from "../incidents/attack";
+import { ENTITY_BOX_MAX_LENGTH, evidenceId, evidenceOf, impactedBox, impactedDirectoryIds } from "../incidents/form-entities";
 import type { Incident } from "../incidents/model";
 import { closingChoiceOf, incidentRef } from "../incidents/model";
 import type { DirectoryEntry } from "../incidents/ports";
@@ -6,6 +8,7 @@ import type { ReportErrors, ReportForm } from "../incidents/report";
 import {
   COMMENT_MAX_LENGTH,
   DESCRIPTION_MAX_LENGTH,
+  RECOMMENDED_ACTIONS_MAX_LENGTH,
   TITLE_MAX_LENGTH,
   type FieldErrors,
   type IncidentForm,
@@ -33,8 +36,20 @@ export function emptyForm(): IncidentForm {
     closingComment: "",
     owner: "",
     tags: "",
+    ...NO_DEFENDER_FIELDS,
   };
 }
+
+/** The analyst form's Defender fields, empty. */
+export const NO_DEFENDER_FIELDS = {
+  category: "",
+  techniques: "",
+  recommendedActions: "",
+  impacted: "",
+  impactedTyped: "",
+  evidenceKept: "",
+  evidenceTyped: "",
+} as const satisfies Partial<IncidentForm>;
 
 /** A new employee report with a fresh submission id, prefilled with `prefill`. */
 export function emptyReport(prefill: Partial<ReportForm> = {}): ReportForm {
@@ -63,6 +78,13 @@ export function formOf(incident: Incident): IncidentForm {
     owner: incident.owner?.objectId ?? "",
     tags: incident.labels.map((l) => l.labelName).join(","),
     restricted: incident.restricted ? "true" : "false",
+    category: incident.category ?? "",
+    techniques: (incident.mitreTechniques ?? []).join(","),
+    recommendedActions: incident.recommendedActions ?? "",
+    impacted: impactedDirectoryIds(incident.entities).join(","),
+    impactedTyped: impactedBox(incident.entities),
+    evidenceKept: evidenceOf(incident.entities).map(evidenceId).join(","),
+    evidenceTyped: "",
   };
 }
 
@@ -78,6 +100,13 @@ export interface FormView {
   banner?: string;
   ownerChoices: Choice[];
   tagChoices: Choice[];
+  /** Absent: the chosen ones only (src/teams/form-choices.ts makes them all). */
+  techniqueChoices?: Choice[];
+  impactedChoices?: Choice[];
+  /** On an edit: the incident's related evidence, each to untick. */
+  evidenceChoices?: Choice[];
+  /** The category must be chosen (the service's rule). */
+  categoryRequired?: boolean;
   /** card: Action.Execute in a chat (default); dialog: Action.Submit in a message-extension dialog. */
   mode?: "card" | "dialog";
   /** Editing an existing incident rather than creating one. */
@@ -98,7 +127,15 @@ const NO_ERRORS: Required<FieldErrors> = {
   closingComment: "",
   owner: "",
   tags: "",
+  category: "",
+  techniques: "",
+  recommendedActions: "",
+  impacted: "",
+  impactedTyped: "",
+  evidenceTyped: "",
 };
+
+const CATEGORY_CHOICES: Choice[] = ALERT_CATEGORIES.map((c) => ({ title: c.label, value: c.value }));
 
 /** The incident form, with the values, choices and errors given (every value kept as typed). */
 export function incidentFormCard(view: FormView): AdaptiveCard {
@@ -124,7 +161,18 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
       banner: view.banner ?? "",
       ownerChoices: view.ownerChoices,
       tagChoices: view.tagChoices,
-      limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH, comment: COMMENT_MAX_LENGTH },
+      categoryChoices: CATEGORY_CHOICES,
+      categoryLabel: view.categoryRequired ? "Category (required)" : "Category",
+      techniqueChoices: view.techniqueChoices ?? [],
+      impactedChoices: view.impactedChoices ?? [],
+      evidenceChoices: view.evidenceChoices ?? [],
+      limits: {
+        title: TITLE_MAX_LENGTH,
+        description: DESCRIPTION_MAX_LENGTH,
+        comment: COMMENT_MAX_LENGTH,
+        actions: RECOMMENDED_ACTIONS_MAX_LENGTH,
+        box: ENTITY_BOX_MAX_LENGTH,
+      },
     }),
   );
 }
@@ -146,6 +194,13 @@ function echoed(form: IncidentForm): IncidentForm {
     status: cut(form.status, 50) || "New",
     closing: cut(form.closing, 100),
     restricted: form.restricted === "true" ? "true" : "false",
+    category: cut(form.category ?? "", 50),
+    techniques: cut(form.techniques ?? "", 1000),
+    recommendedActions: cut(form.recommendedActions ?? "", RECOMMENDED_ACTIONS_MAX_LENGTH + 100),
+    impacted: cut(form.impacted ?? "", 4000),
+    impactedTyped: cut(form.impactedTyped ?? "", ENTITY_BOX_MAX_LENGTH + 100),
+    evidenceKept: cut(form.evidenceKept ?? "", 1400),
+    evidenceTyped: cut(form.evidenceTyped ?? "", ENTITY_BOX_MAX_LENGTH + 100),
   };
 }
 

@@ -2,20 +2,18 @@ import { COUNTED_WORDS } from "../incidents/bounds";
 import { incidentRef, type Actor, type EntryPoint, type Incident, type MessageEvidence } from "../incidents/model";
 import type { ReportErrors, ReportForm } from "../incidents/report";
 import type { CreateOptions, IncidentService, Role } from "../incidents/service";
-import { parseTags } from "../incidents/tags";
-import { ASSIGN_TO_ME, isObjectId, type FieldErrors, type IncidentForm } from "../incidents/validation";
+import { evidenceId, evidenceOf } from "../incidents/form-entities";
+import type { FieldErrors, IncidentForm } from "../incidents/validation";
 import type { Logger } from "../log";
 import { randomUUID } from "node:crypto";
 import { reporterView } from "../incidents/visibility";
 import { helpCard, incidentCreatedCard, triageCard, type AdaptiveCard } from "./cards";
 import { reportReceivedCard, reporterCard } from "./reporter-cards";
-import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
+import { formChoices } from "./form-choices";
+import { emptyForm, emptyReport, incidentFormCard, NO_DEFENDER_FIELDS, reportFormCard } from "./form-cards";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
-
-/** How many recent tags a new form offers without typing. */
-const TOP_TAGS = 10;
 
 /** Where and how a form is shown; nothing here changes what is stored. */
 export interface FormRender {
@@ -62,6 +60,8 @@ export type SubmitOutcome =
   | { kind: "added" | "counted"; incident: Incident; card: AdaptiveCard }
   | { kind: "form"; card: AdaptiveCard };
 
+const EVIDENCE_AGAIN = "The evidence list shows all it holds now: untick again what should go.";
+
 /** When a form's id belongs to someone else's incident: the form comes back with a new id. */
 const TAKEN =
   "This form had already been used for another incident, so nothing was saved. Everything you typed is still here: " +
@@ -83,14 +83,12 @@ export class FormFlow {
   async formCard(who: Requester, form: IncidentForm = emptyForm(), render: FormRender = {}): Promise<AdaptiveCard> {
     // A dialog is private; a card in a channel or a group chat is read by everyone there.
     const recent = !(who.shared === true && !render.dialog);
-    const [ownerChoices, tagChoices] = await Promise.all([
-      this.ownerChoices(who.actor, form.owner),
-      this.tagChoices(form.tags, recent),
-    ]);
+    const quietly = <T>(work: () => Promise<T>) => this.quietly(work);
+    const choices = await formChoices(this.service, quietly, who.actor, form, recent, render.edit?.incident);
     return incidentFormCard({
       form,
-      ownerChoices,
-      tagChoices,
+      ...choices,
+      categoryRequired: this.service.categoryRequired,
       ...this.signed(who, form.submissionId, render),
       ...(render.errors && { errors: render.errors }),
       ...(render.banner && { banner: render.banner }),
@@ -126,7 +124,9 @@ export class FormFlow {
   async submit(input: FormInput, render: Pick<FormRender, "dialog"> = {}): Promise<SubmitOutcome> {
     const { form, who } = input;
     const actor = who.actor;
-    const back = (more: FormRender) => this.formCard(who, form, { ...render, ...more });
+    // An employee's crafted payload: Defender's fields are the SOC's, never looked up (a directory id's name) nor shown back.
+    const shown = input.role === "employee" ? { ...form, ...NO_DEFENDER_FIELDS } : form;
+    const back = (more: FormRender) => this.formCard(who, shown, { ...render, ...more });
     return whenDown(
       this.log,
       "create",
@@ -208,7 +208,10 @@ export class FormFlow {
     who: Requester,
   ): Promise<{ updated: Incident | undefined; card: AdaptiveCard }> {
     const actor = who.actor;
-    const back = async (render: FormRender) => ({ updated: undefined, card: await this.formCard(who, form, render) });
+    const back = async (render: FormRender, shown = form) => ({
+      updated: undefined,
+      card: await this.formCard(who, shown, render),
+    });
     return whenDown(
       this.log,
       "update",
@@ -227,7 +230,13 @@ export class FormFlow {
             const banner =
               `Someone changed ${incidentRef(now)} while you were editing, so your changes were not saved.${by} ` +
               "Your values are below: save again to apply them over the new version.";
-            return back({ banner, edit: { incident: now, revision: now.revision } });
+            // Evidence added meanwhile would show unticked, and go on the next save: all of it is ticked again.
+            const kept = evidenceOf(now.entities).map(evidenceId).join(",");
+            const again = kept ? ` ${EVIDENCE_AGAIN}` : "";
+            return back(
+              { banner: banner + again, edit: { incident: now, revision: now.revision } },
+              { ...form, evidenceKept: kept },
+            );
           }
           case "not-found":
             return { updated: undefined, card: helpCard("That incident no longer exists.") };
@@ -261,30 +270,6 @@ export class FormFlow {
     const note = `Yours was added to ${incidentRef(incident)}. Thank you.`;
     const card = view ? reporterCard(view, { heading, note }) : helpCard(note);
     return { kind: "added", incident, card };
-  }
-
-  private async ownerChoices(actor: Actor, selected: string): Promise<Choice[]> {
-    const me = await this.quietly(() => this.service.me(actor));
-    const choices: Choice[] = [{ title: `Assign to me (${me?.displayName ?? actor.name})`, value: ASSIGN_TO_ME }];
-    const id = selected.trim();
-    if (id && id !== ASSIGN_TO_ME && isObjectId(id)) {
-      // Shown again with the directory's name for it: never a name sent by the card.
-      const entry = await this.quietly(() => this.service.owner(id));
-      if (entry) choices.push({ title: ownerLabel(entry), value: id });
-    }
-    return choices;
-  }
-
-  private async tagChoices(selected: string, withRecent: boolean): Promise<Choice[]> {
-    const recent = withRecent ? ((await this.quietly(() => this.service.topTags(TOP_TAGS))) ?? []) : [];
-    const chosen =
-      parseTags(selected).tags ??
-      selected
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean);
-    const all = [...chosen, ...recent.filter((t) => !chosen.some((c) => c.toLowerCase() === t.toLowerCase()))];
-    return all.map((t) => ({ title: t, value: t }));
   }
 
   /** Decorations of the form must never keep it from being shown. */

@@ -37,7 +37,7 @@ export const VERBS = {
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
 
 /** Data.Query datasets of the form's typeahead (`application/search`). */
-export const DATASETS = { owners: "owners", tags: "tags" } as const;
+export const DATASETS = { owners: "owners", tags: "tags", techniques: "techniques" } as const;
 export type Dataset = (typeof DATASETS)[keyof typeof DATASETS];
 
 /** The message extension's commands, as in manifest/manifest.json. */

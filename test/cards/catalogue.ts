@@ -9,7 +9,10 @@
  * field at its limit in `heavy` text, every error shown, the longest names.
  */
 import { StoreUnavailableError, DirectoryUnavailableError } from "../../src/incidents/errors";
-import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
+import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, RECOMMENDED_ACTIONS_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
+import { findTechniques, techniqueTitle, TECHNIQUES_MAX } from "../../src/incidents/attack";
+import { ENTITY_BOX_MAX_LENGTH } from "../../src/incidents/form-entities";
+import { ENTITIES_MAX } from "../../src/incidents/entities";
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
 import { incidentFormCard, reportFormCard } from "../../src/teams/form-cards";
@@ -70,7 +73,50 @@ function worstForm(kind: TextKind, closingCommentLength: number): Omit<IncidentF
     closingComment: text(kind, closingCommentLength),
     owner: LONG_GROUP_IDS[kind],
     tags: worstTags(kind, "t", TAG_MAX_COUNT).join(","),
+    category: "PrivilegeEscalation",
+    techniques: LONGEST_TECHNIQUES.join(","),
+    recommendedActions: text(kind, RECOMMENDED_ACTIONS_MAX_LENGTH),
+    impacted: `${LONG_PEOPLE[kind].aadObjectId},${LONG_GROUP_IDS[kind]}`,
+    impactedTyped: text(kind, ENTITY_BOX_MAX_LENGTH),
+    evidenceTyped: text(kind, ENTITY_BOX_MAX_LENGTH),
   };
+}
+
+/** The techniques with the longest titles, as many as an incident takes. */
+const LONGEST_TECHNIQUES = findTechniques("t", 10_000)
+  .sort((a, b) => techniqueTitle(b).length - techniqueTitle(a).length)
+  .slice(0, TECHNIQUES_MAX)
+  .map((t) => t.id);
+
+/** Evidence whose choices are as long as the form shows them (their titles are cut to 40 characters). */
+function longUrls(from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `https://login-${from + i}.paypa1-secure-verification.com/account/verify?session=0f3a9`);
+}
+
+/**
+ * The edit form with the largest lists: 100 entities (the longest-named person and group impacted,
+ * 98 URLs as evidence, added over several saves as a box takes some 10), 20 techniques.
+ */
+async function largestListsEdit(world: SampleWorld, kind: TextKind): Promise<Json> {
+  const person = LONG_PEOPLE[kind];
+  const urls = longUrls(0, ENTITIES_MAX - 2);
+  const perSave = Math.floor(ENTITY_BOX_MAX_LENGTH / (Math.max(...urls.map((u) => u.length)) + 1));
+  const form = await world.say("incident", person);
+  const first = { title: "Phishing wave", category: "InitialAccess", techniques: LONGEST_TECHNIQUES.join(","), impacted: `${person.aadObjectId},${LONG_GROUP_IDS[kind]}` };
+  const created = await world.submit(form, { ...first, evidenceTyped: urls.slice(0, perSave).join("\n") }, person);
+  const id = String(created.actions.find((a: Json) => a.data?.incidentId)?.data.incidentId ?? form.actions[0].data.submissionId);
+  for (let at = perSave; at < urls.length; at += perSave) {
+    const edit = await world.act("triage.edit", { incidentId: id }, person);
+    const saved = await world.submit(edit, { evidenceTyped: urls.slice(at, at + perSave).join("\n") }, person);
+    if (!visibleText(saved).some((t) => t.startsWith("Saved by"))) throw new Error(`adding evidence did not save: ${problemsOf(saved)}`);
+  }
+  const edit = await world.act("triage.edit", { incidentId: id }, person);
+  if (input(edit, "evidenceKept").choices.length !== ENTITIES_MAX - 2) throw new Error("the edit form does not list 98 pieces of evidence");
+  return edit;
+}
+
+function problemsOf(card: Json): string {
+  return visibleText(card).join(" | ").slice(0, 500);
 }
 
 /** A long closing comment that is still ordinary (Sentinel allows 30,000 characters). */
@@ -86,8 +132,20 @@ async function longestErrors(world: SampleWorld, kind: TextKind): Promise<{ erro
     [{ title: "t".repeat(TITLE_MAX_LENGTH * 10), description: "a\u0001b", status: "Closed", owner: "me", tags: Array.from({ length: 99 }, (_, i) => `tag${i}`).join(",") }, { id: "29:no-aad-object-id", name: "Guest" }],
     [{ title: "a\u0001b", status: "Closed", closingComment: "c".repeat(COMMENT_MAX_LENGTH + 1), owner: "0badc0de-0000-4000-8000-000000000000", tags: "bad\u0007tag" }],
     [{ title: "ok", status: "Closed", closing: "Nonsense", closingComment: "a\u0001b", owner: "me" }, { id: "29:not-in-directory", name: "Visitor", aadObjectId: "0badc0de-0000-4000-8000-0000000000aa" }],
+    [
+      {
+        title: "ok",
+        category: text(kind, 100),
+        techniques: Array.from({ length: 3 }, (_, i) => `${text(kind, 30)}${i}`).join(","),
+        recommendedActions: "r".repeat(RECOMMENDED_ACTIONS_MAX_LENGTH + 1),
+        impacted: Array.from({ length: 3 }, (_, i) => `0badc0de-0000-4000-8000-${String(i).padStart(12, "0")}`).join(","),
+        impactedTyped: Array.from({ length: 5 }, (_, i) => `https://${"x".repeat(300)}${i}.com/\u0007`).join("\n"),
+        evidenceTyped: Array.from({ length: 4 }, (_, i) => `${"ab".repeat(300)}${i}`).join("\n"),
+      },
+    ],
+    [{ title: "ok", techniques: LONGEST_TECHNIQUES.join(",") + ",T1001", impacted: "x".repeat(40), recommendedActions: "a\u0001b", impactedTyped: "1,".repeat(101), evidenceTyped: "e".repeat(ENTITY_BOX_MAX_LENGTH + 1) }],
   ];
-  const fields: FieldName[] = ["title", "description", "severity", "status", "closing", "closingComment", "owner", "tags"];
+  const fields: FieldName[] = ["title", "description", "severity", "status", "closing", "closingComment", "owner", "tags", "category", "techniques", "recommendedActions", "impacted", "impactedTyped", "evidenceTyped"];
   const errors = Object.fromEntries(fields.map((f) => [f, ""])) as Required<FieldErrors>;
   for (const [typed, from] of wrong) {
     const card = await world.submit(await world.say("incident"), typed, from);
@@ -120,6 +178,9 @@ async function worstFormCard(world: SampleWorld, kind: TextKind, closingCommentL
     banner,
     ownerChoices: input(answer, "owner").choices,
     tagChoices: input(answer, "tags").choices,
+    techniqueChoices: input(answer, "techniques").choices,
+    impactedChoices: input(answer, "impacted").choices,
+    categoryRequired: true,
   });
 }
 
@@ -127,21 +188,31 @@ async function worstFormCard(world: SampleWorld, kind: TextKind, closingCommentL
 async function worstCreatedCard(world: SampleWorld, kind: TextKind, closingCommentLength: number): Promise<Json> {
   const person = LONG_PEOPLE[kind];
   const form = await world.say("incident", person);
-  await world.submit(form, worstForm(kind, closingCommentLength), person);
-  return world.submit(form, worstForm(kind, closingCommentLength), person);
+  // Boxes of typed entities hold entities here (text is refused): the incident is created.
+  const typed = { ...worstForm(kind, closingCommentLength), impactedTyped: "", evidenceTyped: "" };
+  await world.submit(form, typed, person);
+  return world.submit(form, typed, person);
 }
 
 /**
- * The product decision for forms holding, at every limit at once, text made of characters JSON must
- * escape (`"` and `\` take two characters, so four bytes in UTF-16): a form sent back keeps
- * everything the person typed (a requirement: errors come back with what was typed kept), and the
- * description alone is then 20 KB. Such a form may use up to 80 KB, what Teams recommends staying
- * under (its limit is 100 KB; 40 KB is the limit of older clients: ../shared facts, Microsoft Learn).
- * Every other card keeps the 40 KB budget, typical and worst-case readable text included.
+ * The product decisions for the analyst's form sent back keeping, at every limit at once, everything
+ * the person typed (a requirement: errors come back with what was typed kept). Its description and
+ * Microsoft Defender's recommended actions take 5,000 characters each, the boxes of typed entities 800
+ * each: in ordinary words such a form may use up to 80 KB, what Teams recommends staying under (its
+ * limit is 100 KB; 40 KB is the limit of older clients: ../shared facts, Microsoft Learn). In text made
+ * of characters JSON must escape (`"` and `\` take two characters, so four bytes in UTF-16) the two
+ * texts alone are 40 KB: such a form may use up to Teams' limit, 100 KB (over it Teams refuses the
+ * message); the boxes are 800 characters so that it fits. Every other card, and the analyst's form
+ * as people see it (new, edit, with the largest lists of entities), keeps the 40 KB budget.
  */
-const ESCAPED_TEXT = {
+const FORM_WITH_DEFENDER_TEXT = {
   bytes: 80 * 1024,
-  why: "a form keeping every field at its limit in characters JSON must escape may use Teams' recommended 80 KB",
+  why: "the analyst's form sent back with every field at its limit, Defender's included, may use Teams' recommended 80 KB",
+};
+
+const FORM_WITH_DEFENDER_ESCAPED = {
+  bytes: 100 * 1024,
+  why: "the analyst's form at every limit in characters JSON must escape, Defender's fields included, stays under Teams' 100 KB limit",
 };
 
 /** The longest message the bot gives for each field of the employee's report, and the longest banner. */
@@ -293,22 +364,50 @@ export const CATALOGUE: CatalogueEntry[] = [
         },
       },
       {
+        name: "new form: the Defender fields empty (category, techniques, actions, impacted, evidence)",
+        make: async (world) => {
+          const card = await world.say("incident");
+          if (input(card, "category").value !== "" || input(card, "evidenceTyped").value !== "") throw new Error("the new form is not empty");
+          return card;
+        },
+      },
+      {
+        name: "edit form with the largest lists: 100 entities, 98 of them evidence to untick, 20 techniques, the longest names",
+        make: (world) => largestListsEdit(world, "words"),
+      },
+      {
+        name: "worst case: edit form with the largest lists sent back with a 5,000-character description, recommended actions too long, both boxes full, and their errors",
+        make: async (world) => {
+          const edit = await largestListsEdit(world, "words");
+          const bad = {
+            description: text("words", DESCRIPTION_MAX_LENGTH),
+            recommendedActions: "r".repeat(RECOMMENDED_ACTIONS_MAX_LENGTH + 1),
+            impactedTyped: text("words", ENTITY_BOX_MAX_LENGTH),
+            evidenceTyped: text("words", ENTITY_BOX_MAX_LENGTH),
+          };
+          return world.submit(edit, bad, LONG_PEOPLE.words);
+        },
+        budget: FORM_WITH_DEFENDER_TEXT,
+      },
+      {
         name: "worst case: every field at its limit, longest names, 30 tag choices, every error and the banner, a 1,000-character closing comment",
         make: (world) => worstFormCard(world, "words", LONG_COMMENT),
+        budget: FORM_WITH_DEFENDER_TEXT,
       },
       {
         name: "worst case in text JSON must escape",
         make: (world) => worstFormCard(world, "heavy", LONG_COMMENT),
-        budget: ESCAPED_TEXT,
+        budget: FORM_WITH_DEFENDER_ESCAPED,
       },
       {
         name: "worst case with a closing comment at its 2,000-character limit",
         make: (world) => worstFormCard(world, "words", COMMENT_MAX_LENGTH),
+        budget: FORM_WITH_DEFENDER_TEXT,
       },
       {
         name: "worst case with a 2,000-character closing comment, in text JSON must escape",
         make: (world) => worstFormCard(world, "heavy", COMMENT_MAX_LENGTH),
-        budget: ESCAPED_TEXT,
+        budget: FORM_WITH_DEFENDER_ESCAPED,
       },
     ],
   },

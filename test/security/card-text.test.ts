@@ -97,9 +97,18 @@ describe("people's text in cards", () => {
       owner: "[CEO](https://evil.example/ceo)",
       // Too long a tag, starting with a whole link in 20 characters: what an error quoting its start would show.
       tags: `ok,[a](https://ev.il/x)${"a".repeat(40)}`,
+      // Defender's fields: each error names the value that failed, as a text run.
+      category: PAYLOADS.link,
+      techniques: `${PAYLOADS.link},${PAYLOADS.template}`,
+      recommendedActions: description,
+      impacted: "[CEO](https://evil.example/ceo)",
+      impactedTyped: `${PAYLOADS.link}\n${PAYLOADS.bold}`,
+      evidenceTyped: `${PAYLOADS.bareLink} x\n${PAYLOADS.mention}\n${PAYLOADS.html}`,
     };
     const res = await bot.post(execute(bot.serviceUrl, "incident.create", form));
     const card = res.body.value;
+    const runs = textRuns(card).join("\n");
+    for (const quoted of ["[Reset your password](https://ev", "[ceo](https://evil.example/ceo)", "<at>Everyone</at>"]) expect(runs).toContain(quoted);
     expect(visibleText(card)).toEqual(expect.arrayContaining(["Choose the owner from the list.", "A closed incident needs a classification."]));
     expect(visibleText(card).some((t) => t.startsWith("Each tag can be at most 50 characters"))).toBe(true);
     expectNoMarkdownFromPeople(card);

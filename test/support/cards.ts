@@ -38,22 +38,30 @@ export function errorAfter(card: Element, id: string): string | undefined {
   const all = elements(card);
   const at = all.findIndex((e) => e.id === id);
   const next = all[at + 1];
-  return next && isErrorBox(next) ? next.items[0].text : undefined;
+  return next && isErrorBox(next) ? boxText(next) : undefined;
+}
+
+/** An error box's words: a TextBlock's, or a RichTextBlock's runs (errors that quote what people typed). */
+function boxText(e: Element): string {
+  const first = e.items[0];
+  return first.type === "RichTextBlock" ? (first.inlines as Element[]).map((i) => String(i.text)).join("") : String(first.text);
 }
 
 /**
  * A problem the card shows (a field's error, a banner): its words in default-coloured text inside an
- * attention container, so it reads in every Teams theme (test/cards/contrast.test.ts).
+ * attention container, so it reads in every Teams theme (test/cards/contrast.test.ts). An error that
+ * quotes what people typed is a text run (never markdown).
  */
 export function isErrorBox(e: Element): boolean {
-  return e.type === "Container" && e.style === "attention" && e.items?.[0]?.type === "TextBlock";
+  const first = e.items?.[0]?.type;
+  return e.type === "Container" && e.style === "attention" && (first === "TextBlock" || first === "RichTextBlock");
 }
 
 /** Every problem the card shows, in order: field errors and banners. */
 export function problemsShown(card: Element): string[] {
   return elements(card)
     .filter(isErrorBox)
-    .map((e) => String(e.items[0].text))
+    .map(boxText)
     .filter((text) => text !== "");
 }
 

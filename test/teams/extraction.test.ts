@@ -135,7 +135,7 @@ describe.each(STORES)("on %s", (_store, env) => {
     expect(stored!.entities![1]!.name).toBe("Lee Gu");
   });
 
-  it("an analyst's form: the indicators in the title and description, the analyst from the directory", async () => {
+  it("an analyst's form: the indicators in the title and description; the analyst is not an entity of it", async () => {
     const form = await sayTo("incident", ALEX);
     await act("incident.create", {
       ...form.actions[0].data,
@@ -146,7 +146,6 @@ describe.each(STORES)("on %s", (_store, env) => {
       status: "New",
     });
     expect(rows((await bot.incidents())[0])).toEqual([
-      ["user", "alex.wilber@contoso.com", "", "directory", ""],
       ["ip", "198.51.100.23", "", "extracted", "reserved"],
       [
         "file",

@@ -202,6 +202,12 @@ describe("submitting the form", () => {
       owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e04",
       tags: "Physical,Server room",
       restricted: "false",
+      category: "InitialAccess",
+      techniques: "T1566.002",
+      recommendedActions: "Check the door logs.",
+      impacted: "",
+      impactedTyped: "LAPTOP-7F3K",
+      evidenceTyped: "hxxps://evil[.]example/login",
     };
     const res = await create(submitted(form, typed));
     expect(res.status).toBe(200);

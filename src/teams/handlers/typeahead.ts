@@ -1,4 +1,5 @@
 import type { InvokeResponse } from "botbuilder";
+import { findTechniques, techniqueTitle } from "../../incidents/attack";
 import { ownerLabel } from "../form-cards";
 import { describeProblem, errorResponse, searchResponse, searchValue } from "../invoke";
 import { whenDown } from "../outage";
@@ -16,6 +17,9 @@ export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top:
   [DATASETS.owners]: async (s, typed, top) =>
     (await s.service.findOwners(typed, top)).map((e) => ({ title: ownerLabel(e), value: e.objectId })),
   [DATASETS.tags]: async (s, typed, top) => (await s.service.suggestTags(typed, top)).map((t) => ({ title: t, value: t })),
+  // The shipped ATT&CK matrix: no store, no directory; analysts only all the same (their form's field).
+  [DATASETS.techniques]: (_s, typed, top) =>
+    Promise.resolve(findTechniques(typed.slice(0, 100), top).map((t) => ({ title: techniqueTitle(t), value: t.id }))),
 };
 
 /**
@@ -32,13 +36,13 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
     errorResponse(
       400,
       "BadRequest",
-      `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`,
+      `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(", ")}.`,
     );
   if (!Object.hasOwn(DATASET_HANDLERS, dataset)) return unknown();
   const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
   const answer = async () => {
-    // Both datasets are the analysts' form's (the workspace's tags, the directory): an employee's or a guest's
-    // form has neither, so their search is a crafted request, answered as one for a dataset that does not exist.
+    // Every dataset is the analysts' form's (the workspace's tags, the directory, ATT&CK): an employee's or a guest's
+    // form has none, so their search is a crafted request, answered as one for a dataset that does not exist.
     if ((await turn.role()) !== "analyst") return unknown();
     return searchResponse(await DATASET_HANDLERS[dataset as Dataset](s, queryText, top));
   };
