@@ -30,6 +30,9 @@ import type {
   TriageNotice,
 } from "./model";
 import { incidentRef, personKey, PROVIDER_NAME } from "./model";
+import { alreadyIn, ATTACH_REFUSED, attachedAccount, attachIdShape, withEntities } from "./attach";
+import type { AttachOptions, AttachResult } from "./attach";
+import type { Entity } from "./entities";
 import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
 import { newLink } from "./mirror";
@@ -251,13 +254,19 @@ export class IncidentService {
     return this.addReport(outcome.incident, account, contactOf(actor, options.contact));
   }
 
-  /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
-  private async addReport(first: Incident, account: ReportAccount, contact: Contact | undefined): Promise<CreateResult> {
+  /** Adds a later report of the same message (or an attached one) to the incident, retrying when someone changed it meanwhile. */
+  private async addReport(
+    first: Incident,
+    account: ReportAccount,
+    contact: Contact | undefined,
+    entities: readonly Entity[] = [],
+  ): Promise<CreateResult> {
     let current: Incident | undefined = first;
     for (let attempt = 0; current && attempt < APPEND_ATTEMPTS; attempt++) {
-      if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
+      if (alreadyIn(current, account)) return { kind: "created", incident: current, isNew: false };
       let next: Incident = {
         ...current,
+        ...withEntities(current, entities),
         reports: [...(current.reports ?? []), account],
         lastModifiedTimeUtc: account.timeUtc,
         // Need-to-know only grows from a report: what they asked to keep to the restricted-cases team stays there.
@@ -276,6 +285,36 @@ export class IncidentService {
       current = outcome.current;
     }
     throw new StoreUnavailableError("The incident kept changing while a report was being added to it; try again.");
+  }
+
+  /**
+   * Attach to an existing incident (src/incidents/attach.ts): an analyst's report joins `targetId`, which
+   * must exist in this workspace and be one they see in full (a restricted one: the restricted-cases
+   * team only); added as a later report of the same message is, once per submission.
+   */
+  async attach(
+    targetId: string,
+    form: IncidentForm,
+    actor: Actor,
+    entryPoint: EntryPoint,
+    options: AttachOptions = {},
+  ): Promise<AttachResult> {
+    const viewer = await this.viewerOf(actor);
+    const found = viewer.analyst && attachIdShape(targetId) ? await this.find(targetId, viewer) : undefined;
+    const target = found?.access === "full" ? found.incident : undefined;
+    const read = attachedAccount(form, actor, entryPoint, this.clock().toISOString(), options.evidence);
+    if (!target || !read.ok) {
+      return { kind: "invalid", errors: read.ok ? {} : read.errors, ...(!target && { attachTo: ATTACH_REFUSED }) };
+    }
+    const result = await this.addReport(target, read.account, contactOf(actor, options.contact), options.entities);
+    if (result.kind === "counted") return result;
+    if (result.kind !== "added" && result.kind !== "created") throw new Error(`addReport answered ${result.kind}`);
+    // What they may see of it now: a restricted report restricts it, and someone may have restricted it meanwhile.
+    const access = accessTo(result.incident, viewer);
+    if (access === "none") throw new Error("an attached report's reporter lost sight of the incident");
+    return result.kind === "added"
+      ? { kind: "added", incident: result.incident, before: target, access }
+      : { kind: "already", incident: result.incident, access };
   }
 
   /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */

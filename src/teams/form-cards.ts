@@ -10,6 +10,7 @@ import {
   type FieldErrors,
   type IncidentForm,
 } from "../incidents/validation";
+import type { AttachField } from "./attach-flow";
 import { expand, type AdaptiveCard } from "./cards";
 import { VERBS } from "./verbs";
 
@@ -82,6 +83,8 @@ export interface FormView {
   mode?: "card" | "dialog";
   /** Editing an existing incident rather than creating one. */
   edit?: { incident: Incident; revision: number };
+  /** The attach field (src/teams/attach-flow.ts) as it comes back: chosen incident, error. */
+  attach?: AttachField;
   /** Hidden data carried by the dialog's submit (the message's evidence). */
   evidenceData?: unknown;
   /** The server's tokens for the submission id and the evidence (src/teams/submission-tokens.ts). */
@@ -125,6 +128,8 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
       ownerChoices: view.ownerChoices,
       tagChoices: view.tagChoices,
       limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH, comment: COMMENT_MAX_LENGTH },
+      // Attach to an existing incident: a new incident's form only (an edit is the incident itself).
+      attach: { shown: !edit, value: "", error: "", choices: [], ...view.attach },
     }),
   );
 }

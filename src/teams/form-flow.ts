@@ -10,6 +10,7 @@ import { reporterView } from "../incidents/visibility";
 import { helpCard, incidentCreatedCard, triageCard, type AdaptiveCard } from "./cards";
 import { reportReceivedCard, reporterCard } from "./reporter-cards";
 import { emptyForm, emptyReport, incidentFormCard, ownerLabel, reportFormCard, type Choice } from "./form-cards";
+import type { AttachRender } from "./attach-flow";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
@@ -18,7 +19,7 @@ import type { Requester, SubmissionTokens } from "./submission-tokens";
 const TOP_TAGS = 10;
 
 /** Where and how a form is shown; nothing here changes what is stored. */
-export interface FormRender {
+export interface FormRender extends AttachRender {
   /** Shown next to their fields. */
   errors?: FieldErrors;
   /** A problem that belongs to no field (a dependency is down, a rate limit). */
@@ -95,6 +96,7 @@ export class FormFlow {
       ...(render.errors && { errors: render.errors }),
       ...(render.banner && { banner: render.banner }),
       ...(render.edit && { edit: render.edit }),
+      ...(render.attach && { attach: render.attach }),
     });
   }
 

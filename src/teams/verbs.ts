@@ -37,7 +37,12 @@ export const VERBS = {
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
 
 /** Data.Query datasets of the form's typeahead (`application/search`). */
-export const DATASETS = { owners: "owners", tags: "tags" } as const;
+export const DATASETS = {
+  owners: "owners",
+  tags: "tags",
+  /** Attach to an existing incident: the incidents the analyst sees in full (src/teams/attach-flow.ts). */
+  incidents: "incidents",
+} as const;
 export type Dataset = (typeof DATASETS)[keyof typeof DATASETS];
 
 /** The message extension's commands, as in manifest/manifest.json. */

@@ -1,4 +1,5 @@
 import type { InvokeResponse } from "botbuilder";
+import { attachChoices } from "../attach-flow";
 import { ownerLabel } from "../form-cards";
 import { describeProblem, errorResponse, searchResponse, searchValue } from "../invoke";
 import { whenDown } from "../outage";
@@ -12,15 +13,16 @@ const TYPEAHEAD_MAX = 15;
 type Result = { title: string; value: string };
 
 /** Every Data.Query dataset a card names and what answers it. */
-export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top: number) => Promise<Result[]>> = {
+export const DATASET_HANDLERS: Record<Dataset, (s: Services, typed: string, top: number, turn: Turn) => Promise<Result[]>> = {
   [DATASETS.owners]: async (s, typed, top) =>
     (await s.service.findOwners(typed, top)).map((e) => ({ title: ownerLabel(e), value: e.objectId })),
   [DATASETS.tags]: async (s, typed, top) => (await s.service.suggestTags(typed, top)).map((t) => ({ title: t, value: t })),
+  [DATASETS.incidents]: async (s, typed, top, turn) => attachChoices(s, typed, top, await turn.viewer()),
 };
 
 /**
- * `application/search`: typeahead for the analyst form's owner and tags (analysts only). A dependency that is down gives an
- * empty list, never an error, so the form stays usable.
+ * `application/search`: typeahead for the analyst form's owner, tags and incident to attach to (analysts only). A
+ * dependency that is down gives an empty list, never an error, so the form stays usable.
  */
 export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeResponse> {
   const parsed = searchValue.safeParse(turn.activity.value);
@@ -37,10 +39,10 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
   if (!Object.hasOwn(DATASET_HANDLERS, dataset)) return unknown();
   const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
   const answer = async () => {
-    // Both datasets are the analysts' form's (the workspace's tags, the directory): an employee's or a guest's
-    // form has neither, so their search is a crafted request, answered as one for a dataset that does not exist.
+    // Every dataset is the analysts' form's (the workspace's tags, the directory, its incidents): an employee's or a
+    // guest's form has none, so their search is a crafted request, answered as one for a dataset that does not exist.
     if ((await turn.role()) !== "analyst") return unknown();
-    return searchResponse(await DATASET_HANDLERS[dataset as Dataset](s, queryText, top));
+    return searchResponse(await DATASET_HANDLERS[dataset as Dataset](s, queryText, top, turn));
   };
   // The directory down (who is asking can't be told) or the store: no results, which tell nobody anything.
   return whenDown(s.log, `${dataset} typeahead`, answer, () => searchResponse([]), "answered with no results");
