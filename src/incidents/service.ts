@@ -300,7 +300,7 @@ export class IncidentService {
     options: AttachOptions = {},
   ): Promise<AttachResult> {
     const viewer = await this.viewerOf(actor);
-    const found = viewer.analyst && attachIdShape(targetId) ? await this.find(targetId, viewer) : undefined;
+    const found = attachIdShape(targetId) ? await this.find(targetId, viewer) : undefined;
     const target = found?.access === "full" ? found.incident : undefined;
     const read = attachedAccount(form, actor, entryPoint, this.clock().toISOString(), options.evidence);
     if (!target || !read.ok) {

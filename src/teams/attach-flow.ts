@@ -3,7 +3,7 @@ import { incidentRef, type EntryPoint, type Incident, type MessageEvidence } fro
 import type { IncidentForm } from "../incidents/validation";
 import type { Viewer } from "../incidents/visibility";
 import { helpCard, incidentCard, type AdaptiveCard } from "./cards";
-import type { Choice } from "./form-cards";
+import { NEW_INCIDENT, type Choice } from "./form-cards";
 import type { FormRender, SubmitOutcome } from "./form-flow";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";
@@ -40,13 +40,13 @@ export interface AttachInput {
 /** A choice's longest title (Teams cuts longer ones anyway). */
 const CHOICE_TITLE_MAX = 120;
 
-/** The chosen incident's id; undefined when none was chosen (create a new one); a problem when it is not text. */
+/** The chosen incident's id; none when nothing or NEW_INCIDENT was chosen (create one); a problem when it is not text. */
 export function attachTarget(data: Record<string, unknown>): { id?: string } | { problem: string } {
   const value = data.attachTo;
   if (value === undefined || value === null) return {};
   if (typeof value !== "string") return { problem: "The incident to add to (attachTo) must be text." };
   const id = value.trim();
-  return id ? { id } : {};
+  return id && id !== NEW_INCIDENT ? { id } : {};
 }
 
 /** "INC-7: Phishing e-mail from payroll": how an incident is offered. */
@@ -60,7 +60,7 @@ function choiceTitle(incident: Incident): string {
  * restricted-cases team, never one they only reported.
  */
 export async function attachChoices(s: Services, typed: string, top: number, viewer: Viewer): Promise<Choice[]> {
-  if (!viewer.analyst) return [];
+  // Answered to analysts only (src/teams/handlers/typeahead.ts); each result through the visibility rule.
   const found = await s.service.search(typed, top, viewer);
   return found.filter((f) => f.access === "full").map(({ incident }) => ({ title: choiceTitle(incident), value: incident.id }));
 }
@@ -70,9 +70,9 @@ export async function attachChoices(s: Services, typed: string, top: number, vie
  * (its number only on a card others read), nothing chosen when the id was refused.
  */
 async function shownAgain(s: Services, turn: Turn, id: string, error: string | undefined, dialog: boolean): Promise<AttachField> {
-  if (error) return { value: "", error, choices: [] };
+  if (error) return { value: NEW_INCIDENT, error, choices: [] };
   const seen = await s.service.find(id, await turn.viewer());
-  if (seen?.access !== "full") return { value: "", choices: [] };
+  if (seen?.access !== "full") return { value: NEW_INCIDENT, choices: [] };
   const title = turn.who.shared === true && !dialog ? incidentRef(seen.incident) : choiceTitle(seen.incident);
   return { value: seen.incident.id, choices: [{ title, value: seen.incident.id }] };
 }

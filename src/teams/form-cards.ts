@@ -67,6 +67,10 @@ export function formOf(incident: Incident): IncidentForm {
   };
 }
 
+/** The attach field's value for "create a new incident" (src/teams/attach-flow.ts): its first choice, chosen by default. */
+export const NEW_INCIDENT = "new";
+const NO_ATTACH: Choice = { title: "None: create a new incident", value: NEW_INCIDENT };
+
 export interface Choice {
   title: string;
   value: string;
@@ -129,7 +133,13 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
       tagChoices: view.tagChoices,
       limits: { title: TITLE_MAX_LENGTH, description: DESCRIPTION_MAX_LENGTH, comment: COMMENT_MAX_LENGTH },
       // Attach to an existing incident: a new incident's form only (an edit is the incident itself).
-      attach: { shown: !edit, value: "", error: "", choices: [], ...view.attach },
+      attach: {
+        shown: !edit,
+        value: NEW_INCIDENT,
+        error: "",
+        ...view.attach,
+        choices: [NO_ATTACH, ...(view.attach?.choices ?? [])],
+      },
     }),
   );
 }

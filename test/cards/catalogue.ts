@@ -9,6 +9,7 @@
  * field at its limit in `heavy` text, every error shown, the longest names.
  */
 import { StoreUnavailableError, DirectoryUnavailableError } from "../../src/incidents/errors";
+import { ATTACH_REFUSED } from "../../src/incidents/attach";
 import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
 import { TAG_MAX_COUNT, TAG_MAX_LENGTH } from "../../src/incidents/tags";
 import { WHERE_MAX_LENGTH, type ReportErrors } from "../../src/incidents/report";
@@ -118,6 +119,8 @@ async function worstFormCard(world: SampleWorld, kind: TextKind, closingCommentL
     banner,
     ownerChoices: input(answer, "owner").choices,
     tagChoices: input(answer, "tags").choices,
+    // Attach to an existing incident: its error and the longest choice title (src/teams/attach-flow.ts), both at once.
+    attach: { value: "new", error: ATTACH_REFUSED, choices: [{ title: text(kind, 120), value: "8d3c1a52-0000-4000-8000-000000000001" }] },
   });
 }
 
@@ -254,6 +257,13 @@ export const CATALOGUE: CatalogueEntry[] = [
         make: async (world) => {
           await seedIncidents(world, [RECENT_TAGS]);
           return world.dialog();
+        },
+      },
+      {
+        name: "answer to an incident chosen to attach to that can't be added to, values kept",
+        make: async (world) => {
+          const form = await world.say("incident");
+          return world.submit(form, { title: "Same sender again", attachTo: "8d3c1a52-0000-4000-8000-00000000dead" });
         },
       },
       {

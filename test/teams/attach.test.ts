@@ -149,6 +149,24 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     expect((await bot.app.service.get(target.id))!.reports!.map((r) => r.title)).toEqual(["Same sender again", "And a third"]);
   });
 
+  it("a form sent back for another field keeps the chosen incident: its title in a private chat, its number only where others read", async () => {
+    const target = await created(ALEX, "Tailgating at building 3");
+    const { res } = await attachByForm(LEE, target.id, { title: " " });
+    const back = res.body.value;
+    expect(errorAfter(back, "title")).toBe("Enter a title.");
+    expect(input(back, "attachTo").value).toBe(target.id);
+    expect(input(back, "attachTo").choices).toContainEqual({ title: "INC-1: Tailgating at building 3", value: target.id });
+
+    bot.connector.reset();
+    await bot.post(message(bot.serviceUrl, "incident", { from: LEE, where: "channel" }));
+    const form = cardOf(bot.connector.sent()[0]) as Record<string, any>;
+    const data = filled(form, { title: " ", attachTo: target.id });
+    const inChannel = (await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: LEE, where: "channel" }))).body.value;
+    expect(input(inChannel, "attachTo").choices).toContainEqual({ title: "INC-1", value: target.id });
+    expect(JSON.stringify(inChannel)).not.toContain("Tailgating");
+    expect((await bot.app.service.get(target.id))!.reports).toBeUndefined();
+  });
+
   it("the creator of an incident may attach a further message to it", async () => {
     const target = await created(LEE, "Phishing wave");
     const { res } = await attachByMessage(LEE, target.id);
@@ -164,7 +182,8 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       expect(errorAfter(card, "attachTo")).toBe(ATTACH_REFUSED);
       // What they typed is kept; nothing chosen, so no title of anything is shown back.
       expect(input(card, "title").value).toBe("Same sender again");
-      expect(input(card, "attachTo").value ?? "").toBe("");
+      expect(input(card, "attachTo").value).toBe("new");
+      expect(input(card, "attachTo").choices).toEqual([{ title: "None: create a new incident", value: "new" }]);
       expect(JSON.stringify(card)).not.toContain("Restricted HR case");
       await bot.settled();
       expect(await bot.incidents()).toEqual(before);
@@ -255,7 +274,7 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     await bot.post(message(bot.serviceUrl, "incident", { from: LEE, where: "channel" }));
     const form = cardOf(bot.connector.sent()[0]) as Record<string, any>;
     // In a card others read, nothing of the workspace's incidents is offered before typing.
-    expect(input(form, "attachTo").choices ?? []).toEqual([]);
+    expect(input(form, "attachTo").choices).toEqual([{ title: "None: create a new incident", value: "new" }]);
     const { submitMessage } = await import("../support/teams");
     bot.connector.reset();
     const data = { verb: "incident.create", ...filled(form, { title: "Seen it too", attachTo: target.id }) };
