@@ -77,15 +77,39 @@ async function shownAgain(s: Services, turn: Turn, id: string, error: string | u
   return { value: seen.incident.id, choices: [{ title, value: seen.incident.id }] };
 }
 
-/** What the analyst is told: which incident their report joined, as much of it as they may see now. */
-export function attachedCard(incident: Incident, access: "full" | "reporter", repeated: boolean): AdaptiveCard {
+/** Teams' deep link to a channel message. */
+const TEAMS_MESSAGE_LINK = "https://teams.microsoft.com/l/message";
+
+/** A link to the incident's post in the triage channel once posted; undefined otherwise (or while the store is down). */
+async function triagePostLink(s: Services, incident: Incident): Promise<string | undefined> {
+  const messageId = incident.triage?.state === "posted" ? incident.triage.messageId : undefined;
+  const channel = messageId ? await s.service.triageChannel().catch(() => undefined) : undefined;
+  if (!messageId || !channel) return undefined;
+  const thread = channel.conversationId.split(";")[0] ?? channel.conversationId;
+  const tenant = (channel.reference.conversation as { tenantId?: unknown } | undefined)?.tenantId;
+  const query = new URLSearchParams({ ...(typeof tenant === "string" && { tenantId: tenant }), parentMessageId: messageId });
+  return `${TEAMS_MESSAGE_LINK}/${encodeURIComponent(thread)}/${encodeURIComponent(messageId)}?${query.toString()}`;
+}
+
+/**
+ * What the analyst is told: which incident their report joined, as much of it as they may see now,
+ * with a button to its post in the triage channel (and Open in Sentinel, once it is there).
+ */
+export async function attachedCard(
+  s: Services,
+  incident: Incident,
+  access: "full" | "reporter",
+  repeated: boolean,
+): Promise<AdaptiveCard> {
   const ref = incidentRef(incident);
   if (access !== "full") return restrictedCard(incident, { heading: `Added to ${ref}`, open: false });
   const again = repeated ? " This form had already been sent: it was added once." : "";
+  const url = await triagePostLink(s, incident);
   return incidentCard(incident, {
     heading: `Added to ${ref}`,
     note: `Added to ${ref}: ${incident.title}.${again}`,
     headerStyle: "good",
+    ...(url && { open: { title: "Open in the triage channel", url } }),
   });
 }
 
@@ -118,7 +142,7 @@ export async function submitAttach(
           return { kind: "counted", incident: result.incident, card: helpCard(words) };
         }
         case "already":
-          return { kind: "added", incident: result.incident, card: attachedCard(result.incident, result.access, true) };
+          return { kind: "added", incident: result.incident, card: await attachedCard(s, result.incident, result.access, true) };
         case "added": {
           const { incident, before } = result;
           s.log.info(
@@ -127,7 +151,7 @@ export async function submitAttach(
           );
           // The triage post (and a confirmation, when need-to-know changed), drawn from the state after the change.
           s.triage.changed(turn.context, before, incident);
-          return { kind: "added", incident, card: attachedCard(incident, result.access, false) };
+          return { kind: "added", incident, card: await attachedCard(s, incident, result.access, false) };
         }
       }
     },

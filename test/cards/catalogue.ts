@@ -324,6 +324,14 @@ export const CATALOGUE: CatalogueEntry[] = [
         },
       },
       {
+        name: "a report attached to an existing incident: Added to INC-1, with Open in the triage channel",
+        make: async (world) => {
+          const triage = await triaged(world, { title: "Phishing from a fake payroll address", severity: "High", tags: "Phishing" });
+          const attachTo = String(triage.actions[1].data.incidentId);
+          return world.submit(await world.say("incident"), { title: "Same sender again", attachTo });
+        },
+      },
+      {
         name: "triage channel card with Assign to me and Edit",
         make: (world) => triaged(world, { title: "Suspicious login from a new country", severity: "High", tags: "Identity" }),
       },

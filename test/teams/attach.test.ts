@@ -105,6 +105,10 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     const told = text(res.body.task.value.card.content);
     expect(told).toMatch(/^Added to INC-1\n/);
     expect(told).toContain("Added to INC-1: Phishing from fake payroll.");
+    // A button to the incident's post in the triage channel (Teams' deep link to a channel message).
+    const open = res.body.task.value.card.content.actions.find((a: { id?: string }) => a.id === "openIncident");
+    expect(open).toMatchObject({ type: "Action.OpenUrl", title: "Open in the triage channel" });
+    expect(open.url).toBe(`https://teams.microsoft.com/l/message/19%3Asoc-triage%40thread.tacv2/${posted}?tenantId=72f988bf-0000-4000-8000-000000000001&parentMessageId=${posted}`);
 
     // One incident, with Lee's report of the message and its evidence; no incident for the message itself.
     const all = await bot.incidents();
