@@ -171,11 +171,14 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     expect((await bot.app.service.get(target.id))!.reports).toBeUndefined();
   });
 
-  it("the creator of an incident may attach a further message to it", async () => {
+  it("the creator of an incident may attach a further message to it; the dialog sent twice adds it once", async () => {
     const target = await created(LEE, "Phishing wave");
-    const { res } = await attachByMessage(LEE, target.id);
+    const { data, res } = await attachByMessage(LEE, target.id);
     expect(res.body.task.value.title).toBe("Report added");
+    const again = await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from: LEE, payload: messagePayload() }));
+    expect(text(again.body.task.value.card.content)).toContain("This form had already been sent: it was added once.");
     expect((await bot.app.service.get(target.id))!.reports).toHaveLength(1);
+    expect(await bot.incidents()).toHaveLength(1);
   });
 
   describe("a forged or refused id gets the error next to the field and writes nothing", () => {
