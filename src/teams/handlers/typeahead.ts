@@ -7,6 +7,11 @@ import { searchLimitMessage } from "../rate-limit";
 import type { Services, Turn } from "../turn";
 import { DATASETS, type Dataset } from "../verbs";
 
+/** "owners, tags and incidents": the datasets, as the answer to an unknown one names them. */
+const DATASET_NAMES = Object.values(DATASETS)
+  .join(", ")
+  .replace(/, (?=[^,]*$)/, " and ");
+
 /** Teams shows at most 15 typeahead results. */
 const TYPEAHEAD_MAX = 15;
 
@@ -31,11 +36,7 @@ export async function onTypeahead(s: Services, turn: Turn): Promise<InvokeRespon
   if (wait) return errorResponse(429, "TooManyRequests", searchLimitMessage(wait));
   const { dataset, queryText, queryOptions } = parsed.data;
   const unknown = () =>
-    errorResponse(
-      400,
-      "BadRequest",
-      `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${Object.values(DATASETS).join(" and ")}.`,
-    );
+    errorResponse(400, "BadRequest", `Unknown dataset "${dataset.slice(0, 60)}". This bot answers ${DATASET_NAMES}.`);
   if (!Object.hasOwn(DATASET_HANDLERS, dataset)) return unknown();
   const top = Math.min(queryOptions?.top ?? TYPEAHEAD_MAX, TYPEAHEAD_MAX);
   const answer = async () => {
