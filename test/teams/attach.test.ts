@@ -275,6 +275,31 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     expect((await bot.app.service.get(target.id))!.restricted).toBe(true);
   });
 
+  it("a restricted report attached to an incident made in a group chat: its confirmation there and its triage post become the line", async () => {
+    await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
+    bot.connector.reset();
+    await bot.post(message(bot.serviceUrl, "incident", { from: ALEX, where: "groupChat" }));
+    const form = cardOf(bot.connector.sent()[0]) as Record<string, any>;
+    const data = filled(form, { title: "Badge misuse at building 3" });
+    await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: ALEX, where: "groupChat", replyToId: "confirmation-1" }));
+    const target = (await bot.app.service.get(data.submissionId))!;
+    expect(target.formMessageId).toBe("confirmation-1");
+    await until("the triage post", async () => (await bot.app.service.get(target.id))?.triage?.state === "posted");
+    const posted = (await bot.app.service.get(target.id))!.triage!.messageId!;
+    await bot.settled();
+    bot.connector.reset();
+
+    await attachByForm(LEE, target.id, { restricted: "true" });
+    const redrawn = (id: string) => bot.connector.updated().find((u) => u.id === id);
+    await until("the confirmation and the triage post redrawn", () => redrawn("confirmation-1") && redrawn(posted));
+    for (const id of ["confirmation-1", posted]) {
+      const card = JSON.stringify(redrawn(id)!.activity);
+      expect(card).toContain("restricted");
+      expect(card).not.toContain("Badge misuse");
+      expect(card).not.toContain("Same sender again");
+    }
+  });
+
   it("in a channel, the analyst's answer is theirs: an older client's fallback sends it to their 1:1 chat", async () => {
     const target = await created(ALEX, "Phishing in the channel");
     bot.connector.reset();
