@@ -20,11 +20,11 @@ import type { ValidForm } from "./validation";
  */
 
 /**
- * A box of typed entities takes this many characters (some 16 indicators of 50 characters; more are
+ * A box of typed entities takes this many characters (some 14 indicators of 50 characters; more are
  * added on a second save, and indicators in reports and messages are found without typing). The form
  * comes back with what was typed kept, so this bounds the card's size (test/cards/catalogue.ts).
  */
-export const ENTITY_BOX_MAX_LENGTH = 800;
+export const ENTITY_BOX_MAX_LENGTH = 700;
 /** How much of a value an error quotes. */
 const QUOTED_MAX = 60;
 /** How much of a long value a choice's title shows, its start and its end (the value itself is kept whole). */

@@ -116,6 +116,8 @@ export interface ReportAccount {
   /** They asked that only the SOC's restricted-cases team see their report. */
   restricted?: true;
   evidence?: MessageEvidence;
+  /** The form that attached it to this incident (src/incidents/attach.ts): one report per submission. */
+  submissionId?: string;
 }
 
 /** Where the new-incident card was posted in the triage channel, and how that went. */

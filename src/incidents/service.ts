@@ -30,6 +30,9 @@ import type {
   TriageNotice,
 } from "./model";
 import { incidentRef, personKey, PROVIDER_NAME } from "./model";
+import { alreadyIn, ATTACH_REFUSED, attachedAccount, attachIdShape } from "./attach";
+import type { AttachOptions, AttachResult } from "./attach";
+import type { Entity } from "./entities";
 import { NO_MEASURES } from "./ports";
 import type { Clock, Directory, DirectoryEntry, IncidentStore, Measures, NewIncident, TagUses, TagWindow } from "./ports";
 import { findEntities } from "./extract";
@@ -41,7 +44,6 @@ import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, impactedRefsOf, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
-import type { Entity } from "./entities";
 import { defenderFields, directoryEntity, formEntities, withoutDefenderFields } from "./form-entities";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
@@ -274,16 +276,16 @@ export class IncidentService {
     return this.addReport(outcome.incident, account, contactOf(actor, options.contact), [...typed, ...found]);
   }
 
-  /** Adds a later report of the same message to the incident, retrying when someone changed it meanwhile. */
+  /** Adds a later report of the same message (or an attached one) to the incident, retrying when someone changed it meanwhile. */
   private async addReport(
     first: Incident,
     account: ReportAccount,
     contact: Contact | undefined,
-    entities: readonly Entity[],
+    entities: readonly Entity[] = [],
   ): Promise<CreateResult> {
     let current: Incident | undefined = first;
     for (let attempt = 0; current && attempt < APPEND_ATTEMPTS; attempt++) {
-      if (isReporter(current, account.reporter)) return { kind: "created", incident: current, isNew: false };
+      if (alreadyIn(current, account)) return { kind: "created", incident: current, isNew: false };
       let next: Incident = {
         ...current,
         reports: [...(current.reports ?? []), account],
@@ -305,6 +307,44 @@ export class IncidentService {
       current = outcome.current;
     }
     throw new StoreUnavailableError("The incident kept changing while a report was being added to it; try again.");
+  }
+
+  /**
+   * Attach to an existing incident (src/incidents/attach.ts): an analyst's report joins `targetId`, which
+   * must exist in this workspace and be one they see in full (a restricted one: the restricted-cases
+   * team only); added as a later report of the same message is, once per submission.
+   */
+  async attach(
+    targetId: string,
+    form: IncidentForm,
+    actor: Actor,
+    entryPoint: EntryPoint,
+    options: AttachOptions = {},
+  ): Promise<AttachResult> {
+    const viewer = await this.viewerOf(actor);
+    const seenTarget = attachIdShape(targetId) ? await this.find(targetId, viewer) : undefined;
+    const target = seenTarget?.access === "full" ? seenTarget.incident : undefined;
+    const read = attachedAccount(form, actor, entryPoint, this.clock().toISOString(), options.evidence);
+    if (!target || !read.ok) {
+      return { kind: "invalid", errors: read.ok ? {} : read.errors, ...(!target && { attachTo: ATTACH_REFUSED }) };
+    }
+    // What the report brings, read before anything is written (as for a new report).
+    const said = {
+      words: [read.account.title, read.account.words, options.message?.text ?? ""].join("\n"),
+      links: options.message?.links,
+    };
+    const reporter = entryPoint === "form" ? undefined : actor;
+    const found = await reportEntities(this.directory, said, reporter, options.evidence);
+    const entities = [...(options.entities ?? []), ...found];
+    const result = await this.addReport(target, read.account, contactOf(actor, options.contact), entities);
+    if (result.kind === "counted") return result;
+    if (result.kind !== "added" && result.kind !== "created") throw new Error(`addReport answered ${result.kind}`);
+    // What they may see of it now: a restricted report restricts it, and someone may have restricted it meanwhile.
+    const access = accessTo(result.incident, viewer);
+    if (access === "none") throw new Error("an attached report's reporter lost sight of the incident");
+    return result.kind === "added"
+      ? { kind: "added", incident: result.incident, before: target, access }
+      : { kind: "already", incident: result.incident, access };
   }
 
   /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */

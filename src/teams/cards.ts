@@ -99,6 +99,8 @@ export interface IncidentCardOptions {
   triageActions?: boolean;
   /** What the person had typed in the comment, question or task box, shown again with an error. */
   kept?: Kept;
+  /** A button that opens the incident where the SOC works it (an https link only). */
+  open?: { title: string; url: string };
 }
 
 export interface Kept {
@@ -145,6 +147,7 @@ export function incidentCard(incident: Incident, options: IncidentCardOptions): 
       kept: { commentText: "", questionText: "", taskTitle: "", ...options.kept },
       sentinel: sentinelOf(incident, options.triageActions === true),
       entityParts,
+      open: options.open && /^https:\/\//.test(options.open.url) ? options.open : { title: "", url: "" },
     }),
   );
 }

@@ -13,6 +13,7 @@ import {
   type FieldErrors,
   type IncidentForm,
 } from "../incidents/validation";
+import type { AttachField } from "./attach-flow";
 import { expand, type AdaptiveCard } from "./cards";
 import { VERBS } from "./verbs";
 
@@ -88,6 +89,10 @@ export function formOf(incident: Incident): IncidentForm {
   };
 }
 
+/** The attach field's value for "create a new incident" (src/teams/attach-flow.ts): its first choice, chosen by default. */
+export const NEW_INCIDENT = "new";
+const NO_ATTACH: Choice = { title: "None: create a new incident", value: NEW_INCIDENT };
+
 export interface Choice {
   title: string;
   value: string;
@@ -111,6 +116,8 @@ export interface FormView {
   mode?: "card" | "dialog";
   /** Editing an existing incident rather than creating one. */
   edit?: { incident: Incident; revision: number };
+  /** The attach field (src/teams/attach-flow.ts) as it comes back: chosen incident, error. */
+  attach?: AttachField;
   /** Hidden data carried by the dialog's submit (the message's evidence). */
   evidenceData?: unknown;
   /** The server's tokens for the submission id and the evidence (src/teams/submission-tokens.ts). */
@@ -172,6 +179,14 @@ export function incidentFormCard(view: FormView): AdaptiveCard {
         comment: COMMENT_MAX_LENGTH,
         actions: RECOMMENDED_ACTIONS_MAX_LENGTH,
         box: ENTITY_BOX_MAX_LENGTH,
+      },
+      // Attach to an existing incident: a new incident's form only (an edit is the incident itself).
+      attach: {
+        shown: !edit,
+        value: NEW_INCIDENT,
+        error: "",
+        ...view.attach,
+        choices: [NO_ATTACH, ...(view.attach?.choices ?? [])],
       },
     }),
   );

@@ -11,12 +11,13 @@ import { helpCard, incidentCreatedCard, triageCard, type AdaptiveCard } from "./
 import { reportReceivedCard, reporterCard } from "./reporter-cards";
 import { formChoices } from "./form-choices";
 import { emptyForm, emptyReport, incidentFormCard, NO_DEFENDER_FIELDS, reportFormCard } from "./form-cards";
+import type { AttachRender } from "./attach-flow";
 import { whenDown } from "./outage";
 import { restrictedCard } from "./shared-view";
 import type { Requester, SubmissionTokens } from "./submission-tokens";
 
 /** Where and how a form is shown; nothing here changes what is stored. */
-export interface FormRender {
+export interface FormRender extends AttachRender {
   /** Shown next to their fields. */
   errors?: FieldErrors;
   /** A problem that belongs to no field (a dependency is down, a rate limit). */
@@ -93,6 +94,7 @@ export class FormFlow {
       ...(render.errors && { errors: render.errors }),
       ...(render.banner && { banner: render.banner }),
       ...(render.edit && { edit: render.edit }),
+      ...(render.attach && { attach: render.attach }),
     });
   }
 

@@ -37,7 +37,14 @@ export const VERBS = {
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
 
 /** Data.Query datasets of the form's typeahead (`application/search`). */
-export const DATASETS = { owners: "owners", tags: "tags", techniques: "techniques" } as const;
+export const DATASETS = {
+  owners: "owners",
+  tags: "tags",
+  /** The shipped ATT&CK Enterprise techniques (src/incidents/attack.ts). */
+  techniques: "techniques",
+  /** Attach to an existing incident: the incidents the analyst sees in full (src/teams/attach-flow.ts). */
+  incidents: "incidents",
+} as const;
 export type Dataset = (typeof DATASETS)[keyof typeof DATASETS];
 
 /** The message extension's commands, as in manifest/manifest.json. */

@@ -9,6 +9,7 @@
  * field at its limit in `heavy` text, every error shown, the longest names.
  */
 import { StoreUnavailableError, DirectoryUnavailableError } from "../../src/incidents/errors";
+import { ATTACH_REFUSED } from "../../src/incidents/attach";
 import { COMMENT_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, RECOMMENDED_ACTIONS_MAX_LENGTH, TITLE_MAX_LENGTH, type FieldErrors, type FieldName, type IncidentForm } from "../../src/incidents/validation";
 import { findTechniques, techniqueTitle, TECHNIQUES_MAX } from "../../src/incidents/attack";
 import { ENTITY_BOX_MAX_LENGTH } from "../../src/incidents/form-entities";
@@ -181,6 +182,8 @@ async function worstFormCard(world: SampleWorld, kind: TextKind, closingCommentL
     techniqueChoices: input(answer, "techniques").choices,
     impactedChoices: input(answer, "impacted").choices,
     categoryRequired: true,
+    // Attach to an existing incident: its error and the longest choice title (src/teams/attach-flow.ts), both at once.
+    attach: { value: "new", error: ATTACH_REFUSED, choices: [{ title: text(kind, 120), value: "8d3c1a52-0000-4000-8000-000000000001" }] },
   });
 }
 
@@ -197,12 +200,12 @@ async function worstCreatedCard(world: SampleWorld, kind: TextKind, closingComme
 /**
  * The product decisions for the analyst's form sent back keeping, at every limit at once, everything
  * the person typed (a requirement: errors come back with what was typed kept). Its description and
- * Microsoft Defender's recommended actions take 5,000 characters each, the boxes of typed entities 800
+ * Microsoft Defender's recommended actions take 5,000 characters each, the boxes of typed entities 700
  * each: in ordinary words such a form may use up to 80 KB, what Teams recommends staying under (its
  * limit is 100 KB; 40 KB is the limit of older clients: ../shared facts, Microsoft Learn). In text made
  * of characters JSON must escape (`"` and `\` take two characters, so four bytes in UTF-16) the two
  * texts alone are 40 KB: such a form may use up to Teams' limit, 100 KB (over it Teams refuses the
- * message); the boxes are 800 characters so that it fits. Every other card, and the analyst's form
+ * message); the boxes are 700 characters so that it fits (with the attach choice). Every other card, and the analyst's form
  * as people see it (new, edit, with the largest lists of entities), keeps the 40 KB budget.
  */
 const FORM_WITH_DEFENDER_TEXT = {
@@ -353,6 +356,13 @@ export const CATALOGUE: CatalogueEntry[] = [
         },
       },
       {
+        name: "answer to an incident chosen to attach to that can't be added to, values kept",
+        make: async (world) => {
+          const form = await world.say("incident");
+          return world.submit(form, { title: "Same sender again", attachTo: "8d3c1a52-0000-4000-8000-00000000dead" });
+        },
+      },
+      {
         name: "Edit from the triage channel, after someone else saved first",
         make: async (world) => {
           await seedIncidents(world, [RECENT_TAGS]);
@@ -435,6 +445,14 @@ export const CATALOGUE: CatalogueEntry[] = [
           const typed = { title: "Badge reader false alarm", status: "Closed", closing: "FalsePositive.InaccurateData", closingComment: "Reader clock was wrong." };
           await world.submit(form, typed);
           return world.submit(form, typed);
+        },
+      },
+      {
+        name: "a report attached to an existing incident: Added to INC-1, with Open in the triage channel",
+        make: async (world) => {
+          const triage = await triaged(world, { title: "Phishing from a fake payroll address", severity: "High", tags: "Phishing" });
+          const attachTo = String(triage.actions[1].data.incidentId);
+          return world.submit(await world.say("incident"), { title: "Same sender again", attachTo });
         },
       },
       {

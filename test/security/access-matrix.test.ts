@@ -19,6 +19,7 @@ import {
   fetchTaskFromMessage,
   message,
   messagePayload,
+  search,
   submitActionFromMessage,
   type Person,
 } from "../support/teams";
@@ -283,6 +284,48 @@ describe.each(["sqlite", "cosmos"] as const)("need-to-know on STORE=%s", (store)
         expect(res.body.task.value.title).toBe(`Already reported as INC-${target.number}`);
         expect(text(res)).toContain(target.words);
         if (access === "reporter") expect(text(res)).not.toContain(target.entity);
+      }
+    });
+  });
+
+  describe("attach to an existing incident (the analysts' form, sent with an incident's id) and the incidents typeahead", () => {
+    // Only an analyst who sees the incident in full may add to it; anyone else gets what a made-up id gets.
+    it.each(cells)("%s attaching a report to the %s incident: %s", async (who, which, access) => {
+      const target = world[which];
+      const person = PEOPLE[who];
+      const before = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+      world.bot.connector.reset();
+      await world.bot.post(message(world.bot.serviceUrl, "incident", { from: person }));
+      const form = cardOf(world.bot.connector.sent()[0]);
+      const words = `ATTACH-${who}-${randomUUID()}`;
+      const data = { ...form.actions[0].data, ...values(form), title: "Seen it too", description: words, attachTo: target.id };
+      const res = await world.bot.post(execute(world.bot.serviceUrl, VERBS.create, data, { from: person }));
+      expect(res.status).toBe(200);
+      const after = (await world.bot.incidents(`INC-${target.number}`, 1))[0]!;
+      const soc = access === "full" && (who === "alex" || who === "lee");
+      expect(after.revision).toBe(before.revision + (soc ? 1 : 0));
+      if (soc) {
+        expect(text(res)).toContain(`Added to INC-${target.number}`);
+        expect(after.reports?.at(-1)?.words).toBe(words);
+      } else {
+        expect(text(res)).not.toContain(target.words);
+        const nobody = await world.bot.post(execute(world.bot.serviceUrl, VERBS.create, { ...data, attachTo: randomUUID() }, { from: person }));
+        expect(visible(res)).toEqual(visible(nobody));
+      }
+      await world.bot.settled();
+      expect((await world.bot.incidents("", 20)).length).toBe(3);
+    });
+
+    it.each(cells)("%s searching the incidents typeahead for the %s incident: %s", async (who, which, access) => {
+      const target = world[which];
+      const res = await world.bot.post(search(world.bot.serviceUrl, "incidents", `INC-${target.number}`, { from: PEOPLE[who] }));
+      if (access === "full" && (who === "alex" || who === "lee")) {
+        expect(res.body.value.results).toEqual([{ title: expect.stringMatching(new RegExp(`^INC-${target.number}: `)), value: target.id }]);
+      } else {
+        // Analysts outside the restricted-cases team: no result; anyone else: not a dataset they are answered.
+        expect(res.status).toBe(who === "lee" ? 200 : 400);
+        expect(text(res)).not.toContain(target.id);
+        expect(text(res)).not.toContain(`INC-${target.number}`);
       }
     });
   });

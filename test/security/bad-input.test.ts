@@ -134,7 +134,7 @@ const cases: Case[] = [
   // --- typeahead (application/search) ---
   { name: "a search with no value", request: () => searchWith(null), status: 400, says: /^This search can't be read: Expected object, received null\.$/ },
   { name: "a search with no dataset", request: () => searchWith({ queryText: "a" }), status: 400, says: /dataset is missing/ },
-  { name: "an unknown dataset", request: () => searchWith({ queryText: "a", dataset: "secrets" }), status: 400, says: /^Unknown dataset "secrets"\. This bot answers owners, tags, techniques\.$/ },
+  { name: "an unknown dataset", request: () => searchWith({ queryText: "a", dataset: "secrets" }), status: 400, says: /^Unknown dataset "secrets"\. This bot answers owners, tags, techniques and incidents\.$/ },
   { name: "a 10,000-character dataset", request: () => searchWith({ queryText: "a", dataset: "d".repeat(10_000) }), status: 400, says: new RegExp(`^Unknown dataset "${"d".repeat(60)}"\\.`) },
   { name: "a 201-character query", request: () => searchWith({ queryText: "q".repeat(201), dataset: "owners" }), status: 400, says: /queryText is longer than 200 characters/ },
   { name: "a query that is a number", request: () => searchWith({ queryText: 5, dataset: "tags" }), status: 400, says: /queryText: Expected string, received number/ },

@@ -113,7 +113,8 @@ describe("people's text in cards", () => {
     expect(visibleText(card).some((t) => t.startsWith("Each tag can be at most 50 characters"))).toBe(true);
     expectNoMarkdownFromPeople(card);
     const { submissionId, ...inputs } = form;
-    expect(values(card)).toEqual(inputs);
+    // Nothing chosen to attach to: the form's default, a new incident.
+    expect(values(card)).toEqual({ ...inputs, attachTo: "new" });
     expect(card.actions[0].data.submissionId).toBe(submissionId);
   });
 

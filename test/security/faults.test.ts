@@ -61,7 +61,8 @@ describe("the SQLite file locked by another connection (SQLITE_BUSY_TIMEOUT_MS=5
       const card = res.body.value;
       expect(visibleText(card)).toContain(STORE_DOWN);
       const { submissionId, ...inputs } = form;
-      expect(values(card)).toEqual(inputs);
+      // Nothing chosen to attach to: the form's default, a new incident.
+      expect(values(card)).toEqual({ ...inputs, attachTo: "new" });
       expect(card.actions[0].data.submissionId).toBe(submissionId);
     }
     // Reading still works while another connection writes (WAL): typeahead goes on.
@@ -132,7 +133,7 @@ describe("the directory failing mid-request", () => {
     expect(res.status).toBe(200);
     expect(visibleText(res.body.value)).toContainEqual(expect.stringMatching(DIRECTORY_DOWN));
     const { submissionId, ...inputs } = form;
-    expect(values(res.body.value)).toEqual(inputs);
+    expect(values(res.body.value)).toEqual({ ...inputs, attachTo: "new" });
     expect(storedIn(file).incidents).toBe(0);
     // Typeahead answers with nothing rather than an error.
     const owners = await post(search(connector.url, "owners", "soc"));

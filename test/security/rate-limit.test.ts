@@ -76,7 +76,8 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
       expect.stringMatching(/^You have reached the limit of 3 new incidents a minute, so nothing was saved\. Everything you typed is still here: try Create incident again in (1[0-9]|20) seconds\.$/),
     );
     const { submissionId, ...inputs } = form;
-    expect(values(card)).toEqual(inputs);
+    // Nothing chosen to attach to: the form's default, a new incident.
+    expect(values(card)).toEqual({ ...inputs, attachTo: "new" });
     expect(card.actions[0].data.submissionId).toBe(submissionId);
     expect(storedIn(bot.app.config.SQLITE_PATH)).toMatchObject({ incidents: 3, lastNumber: 3 });
     expect(await bot.app.service.get(submissionId)).toBeUndefined();

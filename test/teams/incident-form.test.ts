@@ -218,7 +218,8 @@ describe("submitting the form", () => {
     expect(errorAfter(card, "description")).toBeUndefined();
     expect(errorAfter(card, "owner")).toBeUndefined();
 
-    expect(values(card)).toEqual(typed);
+    // Every value kept; nothing chosen to attach to (src/teams/attach-flow.ts), so a new incident.
+    expect(values(card)).toEqual({ ...typed, attachTo: "new" });
     // The chosen owner is offered again under the directory's name for it.
     expect(input(card, "owner").choices).toContainEqual({ title: "Physical Security · group", value: typed.owner });
     expect(input(card, "tags").choices).toEqual(

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { LocalDirectory } from "../../src/adapters/local-directory";
 import { SqliteIncidentStore } from "../../src/adapters/sqlite-store";
-import { boxPieces, evidenceId, impactedBox, parseEntityBox } from "../../src/incidents/form-entities";
+import { boxPieces, ENTITY_BOX_MAX_LENGTH, evidenceId, impactedBox, parseEntityBox } from "../../src/incidents/form-entities";
 import type { Entity } from "../../src/incidents/entities";
 import { IncidentService } from "../../src/incidents/service";
 import { checkForm, readForm } from "../../src/incidents/validation";
@@ -30,6 +30,17 @@ describe("the category rule", () => {
 });
 
 describe("the boxes of typed entities", () => {
+  it(`take ${ENTITY_BOX_MAX_LENGTH} characters and refuse one more`, () => {
+    // Devices separated by commas: "laptop-0001, laptop-0002, ..." cut to the limit on a whole name.
+    const names = Array.from({ length: 100 }, (_, i) => `laptop-${String(i).padStart(4, "0")}`).join(", ");
+    const full = names.slice(0, ENTITY_BOX_MAX_LENGTH).replace(/,?\s*[^,]*$/, "");
+    const exact = full + ", x".padEnd(ENTITY_BOX_MAX_LENGTH - full.length, "y");
+    expect(exact).toHaveLength(ENTITY_BOX_MAX_LENGTH);
+    expect(parseEntityBox(exact, "impacted").ok).toBe(true);
+    const over = parseEntityBox(exact + "z", "impacted");
+    expect(over).toEqual({ ok: false, error: `Keep this box to ${ENTITY_BOX_MAX_LENGTH} characters (it has ${ENTITY_BOX_MAX_LENGTH + 1}).` });
+  });
+
   it("splits on lines and commas, keeping a URL's own commas", () => {
     expect(boxPieces(" a.com,b.com\n\nhttps://x.com/a,b, 10.0.0.1\r\nhxxps://y[.]com/?q=1,2")).toEqual([
       "a.com",

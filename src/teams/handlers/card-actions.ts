@@ -45,7 +45,9 @@ function submitted(verb: FormVerb): CardHandler {
     if ("problem" in outcome) return outcome;
     // An employee's report is private wherever it is made: the others in a chat see a neutral line,
     // and what comes back to her (the receipt, or her form to finish) is hers alone.
-    const mine = verb === VERBS.report && turn.shared;
+    // So is an analyst's report attached to an existing incident (src/teams/attach-flow.ts).
+    const attached = outcome.kind === "added" || outcome.kind === "counted";
+    const mine = (verb === VERBS.report || attached) && turn.shared;
     const privately = mine ? { private: outcome.kind === "form" ? "your report to finish" : "your receipt" } : {};
     if (outcome.kind === "created") {
       const own = turn.isOwnMessage(outcome.incident);

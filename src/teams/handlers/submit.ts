@@ -3,6 +3,7 @@ import type { MessageEvidence } from "../../incidents/model";
 import type { CreateOptions, Role } from "../../incidents/service";
 import { readReport } from "../../incidents/report";
 import { isUuid, readForm } from "../../incidents/validation";
+import { attachTarget, submitAttach } from "../attach-flow";
 import type { SubmitOutcome } from "../form-flow";
 import { messageIncidentId } from "../message-source";
 import { whenDown } from "../outage";
@@ -53,6 +54,8 @@ export async function submitForm(
     const read = readForm(data);
     if (!read.ok) return { problem: read.problem };
     const form = read.form;
+    const target = attachTarget(data);
+    if ("problem" in target) return { problem: target.problem };
     const stopped = overCreateLimit(s, turn) ?? (await notIssuedTo(s, turn, form.submissionId, data, dialog));
     if (stopped) {
       const again = { ...form, submissionId: stopped.newId ?? form.submissionId };
@@ -67,6 +70,12 @@ export async function submitForm(
     );
     if ("banner" in asked) return { kind: "form", card: await s.flow.formCard(who, form, { ...render, banner: asked.banner }) };
     const entryPoint = dialog ? "message-extension" : "form";
+    // Added to an existing incident instead (src/teams/attach-flow.ts): told and redrawn there.
+    if (target.id) {
+      const fromMessage = dialog && { evidence: dialog.evidence, ...(dialog.message && { message: dialog.message }) };
+      const attach = { form, attachTo: target.id, entryPoint, ...fromMessage, ...reach } as const;
+      return submitAttach(s, turn, attach, render);
+    }
     const at = replyTo && !dialog ? { formConversation: conversationOf(turn.activity) } : {};
     outcome = await s.flow.submit({ form, who, role: asked.role, entryPoint, ...evidence, ...at, ...reach }, render);
   }
