@@ -795,8 +795,12 @@ export async function startFakeDefender(options: { now?: () => Date; maxPageSize
   };
 }
 
+/** The abort's reason as an Error of this realm (a DOMException from another one is not `instanceof Error` here), keeping its name. */
 function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error("aborted");
+  const reason = signal.reason as { name?: unknown; message?: unknown } | undefined;
+  const error = new Error(typeof reason?.message === "string" ? reason.message : "aborted");
+  if (typeof reason?.name === "string") error.name = reason.name;
+  return error;
 }
 
 /** The fetch the Graph client's last middleware calls, as the adapter's `fetch` option takes it. */
