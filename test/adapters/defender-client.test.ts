@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { DefenderClient, type DefenderSettings } from "../../src/adapters/defender-client";
 import { defenderMarker, manualAlertOf, type ManualAlert } from "../../src/incidents/defender";
@@ -322,5 +324,28 @@ describe("incidents", () => {
     const error = await failure(defender.getIncident(id));
     expect(error.kind).toBe("retry");
     expect(error.message).toMatch(/can't read/);
+  });
+});
+
+describe("in a process of its own, as the bot runs it", () => {
+  it("global fetch trusting NODE_EXTRA_CA_CERTS and ManagedIdentityCredential from IDENTITY_ENDPOINT reach Defender", async () => {
+    const alert = alertOf(anIncident());
+    const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "..", "support", "defender-child.ts")], {
+      env: {
+        ...process.env,
+        ...fake.env(),
+        DEFENDER_CHILD_GRAPH_ENDPOINT: fake.graphEndpoint,
+        DEFENDER_CHILD_ALERT: JSON.stringify(alert),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    await new Promise((resolve) => child.on("close", resolve));
+    const answer = JSON.parse(out) as { alert?: { incidentId: string }; incident?: { id: string }; error?: string };
+    expect(answer.error).toBeUndefined();
+    expect(answer.incident?.id).toBe(answer.alert?.incidentId);
+    expect(fake.alerts.size).toBe(1);
+    expect(fake.tokensIssued()).toBe(1);
   });
 });
