@@ -196,8 +196,9 @@ export interface MappedAlert {
  *   one whose page covers domains (the portal's "URL and domain" page). No scheme is added: that would
  *   claim a URL nobody reported.
  * - email (an address that is not one of our mailboxes, e.g. a phishing sender) and phone have no
- *   Defender entity type: they are not sent as entities but listed, defanged, in the alert's
- *   description, so nothing reported is lost and nothing there can be clicked.
+ *   Defender entity type, and a script URL (javascript:, data:, vbscript:) is no address to pivot
+ *   on: they are not sent as entities but listed, defanged, in the alert's description, so nothing
+ *   reported is lost and nothing there can be clicked.
  */
 export function entityDefinitionOf(entity: Entity): EntityDefinition | undefined {
   const as = (entityType: DefenderEntityType, entityIdentifier: string): EntityDefinition => ({
@@ -207,11 +208,13 @@ export function entityDefinitionOf(entity: Entity): EntityDefinition | undefined
     role: entity.role,
   });
   switch (entity.type) {
+    case "url":
+      // A URL that runs code or carries its content (javascript:, data:, vbscript:) is evidence to read, not an address.
+      return entity.flags?.includes("script") ? undefined : as("url", "url");
     case "user":
     case "device":
     case "file":
     case "ip":
-    case "url":
     case "mailbox":
       return as(entity.type, entity.identifier);
     case "group":

@@ -80,6 +80,15 @@ describe("Defender's manual alert for an incident", () => {
     expect(alert.description).not.toContain("ceo-office@evil-payroll.com");
   });
 
+  it("a script URL (javascript:, data:) is listed, defanged, not sent as a url entity", () => {
+    const script = entity("url", "javascript:alert(document.domain)");
+    expect(script.flags).toContain("script");
+    expect(entityDefinitionOf(script)).toBeUndefined();
+    const { alert, listedOnly } = manualAlertOf(anIncident({ entities: [script] }), OPTIONS);
+    expect(listedOnly).toEqual([script]);
+    expect(alert.description).toContain("- url: javascript[:]alert(document[.]domain)");
+  });
+
   it("keeps title, description, category, techniques, recommended actions; the marker ends the description", () => {
     const incident = anIncident({
       title: "Phishing mail with payroll link",
