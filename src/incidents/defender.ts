@@ -327,3 +327,22 @@ export function carriesMarker(alert: Pick<DefenderAlert, "description" | "detect
     (alert.detectionSource === undefined || alert.detectionSource === "manual") && alert.description.trimEnd().endsWith(marker)
   );
 }
+
+/**
+ * A comment as Defender gets it, ending with a marker of our comment's id: `POST .../comments` is not
+ * idempotent either, so after a lost answer the sink reads the incident (`getIncident(...).comments`)
+ * and sends the comment again only when no comment there ends with its marker.
+ */
+export function defenderComment(commentId: string, text: string): string {
+  return `${text}\n${commentMarker(commentId)}`;
+}
+
+export function commentMarker(commentId: string): string {
+  return `[soc-incident-bot:comment:${commentId.toLowerCase()}]`;
+}
+
+/** Whether Defender's incident already has our comment `commentId`. */
+export function hasComment(incident: Pick<DefenderIncident, "comments">, commentId: string): boolean {
+  const marker = commentMarker(commentId);
+  return incident.comments.some((c) => c.comment.trimEnd().endsWith(marker));
+}

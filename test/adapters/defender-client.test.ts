@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { DefenderClient, type DefenderSettings } from "../../src/adapters/defender-client";
-import { defenderMarker, manualAlertOf, type ManualAlert } from "../../src/incidents/defender";
+import { defenderComment, defenderMarker, hasComment, manualAlertOf, type ManualAlert } from "../../src/incidents/defender";
 import { checkEntity, type Entity } from "../../src/incidents/entities";
 import { DefenderError } from "../../src/incidents/errors";
 import type { Incident } from "../../src/incidents/model";
@@ -304,6 +304,16 @@ describe("incidents", () => {
     expect(fake.incidents.get(id)!.comments.map((c) => c.comment)).toEqual(["Megan Bowen in Teams: the link was opened."]);
     expect((await defender.getIncident(id))!.comments).toHaveLength(1);
     expect((await failure(defender.addComment("4040", "x"))).kind).toBe("missing");
+  });
+
+  it("a comment whose answer was lost is found on the incident by its marker, so it is not sent twice", async () => {
+    const id = await made();
+    const commentId = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b";
+    fake.failNext(1, { kind: "drop-after" }, /comments$/);
+    expect((await failure(defender.addComment(id, defenderComment(commentId, "Adele in Teams: purged.")))).kind).toBe("retry");
+    const incident = await defender.getIncident(id);
+    expect(hasComment(incident!, commentId)).toBe(true);
+    expect(fake.incidents.get(id)!.comments).toHaveLength(1);
   });
 
   it("429 and 5xx on reads and writes: retry, Retry-After kept", async () => {

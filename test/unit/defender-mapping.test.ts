@@ -1,5 +1,8 @@
 import {
   carriesMarker,
+  commentMarker,
+  defenderComment,
+  hasComment,
   defenderIncidentNumber,
   defenderMarker,
   DESCRIPTION_MAX,
@@ -222,5 +225,18 @@ describe("the marker", () => {
     const { alert } = manualAlertOf(other, OPTIONS);
     expect(alert.description).toContain(marker);
     expect(carriesMarker({ description: alert.description, detectionSource: "manual" }, marker)).toBe(false);
+  });
+});
+
+describe("comments", () => {
+  it("end with their id's marker, which tells whether Defender has one already (not when only quoted)", () => {
+    const id = "6F1D2C3B-4A5E-4F60-8A7B-9C0D1E2F3A4B";
+    const sent = defenderComment(id, "Megan Bowen in Teams: the link was opened.");
+    expect(sent.startsWith("Megan Bowen in Teams: the link was opened.\n")).toBe(true);
+    const comments = (...texts: string[]) => ({ comments: texts.map((comment) => ({ comment })) });
+    expect(hasComment(comments("other", sent), id)).toBe(true);
+    expect(hasComment(comments("other"), id)).toBe(false);
+    expect(hasComment(comments(`quoting ${commentMarker(id)} here`), id)).toBe(false);
+    expect(hasComment(comments(sent), "another-id")).toBe(false);
   });
 });
