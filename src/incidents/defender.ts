@@ -153,9 +153,13 @@ export interface DefenderApi {
 /** Defender's limit on a manual alert's description. */
 export const DESCRIPTION_MAX = 5000;
 
-/** The marker naming our incident in its alert's description: what `findAlertByMarker` looks for. */
-export function defenderMarker(incident: Pick<Incident, "id">): string {
-  return `[soc-incident-bot:${incident.id.toLowerCase()}]`;
+/**
+ * The marker naming our incident (and, for a further alert linked to its Defender incident, which
+ * one: `part`, e.g. "report-3") in the alert's description: what `findAlertByMarker` looks for. Each
+ * alert's marker is its own: one never ends with another's.
+ */
+export function defenderMarker(incident: Pick<Incident, "id">, part?: string): string {
+  return `[soc-incident-bot:${incident.id.toLowerCase()}${part ? `:${part}` : ""}]`;
 }
 
 export const RESTRICTED_ALERT_DESCRIPTION =
@@ -176,6 +180,8 @@ export interface AlertOptions {
    * may be: a restricted incident, or one with no impacted asset and a reporter without an object id.
    */
   botAppId: string;
+  /** For a further alert of the same incident (a later report's entities): its own marker part. */
+  part?: string | undefined;
 }
 
 export interface MappedAlert {
@@ -236,8 +242,8 @@ function definitionKey(d: EntityDefinition): string {
 const MARKER_LEAD = "\n\nIn Microsoft Teams: ";
 
 /** The description, the listed indicators and the marker, cut to Defender's 5,000 characters (the marker always kept). */
-function describe(incident: Incident, words: string, listed: readonly Entity[]): string {
-  const tail = `${MARKER_LEAD}${incidentRef(incident)} ${defenderMarker(incident)}`;
+function describe(incident: Incident, words: string, listed: readonly Entity[], part: string | undefined): string {
+  const tail = `${MARKER_LEAD}${incidentRef(incident)} ${defenderMarker(incident, part)}`;
   const lines = listed.map((e) => `- ${e.type}: ${defang(e)}`);
   const list = lines.length ? `\n\nAlso reported (not sent as entities):\n${lines.join("\n")}` : "";
   const body = `${words}${list}`;
@@ -297,7 +303,7 @@ export function manualAlertOf(incident: Incident, options: AlertOptions): Mapped
   }
   const alert: ManualAlert = {
     title: restricted ? restrictedTitle(incident) : incident.title,
-    description: describe(incident, restricted ? RESTRICTED_ALERT_DESCRIPTION : incident.description, listedOnly),
+    description: describe(incident, restricted ? RESTRICTED_ALERT_DESCRIPTION : incident.description, listedOnly, options.part),
     severity: DEFENDER_SEVERITIES[incident.severity],
     category: restricted ? DEFAULT_CATEGORY : (incident.category ?? DEFAULT_CATEGORY),
     entityDefinitions: definitions,

@@ -220,6 +220,14 @@ describe("the marker", () => {
     );
   });
 
+  it("a further alert of the same incident carries its own marker, which the first alert's does not match", () => {
+    const first = manualAlertOf(incident, OPTIONS).alert;
+    const later = manualAlertOf(incident, { ...OPTIONS, part: "report-1" }).alert;
+    expect(later.description.endsWith(defenderMarker(incident, "report-1"))).toBe(true);
+    expect(carriesMarker({ description: later.description }, marker)).toBe(false);
+    expect(carriesMarker({ description: first.description }, defenderMarker(incident, "report-1"))).toBe(false);
+  });
+
   it("typed by someone into another incident's words does not make that incident's alert ours", () => {
     const other = anIncident({ id: "11111111-2222-4333-8444-555555555555", description: `see ${marker} here` });
     const { alert } = manualAlertOf(other, OPTIONS);
