@@ -44,3 +44,33 @@ export class SentinelError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
 }
+
+/**
+ * Microsoft Defender (through Microsoft Graph) did not take a request. `kind` says what to do: `retry`
+ * later (throttled, down, timed out, connection lost; `retryAfterMs` when it said; for a create the
+ * alert may have been made: look for it before creating again), `rejected` (400: it won't take this
+ * content; `message` is its reason), `forbidden` (403: the bot's identity lacks `permission`, retried
+ * slowly until granted) and `missing` (404: no such incident).
+ */
+export class DefenderError extends Error {
+  override readonly name = "DefenderError";
+  constructor(
+    readonly kind: "retry" | "rejected" | "forbidden" | "missing",
+    message: string,
+    options?: {
+      cause?: unknown;
+      retryAfterMs?: number | undefined;
+      status?: number | undefined;
+      permission?: string | undefined;
+    },
+  ) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
+    this.permission = options?.permission;
+  }
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+  /** The Graph application permission the identity needs (forbidden). */
+  readonly permission: string | undefined;
+}
