@@ -200,6 +200,31 @@ export function defang(entity: Pick<Entity, "type" | "value">): string {
   }
 }
 
+/** Where an entity came from, as people read it (the cards, Sentinel's table). */
+export const SOURCE_WORDS: Record<EntitySource, string> = {
+  typed: "entered by an analyst",
+  extracted: "found in a report",
+  directory: "from the directory",
+};
+
+/** What a value's flags say, as people read them: an IP's "reserved range", a domain's "reserved name". */
+export function flagWords(entity: Pick<Entity, "type" | "flags">): string[] {
+  return (entity.flags ?? []).map((flag) => {
+    switch (flag) {
+      case "private":
+        return "private range";
+      case "reserved":
+        return entity.type === "ip" ? "reserved range" : "reserved name (tests, examples)";
+      case "script":
+        return "script URL: do not open";
+      case "idn":
+        return "international domain";
+      case "mixed-script":
+        return "lookalike letters (mixed scripts)";
+    }
+  });
+}
+
 /** The key two entities share when they are the same thing (type, identifier and normalised value). */
 export function entityKey(entity: Pick<Entity, "type" | "identifier" | "value">): string {
   return `${entity.type}:${entity.identifier}:${entity.value}`;

@@ -11,7 +11,18 @@ import {
 } from "./entities";
 import type { Incident } from "./model";
 import type { DirectoryEntry } from "./ports";
-import type { ValidForm } from "./validation";
+import type { IncidentForm, ValidForm } from "./validation";
+
+/** The analyst form's Defender fields, empty: an employee's form, a new form. */
+export const NO_DEFENDER_FIELDS = {
+  category: "",
+  techniques: "",
+  recommendedActions: "",
+  impacted: "",
+  impactedTyped: "",
+  evidenceKept: "",
+  evidenceTyped: "",
+} as const satisfies Partial<IncidentForm>;
 
 /**
  * The analyst form's entity fields: impacted assets (people and groups from the directory, and a box

@@ -5,10 +5,11 @@ import {
   ENTITIES_MAX,
   entitiesByType,
   entityKey,
+  flagWords,
   IDENTIFIERS,
+  SOURCE_WORDS,
   TYPE_NAMES,
   type Entity,
-  type EntityFlag,
 } from "./entities";
 import { incidentRef, type EntitiesSent, type Incident, type Label } from "./model";
 
@@ -51,20 +52,6 @@ export function entitiesDigest(incident: Pick<Incident, "entities" | "entitiesNo
   return createHash("sha256").update(rows.join("\u001e")).digest("hex");
 }
 
-const SOURCE_WORDS: Record<Entity["source"], string> = {
-  typed: "typed by an analyst",
-  extracted: "found in a report",
-  directory: "from the directory",
-};
-
-const FLAG_WORDS: Record<EntityFlag, string> = {
-  private: "private range",
-  reserved: "reserved range",
-  script: "runs code: never open",
-  idn: "internationalised domain",
-  "mixed-script": "mixed scripts: a lookalike",
-};
-
 function html(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
@@ -85,7 +72,7 @@ function typeWords(entity: Entity): string {
 }
 
 function row(entity: Entity, value: string): string {
-  const source = [SOURCE_WORDS[entity.source], ...(entity.flags ?? []).map((f) => FLAG_WORDS[f])].join("; ");
+  const source = [SOURCE_WORDS[entity.source], ...flagWords(entity)].join("; ");
   return `<tr><td>${html(typeWords(entity))}</td><td>${value}</td><td>${entity.role}</td><td>${html(source)}</td></tr>`;
 }
 

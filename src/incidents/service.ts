@@ -44,7 +44,7 @@ import { readQuery } from "./search";
 import { checkReport, type ReportErrors, type ReportForm } from "./report";
 import { rankTotals, suggestTags, tagUseChange, tagWindow, totalsOf, type RankedTag } from "./tags";
 import { ASSIGN_TO_ME, checkForm, impactedRefsOf, type FieldErrors, type IncidentForm, type ValidForm } from "./validation";
-import { defenderFields, directoryEntity, formEntities, withoutDefenderFields } from "./form-entities";
+import { defenderFields, directoryEntity, formEntities, NO_DEFENDER_FIELDS, withoutDefenderFields } from "./form-entities";
 import { accessTo, isReporter, type Access, type Viewer } from "./visibility";
 
 /** The longest text read as a pasted indicator: a value's limit, defanged ([.] for each dot) and with some space around. */
@@ -894,13 +894,7 @@ function employeeForm(form: IncidentForm): IncidentForm {
     // Their tags would lead the analysts' suggestions: the SOC tags what employees report.
     tags: "",
     // Defender's fields are the SOC's (entities found in their words are extracted, never typed by them).
-    category: "",
-    techniques: "",
-    recommendedActions: "",
-    impacted: "",
-    impactedTyped: "",
-    evidenceKept: "",
-    evidenceTyped: "",
+    ...NO_DEFENDER_FIELDS,
   };
 }
 

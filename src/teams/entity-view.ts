@@ -1,13 +1,5 @@
 import { categoryLabel, technique, techniqueTitle } from "../incidents/attack";
-import {
-  defang,
-  ENTITIES_MAX,
-  entitiesByType,
-  TYPE_NAMES,
-  type Entity,
-  type EntityFlag,
-  type EntitySource,
-} from "../incidents/entities";
+import { defang, ENTITIES_MAX, entitiesByType, flagWords, SOURCE_WORDS, TYPE_NAMES, type Entity } from "../incidents/entities";
 import type { Incident } from "../incidents/model";
 import { expand, wrappable } from "./cards";
 
@@ -49,24 +41,10 @@ export const LEVELS: readonly Level[] = [
   { perType: 1, preview: 60, copyChars: 0, techniques: 3, actions: 0 },
 ];
 
-const SOURCE_WORDS: Record<EntitySource, string> = {
-  typed: "entered by an analyst",
-  extracted: "found in the report",
-  directory: "from the directory",
-};
-
-const FLAG_WORDS: Record<EntityFlag, string> = {
-  private: "private range",
-  reserved: "reserved range",
-  script: "script URL: do not open",
-  idn: "international domain",
-  "mixed-script": "lookalike letters (mixed scripts)",
-};
-
 /** What the card says beside a value: its role, the person's name, where it came from, its flags. */
 export function entityDetail(entity: Entity): string {
   const said = [entity.role === "impacted" ? "impacted" : "evidence", entity.name && wrappable(entity.name.slice(0, 100))];
-  return [...said, SOURCE_WORDS[entity.source], ...(entity.flags ?? []).map((f) => FLAG_WORDS[f])].filter(Boolean).join(" · ");
+  return [...said, SOURCE_WORDS[entity.source], ...flagWords(entity)].filter(Boolean).join(" · ");
 }
 
 /** The value as the card shows it: defanged, cut to `preview` characters, breakable for wrapping. */

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { ALERT_CATEGORIES } from "../incidents/attack";
-import { ENTITY_BOX_MAX_LENGTH, evidenceId, evidenceOf, impactedBox, impactedDirectoryIds } from "../incidents/form-entities";
+import {
+  ENTITY_BOX_MAX_LENGTH,
+  evidenceId,
+  evidenceOf,
+  impactedBox,
+  impactedDirectoryIds,
+  NO_DEFENDER_FIELDS,
+} from "../incidents/form-entities";
 import type { Incident } from "../incidents/model";
 import { closingChoiceOf, incidentRef } from "../incidents/model";
 import type { DirectoryEntry } from "../incidents/ports";
@@ -40,17 +47,6 @@ export function emptyForm(): IncidentForm {
     ...NO_DEFENDER_FIELDS,
   };
 }
-
-/** The analyst form's Defender fields, empty. */
-export const NO_DEFENDER_FIELDS = {
-  category: "",
-  techniques: "",
-  recommendedActions: "",
-  impacted: "",
-  impactedTyped: "",
-  evidenceKept: "",
-  evidenceTyped: "",
-} as const satisfies Partial<IncidentForm>;
 
 /** A new employee report with a fresh submission id, prefilled with `prefill`. */
 export function emptyReport(prefill: Partial<ReportForm> = {}): ReportForm {

@@ -681,7 +681,7 @@ describe("SentinelMirror: entities, category and techniques (src/incidents/mirro
   it("escapes what a value holds, so nothing in it is markup", () => {
     const message = entitiesMessage({ incidentNumber: 3, entities: [entity("url", "javascript:alert('<b>x</b>')")] });
     expect(message).toContain("javascript[:]alert(&#39;&lt;b&gt;x&lt;/b&gt;&#39;)");
-    expect(message).toContain("runs code: never open");
+    expect(message).toContain("script URL: do not open");
     expect(message).not.toContain("<b>");
   });
 

@@ -64,7 +64,7 @@ describe("the entities on the incident card, in the renderer", () => {
       "lookalike letters (mixed scripts)",
       "megan.bowen@contoso.com",
       "Megan Bowen · from the directory",
-      "found in the report",
+      "found in a report",
       "entered by an analyst",
     ]) {
       expect(shown).toContain(said);

@@ -335,7 +335,14 @@ describe("entities are an incident's words: shown defanged to the SOC, to no one
     const updates = stopped.connector.updated().filter((u) => u.id === postId);
     expect(updates.length).toBeGreaterThan(0);
     expect(visibleText(cardOf(updates.at(-1)!.activity))[0]).toBe("INC-1: a restricted report arrived");
-    const all = everything(stopped);
+    // Everything the bot sent and redrew, but the blank form the analyst asked for (it lists every category and
+    // the usual techniques as choices).
+    const all = JSON.stringify(
+      [...stopped.connector.sent(), ...stopped.connector.updated().map((u) => u.activity)].filter(
+        (a) => !JSON.stringify(a).includes('"id":"submitIncident"'),
+      ),
+    );
+    expect(all).toContain("INC-1: a restricted report arrived");
     for (const value of [word, "10.20.30", "T1110", "Credential access", "evil"]) expect(all).not.toContain(value);
     bot = await startTestBot();
   });

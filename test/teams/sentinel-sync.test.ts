@@ -319,9 +319,16 @@ describe("evidence and reports as comments", () => {
     await report(MEGAN);
     const incident = await synced(id);
     expect(incident.reports).toHaveLength(1);
-    const comments = [...inSentinel(id)!.comments.entries()];
+    const all = [...inSentinel(id)!.comments.entries()].map(([, c]) => c.message);
+    // The message's entities (its link target and domain, its author and both reporters) go in as one table of
+    // their own; Megan's report adds no entity that was not there (she wrote the message), so no second table.
+    const tables = all.filter((m) => m.startsWith("<p>Entities of INC-1"));
+    expect(tables).toHaveLength(1);
+    expect(tables[0]).toContain("hxxps://evil[.]example/");
+    expect(tables[0]).not.toContain("https://evil.example");
+    const comments = all.filter((m) => !tables.includes(m));
     expect(comments).toHaveLength(2);
-    const [created, added] = comments.map(([, c]) => c.message);
+    const [created, added] = comments;
     expect(created).toMatch(/^Reported in Microsoft Teams by Diego Siciliani .* through Create incident on a Teams message/);
     expect(created).toContain("Evidence: a Teams message by Megan Bowen, sent 2026-11-26 02:14 UTC, https://teams.microsoft.com/l/message/");
     expect(created).toMatch(/SHA-256 of its body as Teams sent it: [0-9a-f]{64}\./);

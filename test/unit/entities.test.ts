@@ -5,6 +5,7 @@ import {
   ENTITY_VALUE_MAX_LENGTH,
   entitiesByType,
   entityKey,
+  flagWords,
   indicatorValue,
   mergeEntities,
   parseTypedEntity,
@@ -261,5 +262,16 @@ describe("mergeEntities", () => {
       ["ip", ["10.0.0.1"]],
       ["url", ["https://h2.example/", "https://h1.example/"]],
     ]);
+  });
+});
+
+describe("what a value's flags say", () => {
+  it("a reserved IP is a range, a reserved domain a name; every flag in words", () => {
+    expect(flagWords(ok("ip", "240.0.0.1"))).toEqual(["reserved range"]);
+    expect(flagWords(ok("domain", "evil.example"))).toEqual(["reserved name (tests, examples)"]);
+    expect(flagWords(ok("ip", "10.0.0.1"))).toEqual(["private range"]);
+    expect(flagWords(ok("url", "javascript:alert(1)"))).toEqual(["script URL: do not open"]);
+    expect(flagWords(ok("domain", "xn--pypal-4ve.com"))).toEqual(["international domain", "lookalike letters (mixed scripts)"]);
+    expect(flagWords(ok("domain", "contoso.com"))).toEqual([]);
   });
 });

@@ -92,9 +92,9 @@ describe("the entity part of the incident card", () => {
       expect(text).toContain(said);
     }
     expect(entityDetail(entity("ip", "10.0.0.1", "related", "typed"))).toBe("evidence · entered by an analyst · private range");
-    expect(entityDetail(entity("ip", "240.0.0.1"))).toBe("evidence · found in the report · reserved range");
-    expect(entityDetail(entity("url", "javascript:alert(1)"))).toBe("evidence · found in the report · script URL: do not open");
-    expect(entityDetail(entity("domain", "xn--pypal-4ve.com"))).toBe("evidence · found in the report · international domain · lookalike letters (mixed scripts)");
+    expect(entityDetail(entity("ip", "240.0.0.1"))).toBe("evidence · found in a report · reserved range");
+    expect(entityDetail(entity("url", "javascript:alert(1)"))).toBe("evidence · found in a report · script URL: do not open");
+    expect(entityDetail(entity("domain", "xn--pypal-4ve.com"))).toBe("evidence · found in a report · international domain · lookalike letters (mixed scripts)");
     expect(entityDetail(entity("user", "megan.bowen@contoso.com", "impacted", "directory", "Megan Bowen"))).toBe("impacted · Megan Bowen · from the directory");
   });
 
