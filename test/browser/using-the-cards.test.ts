@@ -178,7 +178,12 @@ describe("the help card, used in the renderer", () => {
     expect(read).toContain("SOC incident intake");
     // Teams renders the markdown: a person sees italics, not asterisks.
     expect(read).toContain("the way Microsoft Sentinel's Create incident panel does.");
-    expect(await page.card.locator("em").innerText()).toBe("Create incident");
+    // Both mentions of the Create incident button (the panel's, and the one on a message) in italics.
+    expect(await page.card.locator("em").allInnerTexts()).toEqual(["Create incident", "Create incident"]);
+    expect(read).not.toContain("*");
+    // The indicators it picks out, said in words; the safe spellings shown as typed, not as a link.
+    expect(read).toContain("file hashes in it are picked out for the SOC (also when written safely, like hxxp or [.])");
+    expect(await page.card.locator("a").count()).toBe(0);
     expect(read).toMatch(/incident\s+Open the incident form/);
     await page.screenshot("help");
 
