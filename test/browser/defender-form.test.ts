@@ -133,8 +133,7 @@ describe("the analyst form's Defender part, used in the renderer", () => {
     await page.type("Recommended actions", "Block the domain at the proxy. Reset the passwords of anyone who signed in.");
     await page.type("Other impacted assets", "FIN-LAPTOP-07\n203.0.113.45");
     await page.type("Add evidence", `hxxps://paypa1-login[.]com/verify\nsha256: ${HASH}\n+44 7700 900123`);
-    await page.screenshot("incident-form-defender");
-    await page.screenshot("incident-form-filled-whole", { forReadme: false });
+    await page.screenshot("incident-form-defender", { from: "For Microsoft Defender" });
 
     const action = await page.click("Create incident");
     expect(action).toMatchObject({
@@ -200,7 +199,7 @@ describe("the analyst form's Defender part, used in the renderer", () => {
     expect(await page.input("Other impacted assets").inputValue()).toBe("VPN-GW-02\n203.0.113.300");
     expect(await page.input("Add evidence").inputValue()).toBe("sha256: 9f86d081884c7d659a2feaa0c55ad015");
     expect(await bot.incidents()).toEqual([]);
-    await page.screenshot("incident-form-entity-errors");
+    await page.screenshot("incident-form-entity-errors", { from: "For Microsoft Defender" });
   });
 });
 
