@@ -55,7 +55,7 @@ export function attachedAccount(
   entryPoint: EntryPoint,
   nowUtc: string,
   evidence: MessageEvidence | undefined,
-): { ok: true; account: ReportAccount } | { ok: false; errors: FieldErrors } {
+): { ok: true; account: ReportAccount; typed: Entity[] } | { ok: false; errors: FieldErrors } {
   const checked = checkForm({ ...form, status: "New", closing: "", closingComment: "", owner: "", tags: "" });
   if (!checked.ok) return { ok: false, errors: checked.errors };
   const v = checked.value;
@@ -72,6 +72,8 @@ export function attachedAccount(
       ...(evidence && { evidence }),
       submissionId: v.id,
     },
+    // The assets and evidence typed in the form's boxes (checked by checkForm): the report brings them too.
+    typed: [...v.impactedTyped, ...v.evidenceTyped],
   };
 }
 

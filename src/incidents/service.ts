@@ -325,8 +325,11 @@ export class IncidentService {
     const seenTarget = attachIdShape(targetId) ? await this.find(targetId, viewer) : undefined;
     const target = seenTarget?.access === "full" ? seenTarget.incident : undefined;
     const read = attachedAccount(form, actor, entryPoint, this.clock().toISOString(), options.evidence);
-    if (!target || !read.ok) {
-      return { kind: "invalid", errors: read.ok ? {} : read.errors, ...(!target && { attachTo: ATTACH_REFUSED }) };
+    // The impacted people and groups chosen in the form, named by the directory (as for a new incident).
+    const errors: FieldErrors = read.ok ? {} : read.errors;
+    const directory = read.ok ? await this.resolveImpacted(impactedRefsOf(form), errors) : [];
+    if (!target || !read.ok || Object.keys(errors).length > 0) {
+      return { kind: "invalid", errors, ...(!target && { attachTo: ATTACH_REFUSED }) };
     }
     // What the report brings, read before anything is written (as for a new report).
     const said = {
@@ -335,7 +338,7 @@ export class IncidentService {
     };
     const reporter = entryPoint === "form" ? undefined : actor;
     const found = await reportEntities(this.directory, said, reporter, options.evidence);
-    const entities = [...(options.entities ?? []), ...found];
+    const entities = [...(options.entities ?? []), ...directory, ...read.typed, ...found];
     const result = await this.addReport(target, read.account, contactOf(actor, options.contact), entities);
     if (result.kind === "counted") return result;
     if (result.kind !== "added" && result.kind !== "created") throw new Error(`addReport answered ${result.kind}`);

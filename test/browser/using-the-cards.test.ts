@@ -42,7 +42,10 @@ async function botSays(text: string, from: Person = ALEX): Promise<Json> {
 async function send(action: TakenAction | undefined, from: Person = ALEX): Promise<Json> {
   if (!action) throw new Error("the click sent nothing");
   expect(action.type).toBe("Action.Execute");
-  const res = await bot.post({ ...execute(bot.serviceUrl, action.verb ?? "", action.data, { from }), localTimezone: "Europe/London" });
+  const res = await bot.post({
+    ...execute(bot.serviceUrl, action.verb ?? "", action.data, { from }),
+    localTimezone: "Europe/London",
+  });
   expect(res.status).toBe(200);
   expect(res.body.type).toBe("application/vnd.microsoft.card.adaptive");
   return res.body.value;
@@ -52,7 +55,11 @@ async function send(action: TakenAction | undefined, from: Person = ALEX): Promi
 async function earlierIncidents(...tagLists: string[]): Promise<void> {
   for (const tags of tagLists) {
     const form = await botSays("incident");
-    const answer = await send({ type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title: `Earlier: ${tags}`, tags } });
+    const answer = await send({
+      type: "Action.Execute",
+      verb: "incident.create",
+      data: { ...form.actions[0].data, title: `Earlier: ${tags}`, tags },
+    });
     expect(visibleText(answer)[0]).toMatch(/^Incident INC-\d+ created$/);
   }
 }
@@ -63,13 +70,23 @@ describe("the incident form, used in the renderer", () => {
     const form = await botSays("incident");
     expect(await page.show(form)).toEqual([]);
     const shown = await page.text();
-    for (const words of ["Create incident", "Title", "Description", "Severity", "Status", "Classification (required when Closed)", "Owner", "Tags"]) {
+    for (const words of [
+      "Create incident",
+      "Title",
+      "Description",
+      "Severity",
+      "Status",
+      "Classification (required when Closed)",
+      "Owner",
+      "Tags",
+    ]) {
       expect(shown).toContain(words);
     }
     expect(await page.input("Severity", { required: true }).inputValue()).toBe("Medium");
     expect(await page.input("Status", { required: true }).inputValue()).toBe("New");
     // The workspace's recent tags are offered, most used first.
     expect(await page.boxes("tags")).toEqual(["Phishing", "Physical", "VIP", "Finance"]);
+    expect(await page.page.locator('[id="attachTo"] input[list]').inputValue()).toBe("None: create a new incident");
     await page.screenshot("incident-form");
 
     await page.type("Title", "Stranger tailgating at building 3", { required: true });
@@ -78,7 +95,7 @@ describe("the incident form, used in the renderer", () => {
     await page.pick("Status", "Active", { required: true });
     expect(await page.chooseOffered("owner", "Assign to me")).toBe("Assign to me (Alex Wilber (Teams))");
     await page.tick("tags", "Phishing", "VIP");
-    await page.screenshot("incident-form-filled");
+    await page.screenshot("incident-form-filled", { until: "For Microsoft Defender" });
 
     const action = await page.click("Create incident");
     const submissionId = form.actions[0].data.submissionId;
@@ -93,6 +110,8 @@ describe("the incident form, used in the renderer", () => {
         status: "Active",
         owner: "me",
         tags: "Phishing,VIP",
+        // Left as it came ("None: create a new incident"): a new incident.
+        attachTo: "new",
       },
     });
 
@@ -100,7 +119,15 @@ describe("the incident form, used in the renderer", () => {
     expect(await page.show(confirmation)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^Incident INC-4 created\n/);
-    for (const seen of ["Stranger tailgating at building 3", "Followed an employee through the badge door", "High", "Active", "Alex Wilber (Teams)", "Phishing, VIP", "Alex Wilber"]) {
+    for (const seen of [
+      "Stranger tailgating at building 3",
+      "Followed an employee through the badge door",
+      "High",
+      "Active",
+      "Alex Wilber (Teams)",
+      "Phishing, VIP",
+      "Alex Wilber",
+    ]) {
       expect(read).toContain(seen);
     }
     expect(await page.card.locator("input, textarea, select").count()).toBe(0);
@@ -151,7 +178,7 @@ describe("the incident form, used in the renderer", () => {
     expect(await page.input("Status", { required: true }).inputValue()).toBe("Closed");
     expect(await page.page.locator('[id="tags"]').getByLabel("Server room", { exact: true }).isChecked()).toBe(true);
     expect(await page.page.locator('[id="tags"]').getByLabel("Physical", { exact: true }).isChecked()).toBe(false);
-    await page.screenshot("incident-form-errors");
+    await page.screenshot("incident-form-errors", { until: "For Microsoft Defender" });
 
     // Fixed on the same card: the same submission, now stored.
     await page.type("Title", "Person at the server room door", { required: true });
@@ -163,7 +190,14 @@ describe("the incident form, used in the renderer", () => {
     expect(await page.show(confirmation)).toEqual([]);
     const done = await page.text();
     expect(done).toMatch(/^Incident INC-2 created\n/);
-    for (const seen of ["Person at the server room door", "Low", "Closed", "Undetermined", "Server room", "Closing comment: Left before the guards arrived."]) {
+    for (const seen of [
+      "Person at the server room door",
+      "Low",
+      "Closed",
+      "Undetermined",
+      "Server room",
+      "Closing comment: Left before the guards arrived.",
+    ]) {
       expect(done).toContain(seen);
     }
   });
@@ -178,7 +212,12 @@ describe("the help card, used in the renderer", () => {
     expect(read).toContain("SOC incident intake");
     // Teams renders the markdown: a person sees italics, not asterisks.
     expect(read).toContain("the way Microsoft Sentinel's Create incident panel does.");
-    expect(await page.card.locator("em").innerText()).toBe("Create incident");
+    // Both mentions of the Create incident button (the panel's, and the one on a message) in italics.
+    expect(await page.card.locator("em").allInnerTexts()).toEqual(["Create incident", "Create incident"]);
+    expect(read).not.toContain("*");
+    // The indicators it picks out, said in words; the safe spellings shown as typed, not as a link.
+    expect(read).toContain("file hashes in it are picked out for the SOC (also when written safely, like hxxp or [.])");
+    expect(await page.card.locator("a").count()).toBe(0);
     expect(read).toMatch(/incident\s+Open the incident form/);
     await page.screenshot("help");
 
@@ -197,7 +236,9 @@ describe("an employee's report, used in the renderer", () => {
     const report = await botSays(words, MEGAN);
     expect(await page.show(report)).toEqual([]);
     expect(await page.text()).toMatch(/^Report suspicious activity\n/);
-    expect(await page.input("In a few words", { required: true }).inputValue()).toBe("Someone followed me through the badge door at building 3 this morning");
+    expect(await page.input("In a few words", { required: true }).inputValue()).toBe(
+      "Someone followed me through the badge door at building 3 this morning",
+    );
     expect(await page.input("What happened", { required: true }).inputValue()).toBe(words);
 
     await page.input("When it happened").fill("2026-11-26");
@@ -210,13 +251,20 @@ describe("an employee's report, used in the renderer", () => {
     expect(action).toMatchObject({
       type: "Action.Execute",
       verb: "report.create",
-      data: { submissionId: report.actions[0].data.submissionId, whenDate: "2026-11-26", whenTime: "08:30", where: "Building 3, north door", urgent: "true" },
+      data: {
+        submissionId: report.actions[0].data.submissionId,
+        whenDate: "2026-11-26",
+        whenTime: "08:30",
+        where: "Building 3, north door",
+        urgent: "true",
+      },
     });
     const receipt = await send(action, MEGAN);
     expect(await page.show(receipt)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^Thank you. Your report is INC-1\n/);
-    for (const seen of ["What happens next", "marked urgent", "Reference", "INC-1", "Priority", "Urgent"]) expect(read).toContain(seen);
+    for (const seen of ["What happens next", "marked urgent", "Reference", "INC-1", "Priority", "Urgent"])
+      expect(read).toContain(seen);
     await page.screenshot("report-received");
 
     expect(await bot.app.service.get(String(action?.data.submissionId))).toMatchObject({
@@ -234,7 +282,11 @@ describe("the triage channel card, used in the renderer", () => {
     const chosen = await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
     expect(chosen.status).toBe(200);
     const form = await botSays("incident");
-    await send({ type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title: "Suspicious sign-in from a new country", severity: "High", tags: "Identity" } });
+    await send({
+      type: "Action.Execute",
+      verb: "incident.create",
+      data: { ...form.actions[0].data, title: "Suspicious sign-in from a new country", severity: "High", tags: "Identity" },
+    });
     const posted = () => bot.connector.calls.filter((c) => c.method === "POST" && c.path.includes("19:soc-triage@thread.tacv2"));
     while (posted().length < 1) await bot.connector.waitForCalls(bot.connector.calls.length + 1);
     const triage = cardOf(posted()[0]!.body);
@@ -242,7 +294,8 @@ describe("the triage channel card, used in the renderer", () => {
     expect(await page.show(triage)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^INC-1: new high incident\n/);
-    for (const seen of ["Suspicious sign-in from a new country", "High", "New", "Unassigned", "Identity"]) expect(read).toContain(seen);
+    for (const seen of ["Suspicious sign-in from a new country", "High", "New", "Unassigned", "Identity"])
+      expect(read).toContain(seen);
     await page.screenshot("triage");
     // The same card in Teams dark and high contrast, for the README (its contrast: test/cards/contrast.test.ts).
     for (const theme of THEMES.filter((t) => t.name !== "light")) {
@@ -274,7 +327,14 @@ describe("the triage channel card, used in the renderer", () => {
 describe("after the report, used in the renderer", () => {
   it("an analyst comments, asks the reporter and adds a task from the triage card; the reporter answers in their chat", async () => {
     const report = await botSays("Someone called me claiming to be IT and asked for my MFA code", MEGAN);
-    await send({ type: "Action.Execute", verb: "report.create", data: { ...report.actions[0].data, ...values(report), title: "A caller asked for my MFA code" } }, MEGAN);
+    await send(
+      {
+        type: "Action.Execute",
+        verb: "report.create",
+        data: { ...report.actions[0].data, ...values(report), title: "A caller asked for my MFA code" },
+      },
+      MEGAN,
+    );
     const [incident] = await bot.incidents();
     const triage = await send({ type: "Action.Execute", verb: "triage.view", data: { incidentId: incident!.id } });
 
@@ -296,7 +356,8 @@ describe("after the report, used in the renderer", () => {
     const tasked = await send(await page.click("Save task"));
     expect(await page.show(tasked)).toEqual([]);
     const read = await page.text();
-    for (const seen of ["Tasks: 0 of 1 done", "Block the caller's number", "Comments (2)", "Did you give them any code?"]) expect(read).toContain(seen);
+    for (const seen of ["Tasks: 0 of 1 done", "Block the caller's number", "Comments (2)", "Did you give them any code?"])
+      expect(read).toContain(seen);
     expect(await page.layoutProblems()).toEqual([]);
     await page.screenshot("triage-worked");
 

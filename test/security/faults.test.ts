@@ -21,7 +21,8 @@ import { LOOPBACK_SERVICE_URLS } from "../../src/teams/service-urls";
 import { execute, message, search, submitMessage, TEST_SUBMISSION_SECRET } from "../support/teams";
 
 const DIRECTORY_FILE = path.resolve(__dirname, "..", "..", "data", "directory.json");
-const STORE_DOWN = "The incident store is not answering, so nothing was saved. Everything you typed is still here: send it again in a moment.";
+const STORE_DOWN =
+  "The incident store is not answering, so nothing was saved. Everything you typed is still here: send it again in a moment.";
 const DIRECTORY_DOWN = /^The directory is not answering/;
 
 /** What a person typed into the form, all of it to come back. */
@@ -36,6 +37,13 @@ function typed(n: number) {
     status: "Active",
     owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01",
     tags: `Physical,Laptop-${n % 3}`,
+    // The Defender part, filled too: kept like the rest.
+    category: "Exfiltration",
+    techniques: "",
+    recommendedActions: "Wipe the laptop remotely.",
+    impacted: "",
+    impactedTyped: `LT-${n}`,
+    evidenceTyped: "",
   };
 }
 
@@ -94,7 +102,9 @@ function switchable(inner: Directory): { directory: Directory; down: boolean } {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) =>
-        state.down ? Promise.reject(new DirectoryUnavailableError("injected: the directory is down")) : (value as (...a: unknown[]) => unknown).apply(target, args);
+        state.down
+          ? Promise.reject(new DirectoryUnavailableError("injected: the directory is down"))
+          : (value as (...a: unknown[]) => unknown).apply(target, args);
     },
   });
   return state;
@@ -115,7 +125,16 @@ describe("the directory failing mid-request", () => {
     const service = new IncidentService({ store, directory: directory.directory, workspaceId: "test-workspace" });
     connector = await startConnector();
     const log = createLogger("silent");
-    server = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 262_144, botFramework: {}, bot: buildBot({ service, log, secret: Buffer.from(TEST_SUBMISSION_SECRET), trustedServiceUrls: LOOPBACK_SERVICE_URLS }), trustedServiceUrls: LOOPBACK_SERVICE_URLS, log, describe: {} });
+    server = await startServer({
+      port: 0,
+      host: "127.0.0.1",
+      maxBodyBytes: 262_144,
+      botFramework: {},
+      bot: buildBot({ service, log, secret: Buffer.from(TEST_SUBMISSION_SECRET), trustedServiceUrls: LOOPBACK_SERVICE_URLS }),
+      trustedServiceUrls: LOOPBACK_SERVICE_URLS,
+      log,
+      describe: {},
+    });
   });
   afterEach(async () => {
     await server.close();
@@ -132,7 +151,9 @@ describe("the directory failing mid-request", () => {
     const res = await post(execute(connector.url, "incident.create", form));
     expect(res.status).toBe(200);
     expect(visibleText(res.body.value)).toContainEqual(expect.stringMatching(DIRECTORY_DOWN));
-    const { submissionId, ...inputs } = form;
+    // The impacted people choice offers only what the directory names: none while it is down (none was chosen).
+    const { submissionId, impacted, ...inputs } = form;
+    expect(impacted).toBe("");
     expect(values(res.body.value)).toEqual({ ...inputs, attachTo: "new" });
     expect(storedIn(file).incidents).toBe(0);
     // Typeahead answers with nothing rather than an error.
@@ -159,7 +180,17 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
     );
     const file = path.join(dir, "incidents.db");
     const app = await startApp(
-      { ...authEnv(idp), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", SQLITE_PATH: file, SQLITE_BUSY_TIMEOUT_MS: "50", DIRECTORY_FILE, WORKSPACE_ID: "logs", SUBMISSION_SECRET: TEST_SUBMISSION_SECRET },
+      {
+        ...authEnv(idp),
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "info",
+        SQLITE_PATH: file,
+        SQLITE_BUSY_TIMEOUT_MS: "50",
+        DIRECTORY_FILE,
+        WORKSPACE_ID: "logs",
+        SUBMISSION_SECRET: TEST_SUBMISSION_SECRET,
+      },
       logs.logger,
     );
     const s = connector.url;
@@ -180,7 +211,13 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
       expect((await postActivity(app.url, message(s, "incident"), await token())).status).toBe(200);
       // (4xx: the connector client retries 5xx by itself.)
       connector.failNext(1, 403);
-      const form = { ...aForm(), ...secrets, tags: `${secrets.tag},Mail`, status: "Closed", closing: "TruePositive.SuspiciousActivity" };
+      const form = {
+        ...aForm(),
+        ...secrets,
+        tags: `${secrets.tag},Mail`,
+        status: "Closed",
+        closing: "TruePositive.SuspiciousActivity",
+      };
       const created = await postActivity(app.url, execute(s, "incident.create", form), await token());
       expect(visibleText(created.body.value)[0]).toBe("Incident INC-1 created");
       // The form sent (1), then the refused update for everyone after the answer (2).
@@ -190,11 +227,23 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
       expect((await postActivity(app.url, message(s, "help"), await token())).status).toBe(500);
       // Refused tokens.
       expect((await postActivity(app.url, execute(s, "incident.create", form), await token({ key: "rogue" }))).status).toBe(401);
-      expect((await postActivity(app.url, execute(s, "incident.create", form), await token({ claims: { exp: Math.floor(Date.now() / 1000) - 900 } }))).status).toBe(401);
+      expect(
+        (
+          await postActivity(
+            app.url,
+            execute(s, "incident.create", form),
+            await token({ claims: { exp: Math.floor(Date.now() / 1000) - 900 } }),
+          )
+        ).status,
+      ).toBe(401);
       // The store failing during a create.
       const holder = new Database(file);
       holder.exec("BEGIN EXCLUSIVE");
-      const failed = await postActivity(app.url, execute(s, "incident.create", { ...form, submissionId: aForm().submissionId }), await token());
+      const failed = await postActivity(
+        app.url,
+        execute(s, "incident.create", { ...form, submissionId: aForm().submissionId }),
+        await token(),
+      );
       holder.exec("ROLLBACK");
       holder.close();
       expect(visibleText(failed.body.value)).toContain(STORE_DOWN);
@@ -209,7 +258,13 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
     const written = `${logs.text()}\n${consoleOut.join("\n")}`;
     // The capture worked: the events above are there.
     const msgs = logs.lines().map((l) => l.msg);
-    expect(msgs).toEqual(expect.arrayContaining(["incident created", "unhandled error in a turn", "dependency unavailable during create; form returned with values kept"]));
+    expect(msgs).toEqual(
+      expect.arrayContaining([
+        "incident created",
+        "unhandled error in a turn",
+        "dependency unavailable during create; form returned with values kept",
+      ]),
+    );
     expect(msgs).toContainEqual(expect.stringMatching(/could not update the card message for everyone/));
     expect(idp.issued.length).toBeGreaterThan(0);
     const forbidden = [
@@ -223,6 +278,8 @@ describe("logs at info carry no secrets, tokens or incident text", () => {
       TEST_SUBMISSION_SECRET,
     ];
     for (const value of forbidden) expect(written).not.toContain(value);
-    process.stdout.write(`log check: ${logs.lines().length} log lines and ${consoleOut.length} console writes searched for ${forbidden.length} secrets: none found\n`);
+    process.stdout.write(
+      `log check: ${logs.lines().length} log lines and ${consoleOut.length} console writes searched for ${forbidden.length} secrets: none found\n`,
+    );
   });
 });

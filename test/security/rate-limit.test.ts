@@ -61,6 +61,13 @@ describe("per-person limits on the bot (RATE_LIMIT_CREATES_PER_MINUTE=3, RATE_LI
     closingComment: "",
     owner: "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01",
     tags: "Phishing,Finance",
+    // The Defender part, filled too: kept like the rest.
+    category: "InitialAccess",
+    techniques: "T1566",
+    recommendedActions: "Block the sender.",
+    impacted: "",
+    impactedTyped: "FIN-LAPTOP-07",
+    evidenceTyped: "hxxps://paypa1-login[.]com/verify",
   });
 
   it("gives a create over the limit its form back, with everything typed and when to retry; nothing is stored", async () => {

@@ -55,7 +55,11 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     return cardOf(bot.connector.sent()[0]);
   }
 
-  const filled = (card: Record<string, any>, typed: Record<string, string>) => ({ ...card.actions[0].data, ...values(card), ...typed });
+  const filled = (card: Record<string, any>, typed: Record<string, string>) => ({
+    ...card.actions[0].data,
+    ...values(card),
+    ...typed,
+  });
 
   /** An analyst's new incident from the chat form; `restricted` for need-to-know. */
   async function created(from: Person, title: string, restricted = false): Promise<Incident> {
@@ -69,7 +73,12 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
   /** The form in chat, sent with an incident chosen to attach to. */
   async function attachByForm(from: Person, attachTo: string, typed: Record<string, string> = {}) {
     const form = await formFor(from);
-    const data = filled(form, { title: "Same sender again", description: "A second mail from the fake payroll address.", attachTo, ...typed });
+    const data = filled(form, {
+      title: "Same sender again",
+      description: "A second mail from the fake payroll address.",
+      attachTo,
+      ...typed,
+    });
     return { data, res: await bot.post(execute(bot.serviceUrl, "incident.create", data, { from })) };
   }
 
@@ -78,7 +87,11 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     const open = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload(), { from }));
     const card = open.body.task.value.card.content;
     const data = filled(card, { attachTo });
-    return { card, data, res: await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from, payload: messagePayload() })) };
+    return {
+      card,
+      data,
+      res: await bot.post(submitActionFromMessage(bot.serviceUrl, data, { from, payload: messagePayload() })),
+    };
   }
 
   async function typeahead(from: Person, typed: string) {
@@ -98,7 +111,10 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       bot.connector.reset();
       return attachByMessage(LEE, target.id);
     })();
-    expect(input(card, "attachTo")).toMatchObject({ type: "Input.ChoiceSet", "choices.data": { type: "Data.Query", dataset: "incidents" } });
+    expect(input(card, "attachTo")).toMatchObject({
+      type: "Input.ChoiceSet",
+      "choices.data": { type: "Data.Query", dataset: "incidents" },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body.task.value.title).toBe("Report added");
@@ -108,7 +124,9 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     // A button to the incident's post in the triage channel (Teams' deep link to a channel message).
     const open = res.body.task.value.card.content.actions.find((a: { id?: string }) => a.id === "openIncident");
     expect(open).toMatchObject({ type: "Action.OpenUrl", title: "Open in the triage channel" });
-    expect(open.url).toBe(`https://teams.microsoft.com/l/message/19%3Asoc-triage%40thread.tacv2/${posted}?tenantId=72f988bf-0000-4000-8000-000000000001&parentMessageId=${posted}`);
+    expect(open.url).toBe(
+      `https://teams.microsoft.com/l/message/19%3Asoc-triage%40thread.tacv2/${posted}?tenantId=72f988bf-0000-4000-8000-000000000001&parentMessageId=${posted}`,
+    );
 
     // One incident, with Lee's report of the message and its evidence; no incident for the message itself.
     const all = await bot.incidents();
@@ -136,7 +154,12 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       expect.stringMatching(/^user:.+:directory$/),
       expect.stringMatching(/^user:.+:directory$/),
     ]);
-    expect(stored.entities?.filter((e) => e.type === "user").map((e) => e.name).sort()).toEqual(["Lee Gu", "Megan Bowen (Teams)"]); // the directory's names, not the message's
+    expect(
+      stored.entities
+        ?.filter((e) => e.type === "user")
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(["Lee Gu", "Megan Bowen (Teams)"]); // the directory's names, not the message's
   });
 
   it("from the analyst's form: the report joins the chosen incident; sent twice (a double click), it is added once", async () => {
@@ -162,6 +185,30 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     expect((await bot.app.service.get(target.id))!.reports!.map((r) => r.title)).toEqual(["Same sender again", "And a third"]);
   });
 
+  it("from the analyst's form: the impacted assets, people and evidence typed in its boxes join the incident; an invalid one writes nothing", async () => {
+    const target = await created(ALEX, "Phishing from fake payroll");
+    const bad = await attachByForm(LEE, target.id, {
+      impactedTyped: "203.0.113.300",
+      evidenceTyped: "hxxps://paypa1-login[.]com/verify",
+    });
+    expect(text(bad.res.body.value)).toContain("203.0.113.300 is not an IP address");
+    expect((await bot.app.service.get(target.id))!.reports ?? []).toHaveLength(0);
+
+    const { res } = await attachByForm(LEE, target.id, {
+      impacted: MEGAN.aadObjectId!,
+      impactedTyped: "FIN-LAPTOP-07\n203.0.113.45",
+      evidenceTyped: "hxxps://paypa1-login[.]com/verify",
+    });
+    expect(text(res.body.value)).toContain("Added to INC-1: Phishing from fake payroll.");
+    const stored = (await bot.app.service.get(target.id))!;
+    expect(stored.entities?.map((e) => `${e.role} ${e.source} ${e.type}:${e.value}`).sort()).toEqual([
+      `impacted directory user:${MEGAN.aadObjectId}`,
+      "impacted typed device:fin-laptop-07",
+      "impacted typed ip:203.0.113.45",
+      "related typed url:https://paypa1-login.com/verify",
+    ]);
+  });
+
   it("a form sent back for another field keeps the chosen incident: its title in a private chat, its number only where others read", async () => {
     const target = await created(ALEX, "Tailgating at building 3");
     const { res } = await attachByForm(LEE, target.id, { title: " " });
@@ -174,7 +221,8 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     await bot.post(message(bot.serviceUrl, "incident", { from: LEE, where: "channel" }));
     const form = cardOf(bot.connector.sent()[0]) as Record<string, any>;
     const data = filled(form, { title: " ", attachTo: target.id });
-    const inChannel = (await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: LEE, where: "channel" }))).body.value;
+    const inChannel = (await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: LEE, where: "channel" }))).body
+      .value;
     expect(input(inChannel, "attachTo").choices).toContainEqual({ title: "INC-1", value: target.id });
     expect(JSON.stringify(inChannel)).not.toContain("Tailgating");
     expect((await bot.app.service.get(target.id))!.reports).toBeUndefined();
@@ -213,7 +261,11 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     });
 
     it("an incident of another workspace on the same store", async () => {
-      const other = await startTestBot({ ...env, ...(store === "sqlite" && { SQLITE_PATH: bot.app.config.SQLITE_PATH }), WORKSPACE_ID: "other-workspace" });
+      const other = await startTestBot({
+        ...env,
+        ...(store === "sqlite" && { SQLITE_PATH: bot.app.config.SQLITE_PATH }),
+        WORKSPACE_ID: "other-workspace",
+      });
       try {
         const form = (await (async () => {
           await other.post(message(other.serviceUrl, "incident", { from: LEE }));
@@ -248,7 +300,12 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       bot.connector.reset();
       await bot.post(message(bot.serviceUrl, "incident", { from: MEGAN }));
       const mine = cardOf(bot.connector.sent()[0]);
-      const data = { ...filled(form, { title: "Megan's words" }), submissionId: mine.actions[0].data.submissionId, submissionToken: mine.actions[0].data.submissionToken, attachTo: target.id };
+      const data = {
+        ...filled(form, { title: "Megan's words" }),
+        submissionId: mine.actions[0].data.submissionId,
+        submissionToken: mine.actions[0].data.submissionToken,
+        attachTo: target.id,
+      };
       const res = await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: MEGAN }));
       expect(errorAfter(res.body.value, "attachTo")).toBe(ATTACH_REFUSED);
       await bot.settled();
@@ -290,7 +347,9 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     await bot.post(message(bot.serviceUrl, "incident", { from: ALEX, where: "groupChat" }));
     const form = cardOf(bot.connector.sent()[0]) as Record<string, any>;
     const data = filled(form, { title: "Badge misuse at building 3" });
-    await bot.post(execute(bot.serviceUrl, "incident.create", data, { from: ALEX, where: "groupChat", replyToId: "confirmation-1" }));
+    await bot.post(
+      execute(bot.serviceUrl, "incident.create", data, { from: ALEX, where: "groupChat", replyToId: "confirmation-1" }),
+    );
     const target = (await bot.app.service.get(data.submissionId))!;
     expect(target.formMessageId).toBe("confirmation-1");
     await until("the triage post", async () => (await bot.app.service.get(target.id))?.triage?.state === "posted");
@@ -359,11 +418,25 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       if (!checked.ok) throw new Error(checked.error);
       return checked.entity;
     };
-    const form = { submissionId: randomUUID(), title: "More of it", description: "", severity: "Medium", status: "New", closing: "", closingComment: "", owner: "", tags: "" };
+    const form = {
+      submissionId: randomUUID(),
+      title: "More of it",
+      description: "",
+      severity: "Medium",
+      status: "New",
+      closing: "",
+      closingComment: "",
+      owner: "",
+      tags: "",
+    };
     const actor = { objectId: LEE.aadObjectId, name: LEE.name };
-    const first = await bot.app.service.attach(target.id, form, actor, "form", { entities: [entity("domain", "paypa1-login.com"), entity("ip", "203.0.113.7")] });
+    const first = await bot.app.service.attach(target.id, form, actor, "form", {
+      entities: [entity("domain", "paypa1-login.com"), entity("ip", "203.0.113.7")],
+    });
     expect(first.kind).toBe("added");
-    const second = await bot.app.service.attach(target.id, { ...form, submissionId: randomUUID() }, actor, "form", { entities: [entity("domain", "PAYPA1-login.com")] });
+    const second = await bot.app.service.attach(target.id, { ...form, submissionId: randomUUID() }, actor, "form", {
+      entities: [entity("domain", "PAYPA1-login.com")],
+    });
     expect(second.kind).toBe("added");
     const stored = (await bot.app.service.get(target.id))!;
     expect(stored.entities?.map((e) => `${e.type}:${e.value}`).sort()).toEqual(["domain:paypa1-login.com", "ip:203.0.113.7"]);

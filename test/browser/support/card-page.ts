@@ -18,6 +18,8 @@
  *   A filtered choice set then shows its static choices: the owner as a text box with a list, the
  *   tags as check boxes. Teams shows search boxes and asks the bot (application/search, tested in
  *   test/teams).
+ * - A filtered single choice (owner, the incident to add to) is a text box here: it shows the chosen
+ *   choice's title, as Teams does, not its value (the renderer would show "new" or "me").
  * - Markdown: Teams renders a small subset (bold, italic, links); the renderer needs a processor for
  *   it, and this one does just that subset.
  */
@@ -143,6 +145,19 @@ function pageScript(): void {
       .replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '<a href="$2">$1</a>')}</p>`;
     result.didProcess = true;
   };
+  // A filtered single choice drawn as a text box shows its value as the box's text ("new", "me"): Teams shows the chosen
+  // choice's title. The box is given the title, which the renderer sends back as that choice's value.
+  const showChosenTitles = (node: any): any => {
+    if (Array.isArray(node)) return node.map(showChosenTitles);
+    if (!node || typeof node !== "object") return node;
+    const out: any = {};
+    for (const [key, value] of Object.entries(node)) out[key] = showChosenTitles(value);
+    if (out.type === "Input.ChoiceSet" && out.style === "filtered" && !out.isMultiSelect && Array.isArray(out.choices)) {
+      const chosen = out.choices.find((c: any) => c && c.value === out.value && c.title);
+      if (chosen) out.value = chosen.title;
+    }
+    return out;
+  };
   window.showCard = (payload: unknown, hostConfigJson: unknown) => {
     const hostConfig = new AC.HostConfig(hostConfigJson);
     // The renderer ignores `false` for this setting in JSON: switch typeahead off here (see the top of card-page.ts).
@@ -151,7 +166,7 @@ function pageScript(): void {
     card.hostConfig = hostConfig;
     card.maxVersion = new AC.Version(1, 5);
     const context = new AC.SerializationContext();
-    card.parse(payload, context);
+    card.parse(showChosenTitles(payload), context);
     const problems: string[] = [];
     for (let i = 0; i < context.eventCount; i++) {
       const e = context.getEventAt(i);
@@ -242,7 +257,9 @@ export class CardPage {
   async chooseOffered(inputId: string, startsWith: string): Promise<string> {
     const box = this.page.locator(`[id="${inputId}"] input[list]`);
     const listId = await box.getAttribute("list");
-    const offered = await this.page.locator(`datalist[id="${listId}"] option`).evaluateAll((options: any[]) => options.map((o) => String(o.value)));
+    const offered = await this.page
+      .locator(`datalist[id="${listId}"] option`)
+      .evaluateAll((options: any[]) => options.map((o) => String(o.value)));
     const choice = offered.find((o) => o.startsWith(startsWith));
     if (!choice) throw new Error(`${inputId} offers no choice starting "${startsWith}"; it offers ${JSON.stringify(offered)}`);
     await box.fill(choice);
@@ -256,7 +273,9 @@ export class CardPage {
 
   /** The choices a multi-select offers as check boxes, in order. */
   async boxes(inputId: string): Promise<string[]> {
-    return this.page.locator(`[id="${inputId}"] input[type=checkbox]`).evaluateAll((boxes: any[]) => boxes.map((b) => String(b.getAttribute("aria-label") ?? "")));
+    return this.page
+      .locator(`[id="${inputId}"] input[type=checkbox]`)
+      .evaluateAll((boxes: any[]) => boxes.map((b) => String(b.getAttribute("aria-label") ?? "")));
   }
 
   /** Clicks a button of the card; returns what the renderer sent, or undefined when it sent nothing. */
@@ -275,21 +294,29 @@ export class CardPage {
   async layoutProblems(): Promise<string[]> {
     return this.card.evaluate((host: any) => {
       const out: string[] = [];
-      const says = (el: any) => String(el.innerText || "").replace(/\s+/g, " ").slice(0, 40);
+      const says = (el: any) =>
+        String(el.innerText || "")
+          .replace(/\s+/g, " ")
+          .slice(0, 40);
       const root = host.firstElementChild;
-      if (root && root.scrollWidth > root.clientWidth + 1) out.push(`the card is ${root.scrollWidth}px wide in ${root.clientWidth}px`);
+      if (root && root.scrollWidth > root.clientWidth + 1)
+        out.push(`the card is ${root.scrollWidth}px wide in ${root.clientWidth}px`);
       for (const el of Array.from<any>(host.querySelectorAll(".ac-textBlock, .ac-richTextBlock, .ac-factset, .ac-pushButton"))) {
         if (el.scrollWidth > el.clientWidth + 1) out.push(`"${says(el)}" needs ${el.scrollWidth}px, has ${el.clientWidth}px`);
       }
       for (const set of Array.from<any>(host.querySelectorAll(".ac-columnSet"))) {
         const columns = Array.from<any>(set.children).filter((c) => c.classList.contains("ac-container"));
-        const rows: any[][] = columns.map((c) => Array.from<any>(c.children).filter((e) => !String(e.className).includes("separator")));
+        const rows: any[][] = columns.map((c) =>
+          Array.from<any>(c.children).filter((e) => !String(e.className).includes("separator")),
+        );
         const count = rows[0]?.length ?? 0;
         if (columns.length < 2 || count < 2 || rows.some((r) => r.length !== count)) continue;
         for (let i = 0; i < count; i++) {
           const tops = rows.map((r) => r[i].getBoundingClientRect().top as number);
           if (Math.max(...tops) - Math.min(...tops) > 8) {
-            out.push(`"${says(rows[0]![i])}" is ${Math.round(Math.max(...tops) - Math.min(...tops))}px out of line with "${says(rows[1]![i])}"`);
+            out.push(
+              `"${says(rows[0]![i])}" is ${Math.round(Math.max(...tops) - Math.min(...tops))}px out of line with "${says(rows[1]![i])}"`,
+            );
           }
         }
       }
@@ -300,15 +327,40 @@ export class CardPage {
   /**
    * A picture of the message with its card. README pictures go to docs/images/<name>.png when
    * UPDATE_SCREENSHOTS=1 (else to a temporary folder, so a test run leaves the work tree as it was);
-   * other pictures always go to the temporary folder.
+   * other pictures always go to the temporary folder. For a part of a long card: `from`, a text on the
+   * card (a section's heading) where the picture starts (else the top); `until`, one where it stops
+   * (else the card's end).
    */
-  async screenshot(name: string, { forReadme = true } = {}): Promise<string> {
+  async screenshot(
+    name: string,
+    { forReadme = true, from, until }: { forReadme?: boolean; from?: string; until?: string } = {},
+  ): Promise<string> {
     const dir = forReadme && process.env.UPDATE_SCREENSHOTS === "1" ? path.join(ROOT, "docs", "images") : SCRATCH;
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${name}.png`);
     // Chromium paints a page in the background (another theme's page was opened after it) only now and then: seconds per picture.
     await this.page.bringToFront();
-    await this.page.locator("#message").screenshot({ path: file, animations: "disabled", caret: "hide" });
+    const message = this.page.locator("#message");
+    if (!from && !until) {
+      await message.screenshot({ path: file, animations: "disabled", caret: "hide" });
+      return file;
+    }
+    // In page coordinates (a full-page picture's), whatever the page's scroll.
+    const box = async (l: Locator) =>
+      l.evaluate((el: any) => {
+        const r = el.getBoundingClientRect();
+        return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
+      });
+    const topOf = async (text: string) => {
+      const found = this.card.getByText(text, { exact: true }).first();
+      if ((await found.count()) === 0) throw new Error(`no "${text}" on the card to cut the picture ${name} at`);
+      return (await box(found)).y - 12;
+    };
+    const whole = await box(message);
+    const top = from ? Math.max(whole.y, await topOf(from)) : whole.y;
+    const bottom = until ? Math.min(whole.y + whole.height, await topOf(until)) : whole.y + whole.height;
+    const clip = { x: whole.x, y: top, width: whole.width, height: bottom - top };
+    await this.page.screenshot({ path: file, clip, fullPage: true, animations: "disabled", caret: "hide" });
     return file;
   }
 }
