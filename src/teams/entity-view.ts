@@ -47,9 +47,12 @@ export function entityDetail(entity: Entity): string {
   return [...said, SOURCE_WORDS[entity.source], ...flagWords(entity)].filter(Boolean).join(" · ");
 }
 
-/** The value as the card shows it: defanged, cut to `preview` characters, breakable for wrapping. */
+/** Types whose value, as people typed it, can never open anything: shown as typed (FIN-LAPTOP-07, +44 20 7946 0958). */
+const SHOWN_AS_TYPED: ReadonlySet<Entity["type"]> = new Set(["device", "phone", "file"]);
+
+/** The value as the card shows it: defanged (or as typed, where nothing can open), cut to `preview` characters, breakable. */
 export function shownValue(entity: Entity, preview: number): string {
-  const text = defang(entity);
+  const text = SHOWN_AS_TYPED.has(entity.type) && entity.typed ? entity.typed : defang(entity);
   return wrappable(text.length > preview ? `${text.slice(0, preview)}…` : text);
 }
 

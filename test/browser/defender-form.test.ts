@@ -156,11 +156,11 @@ describe("the analyst form's Defender part, used in the renderer", () => {
       "T1204 User Execution",
       "Recommended actions: Block the domain at the proxy. Reset the passwords of anyone who signed in.",
       "5 indicators, 2 impacted. Shown defanged: hxxp and [.] stand for http and a dot.",
-      "fin-laptop-07 impacted · entered by an analyst",
+      "FIN-LAPTOP-07 impacted · entered by an analyst",
       "203.0.113[.]45 impacted · entered by an analyst · reserved range",
       "hxxps://paypa1-login[.]com/verify evidence · entered by an analyst",
       `${HASH} evidence · entered by an analyst`,
-      "+447700900123 evidence · entered by an analyst",
+      "+44 7700 900123 evidence · entered by an analyst",
     ]) {
       expect(read).toContain(seen);
     }

@@ -6,7 +6,7 @@
 import { defang, ENTITIES_MAX } from "../../src/incidents/entities";
 import type { Incident } from "../../src/incidents/model";
 import { triageCard, type AdaptiveCard } from "../../src/teams/cards";
-import { CARD_CHARS_MAX, entityDetail, LEVELS, withEntityParts } from "../../src/teams/entity-view";
+import { CARD_CHARS_MAX, entityDetail, LEVELS, shownValue, withEntityParts } from "../../src/teams/entity-view";
 import { walk, type Json } from "../cards/teams-rules";
 import { entity, largestEntities, longUrl, phishingFields } from "../support/entities";
 
@@ -54,6 +54,14 @@ describe("defang", () => {
 });
 
 describe("the entity part of the incident card", () => {
+  it("shows a device, a phone number and a hash as they were typed, anything that can open defanged", () => {
+    const typed = (type: Parameters<typeof entity>[0], raw: string) => shownValue(entity(type, raw, "related", "typed"), 200).replace(/\u200b/g, "");
+    expect(typed("device", "FIN-LAPTOP-07")).toBe("FIN-LAPTOP-07");
+    expect(typed("phone", "+44 20 7946 0958")).toBe("+44 20 7946 0958");
+    expect(typed("url", "hxxps://Paypa1-Login[.]com/x")).toBe("hxxps://paypa1-login[.]com/x");
+    expect(typed("domain", "Paypa1-Login.com")).toBe("paypa1-login[.]com");
+  });
+
   const card = triageCard({ ...BASE, ...phishingFields(), entitiesNotKept: 3 });
 
   it("shows each value defanged, in a TextRun, never the plain form outside Copy values", () => {
