@@ -28,6 +28,8 @@ export interface AttachOptions {
   entities?: readonly Entity[];
   /** A reported message's whole text and link targets, for extraction (the description holds at most part of it). */
   message?: { text: string; links: readonly string[] };
+  /** The id a new incident of the reported message would have: later reports of the message join the target. */
+  messageIncidentId?: string;
 }
 
 export type AttachResult =

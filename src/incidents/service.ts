@@ -148,6 +148,8 @@ export interface IncidentServiceOptions {
 export const OWNER_RESULTS_MAX = 15;
 const TRIAGE_KEY = "triageChannel";
 const SECRET_KEY = "formSigningSecret";
+/** `messageAlias:<id a message's incident would have>` -> the incident an analyst added the message to. */
+const MESSAGE_ALIAS_KEY = "messageAlias:";
 const QUESTION_GONE = "That question is not on this incident any more.";
 
 /** The SOC's question with this id on the incident; undefined for any other comment (a note, an answer) or none. */
@@ -249,8 +251,12 @@ export class IncidentService {
       providerName: PROVIDER_NAME,
       ...(this.mirrored && { sentinel: newLink(now) }),
     };
+    // A message an analyst added to another incident: later reports of it go there (see attach).
+    const aliased = options.evidence ? await this.messageIncident(v.id) : undefined;
     // What the analyst typed ranks before what was found (mergeEntities keeps typed first past ENTITIES_MAX).
-    const outcome = await this.store.create(withEntities(fresh, found));
+    const outcome = aliased
+      ? { created: false as const, incident: aliased }
+      : await this.store.create(withEntities(fresh, found));
     if (outcome.created) {
       // Read again on the next suggestion (only what changed, where the store can tell).
       if (v.tags.length && this.tagCache) this.tagCache.at = -Infinity;
@@ -340,6 +346,10 @@ export class IncidentService {
     const found = await reportEntities(this.directory, said, reporter, options.evidence);
     const entities = [...(options.entities ?? []), ...directory, ...read.typed, ...found];
     const result = await this.addReport(target, read.account, contactOf(actor, options.contact), entities);
+    // The message now belongs to this incident: someone else's Create incident on it finds this one.
+    if (options.messageIncidentId && !(await this.get(options.messageIncidentId))) {
+      await this.store.putSetting(this.workspaceId, `${MESSAGE_ALIAS_KEY}${options.messageIncidentId.toLowerCase()}`, target.id);
+    }
     if (result.kind === "counted") return result;
     if (result.kind !== "added" && result.kind !== "created") throw new Error(`addReport answered ${result.kind}`);
     // What they may see of it now: a restricted report restricts it, and someone may have restricted it meanwhile.
@@ -348,6 +358,17 @@ export class IncidentService {
     return result.kind === "added"
       ? { kind: "added", incident: result.incident, before: target, access }
       : { kind: "already", incident: result.incident, access };
+  }
+
+  /**
+   * The incident a reported message belongs to: the one made from it (its id is the message's), or the one an
+   * analyst added the message to (attach). Undefined when neither; no visibility rule applied here.
+   */
+  async messageIncident(id: string): Promise<Incident | undefined> {
+    const own = await this.get(id);
+    if (own) return own;
+    const target = await this.store.getSetting(this.workspaceId, `${MESSAGE_ALIAS_KEY}${id.toLowerCase()}`);
+    return typeof target === "string" ? this.get(target) : undefined;
   }
 
   /** An employee's report from chat: New, unowned, High when urgent; the reporter is recorded. */

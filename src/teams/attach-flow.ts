@@ -36,6 +36,8 @@ export interface AttachInput {
   evidence?: MessageEvidence;
   /** The reported message's whole text and link targets, for extraction. */
   message?: AttachOptions["message"];
+  /** The id a new incident of that message would have (later reports of it then join the chosen incident). */
+  messageIncidentId?: string;
   contact?: Record<string, unknown>;
 }
 
@@ -134,6 +136,7 @@ export async function submitAttach(
       const options = {
         ...(input.evidence && { evidence: input.evidence }),
         ...(input.message && { message: input.message }),
+        ...(input.messageIncidentId && { messageIncidentId: input.messageIncidentId }),
         ...(input.contact && { contact: input.contact }),
       };
       const result: AttachResult = await s.service.attach(attachTo, form, turn.who.actor, input.entryPoint, options);

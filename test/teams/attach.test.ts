@@ -162,6 +162,28 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
     ).toEqual(["Lee Gu", "Megan Bowen (Teams)"]); // the directory's names, not the message's
   });
 
+  it("a message added to an incident stays with it: someone else's Create incident on it joins that incident, or shows it", async () => {
+    const target = await created(LEE, "Phishing from fake payroll");
+    expect((await attachByMessage(LEE, target.id)).res.status).toBe(200);
+
+    // Megan (an employee, who may not see the incident) reports the same message: her report joins it, no new incident.
+    const opened = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload(), { from: MEGAN }));
+    const form = opened.body.task.value.card.content;
+    expect(text(form)).not.toContain("Phishing from fake payroll");
+    const sent = await bot.post(
+      submitActionFromMessage(bot.serviceUrl, { ...form.actions[0].data, ...values(form) }, { from: MEGAN, payload: messagePayload() }),
+    );
+    expect(sent.status).toBe(200);
+    const all = await bot.incidents();
+    expect(all.map((i) => i.id)).toEqual([target.id]);
+    expect(all[0]!.reports?.map((r) => r.reporter.objectId)).toEqual([LEE.aadObjectId, MEGAN.aadObjectId]);
+    expect(await bot.app.service.get(messageIncidentId("test-workspace", "19:facilities@thread.tacv2", "1732600000001"))).toBeUndefined();
+
+    // Alex (who sees it in full) opening Create incident on the message is shown the incident it belongs to.
+    const shown = await bot.post(fetchTaskFromMessage(bot.serviceUrl, messagePayload(), { from: ALEX }));
+    expect(shown.body.task.value.title).toBe("Already reported as INC-1");
+  });
+
   it("from the analyst's form: the report joins the chosen incident; sent twice (a double click), it is added once", async () => {
     const target = await created(ALEX, "Tailgating at building 3");
     const { data, res } = await attachByForm(LEE, target.id);

@@ -42,7 +42,7 @@ export async function openFromMessage(
   const read = await whenDown<{ found: [Incident | undefined, Viewer] } | { down: true }>(
     s.log,
     "opening Create incident on a message",
-    async () => ({ found: await Promise.all([s.service.get(id), turn.viewer()]) }),
+    async () => ({ found: await Promise.all([s.service.messageIncident(id), turn.viewer()]) }),
     () => ({ down: true }),
     "dialog answered that it can't open",
   );

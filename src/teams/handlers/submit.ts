@@ -72,7 +72,15 @@ export async function submitForm(
     const entryPoint = dialog ? "message-extension" : "form";
     // Added to an existing incident instead (src/teams/attach-flow.ts): told and redrawn there.
     if (target.id) {
-      const fromMessage = dialog && { evidence: dialog.evidence, ...(dialog.message && { message: dialog.message }) };
+      const fromMessage = dialog && {
+        evidence: dialog.evidence,
+        ...(dialog.message && { message: dialog.message }),
+        messageIncidentId: messageIncidentId(
+          s.service.workspaceId,
+          turn.activity.conversation?.id ?? "",
+          dialog.evidence.messageId,
+        ),
+      };
       const attach = { form, attachTo: target.id, entryPoint, ...fromMessage, ...reach } as const;
       return submitAttach(s, turn, attach, render);
     }
