@@ -86,13 +86,18 @@ async function ownerChoicesOf(service: IncidentService, quietly: Quietly, actor:
 
 /**
  * The impacted people and groups chosen, named by the directory (never by the card), and the person
- * filling the form (a choice set can't be empty). Ids the directory does not know are left out.
+ * filling the form (a choice set can't be empty). A chosen id the directory does not name now (it is down,
+ * or the person left) stays chosen under its id, so nothing chosen is lost; saving it says why it can't be.
  */
 async function impactedChoicesOf(service: IncidentService, quietly: Quietly, actor: Actor, selected: string): Promise<Choice[]> {
   const ids = [...new Set(listOf(selected).map((id) => id.toLowerCase()))].filter(isObjectId).slice(0, 100);
   const withMe = actor.objectId && !ids.includes(actor.objectId.toLowerCase()) ? [...ids, actor.objectId.toLowerCase()] : ids;
   const entries = await Promise.all(withMe.map((id) => quietly(() => service.owner(id))));
-  return entries.flatMap((entry, i) => (entry ? [{ title: ownerLabel(entry), value: withMe[i]! }] : []));
+  return entries.flatMap((entry, i) => {
+    const id = withMe[i]!;
+    if (entry) return [{ title: ownerLabel(entry), value: id }];
+    return ids.includes(id) ? [{ title: `Not named by the directory now (${id})`, value: id }] : [];
+  });
 }
 
 async function tagChoicesOf(

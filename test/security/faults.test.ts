@@ -166,6 +166,25 @@ describe("the directory failing mid-request", () => {
     expect(visibleText(again.body.value)[0]).toBe("Incident INC-1 created");
     expect(storedIn(file)).toMatchObject({ incidents: 1, lastNumber: 1 });
   });
+
+  it("keeps the impacted people and groups chosen while the directory is down, under their ids, and saves them once it is back", async () => {
+    const group = "c3a9e0f1-1b2c-4d3e-8f40-5a6b7c8d9e01";
+    const form = { ...typed(2), impacted: group };
+    directory.down = true;
+    const res = await post(execute(connector.url, "incident.create", form));
+    expect(visibleText(res.body.value)).toContainEqual(expect.stringMatching(DIRECTORY_DOWN));
+    const kept = res.body.value.body.find((b: { id?: string }) => b.id === "impacted");
+    expect(kept.value).toBe(group);
+    expect(kept.choices).toContainEqual({ title: `Not named by the directory now (${group})`, value: group });
+    expect(storedIn(file).incidents).toBe(0);
+
+    directory.down = false;
+    const { submissionId, ...inputs } = form;
+    const again = await post(execute(connector.url, "incident.create", { ...inputs, submissionId }));
+    expect(visibleText(again.body.value)[0]).toBe("Incident INC-1 created");
+    const stored = await store.get("test-workspace", submissionId);
+    expect(stored?.entities?.find((e) => e.type === "group")).toMatchObject({ value: group, role: "impacted", name: "SOC Tier 1" });
+  });
 });
 
 describe("logs at info carry no secrets, tokens or incident text", () => {
