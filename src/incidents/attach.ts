@@ -51,6 +51,10 @@ export function attachIdShape(id: string): boolean {
  * The report an analyst attaches, from their form: its title, description, severity and need-to-know.
  * What only a new incident has (status, owner, classification, tags) is not part of a report.
  */
+/** Why a category, techniques or recommended actions can't come with a report added to an incident. */
+export const INCIDENTS_OWN =
+  "This is the incident's own, not the report's: clear it to add the report, or set it on the incident with Edit.";
+
 export function attachedAccount(
   form: IncidentForm,
   actor: Actor,
@@ -59,7 +63,12 @@ export function attachedAccount(
   evidence: MessageEvidence | undefined,
 ): { ok: true; account: ReportAccount; typed: Entity[] } | { ok: false; errors: FieldErrors } {
   const checked = checkForm({ ...form, status: "New", closing: "", closingComment: "", owner: "", tags: "" });
-  if (!checked.ok) return { ok: false, errors: checked.errors };
+  // The incident's own fields are not a report's: refused, never dropped unseen (the form comes back as typed).
+  const own: FieldErrors = {};
+  for (const field of ["category", "techniques", "recommendedActions"] as const) {
+    if ((form[field] ?? "").trim()) own[field] = INCIDENTS_OWN;
+  }
+  if (!checked.ok || Object.keys(own).length > 0) return { ok: false, errors: { ...(checked.ok ? {} : checked.errors), ...own } };
   const v = checked.value;
   return {
     ok: true,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ATTACH_REFUSED } from "../../src/incidents/attach";
+import { ATTACH_REFUSED, INCIDENTS_OWN } from "../../src/incidents/attach";
 import { checkEntity, type Entity } from "../../src/incidents/entities";
 import type { Incident } from "../../src/incidents/model";
 import { messageIncidentId } from "../../src/teams/message-source";
@@ -229,6 +229,19 @@ describe.each(["sqlite", "cosmos"] as const)("attach to an existing incident on 
       "impacted typed ip:203.0.113.45",
       "related typed url:https://paypa1-login.com/verify",
     ]);
+  });
+
+  it("refuses a category, techniques or recommended actions with a report (the incident's own), each next to its field, writing nothing", async () => {
+    const target = await created(ALEX, "Phishing from fake payroll");
+    const { res } = await attachByForm(LEE, target.id, { category: "InitialAccess", techniques: "T1566", recommendedActions: "Block it." });
+    const back = res.body.value;
+    for (const field of ["category", "techniques", "recommendedActions"]) {
+      expect(errorAfter(back, field)).toBe(INCIDENTS_OWN);
+      expect(input(back, field).value).toBe({ category: "InitialAccess", techniques: "T1566", recommendedActions: "Block it." }[field]);
+    }
+    const stored = (await bot.app.service.get(target.id))!;
+    expect(stored.reports ?? []).toHaveLength(0);
+    expect(stored.category).toBeUndefined();
   });
 
   it("a form sent back for another field keeps the chosen incident: its title in a private chat, its number only where others read", async () => {
