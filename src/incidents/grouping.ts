@@ -29,65 +29,9 @@ export const WORD_BANDS = 16;
 export const BAND_ROWS = 2;
 
 /**
- * Registrable domains that are never an indicator on their own, for anyone: shared mail, identity and
- * collaboration services whose domains appear in unrelated reports every day (a Microsoft 365 link in a
- * signature, an outlook.com sender). Taken from the services' own published endpoints: Microsoft 365 URLs and IP
- * address ranges (learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges), Google Workspace,
- * Zoom, Slack, Webex, and the largest consumer mail providers. Hosting where each customer has its own host and
- * the Public Suffix List says so (azurewebsites.net, github.io, blob.core.windows.net) is not here: such a host
- * is its own registrable domain and stays an indicator.
- */
-export const COMMON_DOMAINS: readonly string[] = [
-  // Microsoft 365, Teams, Outlook, identity
-  "microsoft.com",
-  "microsoftonline.com",
-  "office.com",
-  "office.net",
-  "office365.com",
-  "outlook.com",
-  "hotmail.com",
-  "live.com",
-  "msn.com",
-  "sharepoint.com",
-  "onmicrosoft.com",
-  "microsoft365.com",
-  "skype.com",
-  "cloud.microsoft",
-  "aka.ms",
-  "1drv.ms",
-  "windows.net",
-  "azure.com",
-  "bing.com",
-  "linkedin.com",
-  // Google
-  "google.com",
-  "gmail.com",
-  "googlemail.com",
-  "youtube.com",
-  // Apple, Yahoo, AOL, Proton, GMX, Zoho and other large mail providers
-  "icloud.com",
-  "me.com",
-  "yahoo.com",
-  "aol.com",
-  "proton.me",
-  "protonmail.com",
-  "gmx.com",
-  "gmx.de",
-  "gmx.net",
-  "web.de",
-  "mail.com",
-  "zoho.com",
-  "yandex.ru",
-  "mail.ru",
-  // Meetings and chat
-  "zoom.us",
-  "slack.com",
-  "webex.com",
-];
-
-/**
- * Consumer mail providers among COMMON_DOMAINS: an address there is one person's (or one attacker's), so the
- * same sender address is still an indicator, though the domain is not.
+ * Consumer mail providers (Microsoft's, Google's, Apple, Yahoo, AOL, Proton, GMX, Zoho and other large ones), part
+ * of COMMON_DOMAINS: an address there is one person's (or one attacker's), so the same sender address is still an
+ * indicator, though the domain is not.
  */
 export const PERSONAL_MAIL_DOMAINS: readonly string[] = [
   "outlook.com",
@@ -111,6 +55,43 @@ export const PERSONAL_MAIL_DOMAINS: readonly string[] = [
   "yandex.ru",
   "mail.ru",
   "onmicrosoft.com",
+];
+
+/**
+ * Registrable domains that are never an indicator on their own, for anyone: shared mail, identity and
+ * collaboration services whose domains appear in unrelated reports every day (a Microsoft 365 link in a
+ * signature, an outlook.com sender). Taken from the services' own published endpoints: Microsoft 365 URLs and IP
+ * address ranges (learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges), Google Workspace,
+ * Zoom, Slack, Webex, and the largest consumer mail providers. Hosting where each customer has its own host and
+ * the Public Suffix List says so (azurewebsites.net, github.io, blob.core.windows.net) is not here: such a host
+ * is its own registrable domain and stays an indicator.
+ */
+export const COMMON_DOMAINS: readonly string[] = [
+  // The consumer mail providers, then the services.
+  ...PERSONAL_MAIL_DOMAINS,
+  // Microsoft 365, Teams, Outlook, identity
+  "microsoft.com",
+  "microsoftonline.com",
+  "office.com",
+  "office.net",
+  "office365.com",
+  "sharepoint.com",
+  "microsoft365.com",
+  "skype.com",
+  "cloud.microsoft",
+  "aka.ms",
+  "1drv.ms",
+  "windows.net",
+  "azure.com",
+  "bing.com",
+  "linkedin.com",
+  // Google
+  "google.com",
+  "youtube.com",
+  // Meetings and chat
+  "zoom.us",
+  "slack.com",
+  "webex.com",
 ];
 
 export interface GroupingSettings {

@@ -252,7 +252,8 @@ export class IncidentService {
       ...(this.mirrored && { sentinel: newLink(now) }),
     };
     // A message an analyst added to another incident: later reports of it go there (see attach).
-    const aliased = options.evidence ? await this.messageIncident(v.id) : undefined;
+    // (Only the alias is read here: the message's own incident is what store.create finds.)
+    const aliased = options.evidence ? await this.addedTo(v.id) : undefined;
     // What the analyst typed ranks before what was found (mergeEntities keeps typed first past ENTITIES_MAX).
     const outcome = aliased
       ? { created: false as const, incident: aliased }
@@ -365,9 +366,12 @@ export class IncidentService {
    * analyst added the message to (attach). Undefined when neither; no visibility rule applied here.
    */
   async messageIncident(id: string): Promise<Incident | undefined> {
-    const own = await this.get(id);
-    if (own) return own;
-    const target = await this.store.getSetting(this.workspaceId, `${MESSAGE_ALIAS_KEY}${id.toLowerCase()}`);
+    return (await this.get(id)) ?? this.addedTo(id);
+  }
+
+  /** The incident an analyst added the message with this (would-be incident) id to, if any. */
+  private async addedTo(messageIncidentId: string): Promise<Incident | undefined> {
+    const target = await this.store.getSetting(this.workspaceId, `${MESSAGE_ALIAS_KEY}${messageIncidentId.toLowerCase()}`);
     return typeof target === "string" ? this.get(target) : undefined;
   }
 
