@@ -1,14 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import {
-  AuthenticationHandler,
-  Client,
-  GraphError,
-  RedirectHandler,
-  RedirectHandlerOptions,
-  TelemetryHandler,
-  type GraphRequest,
-} from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials";
+import { GraphError, type Client, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { z } from "zod";
 import {
   carriesMarker,
@@ -21,7 +12,7 @@ import {
 import { DefenderError } from "../incidents/errors";
 import { azureCredential, type AzureSignIn } from "./azure-credential";
 import { retryAfterMs } from "./backoff";
-import { FetchHandler, type FetchLike } from "./graph-middleware";
+import { graphClient, type FetchLike } from "./graph-middleware";
 
 /**
  * Microsoft Defender's alerts and incidents through Microsoft Graph's security API, with the
@@ -142,19 +133,8 @@ export class DefenderClient implements DefenderApi {
     this.origin = base.origin;
     this.pageSize = settings.pageSize ?? 50;
     const credential = options.credential ?? createDefenderCredential(settings);
-    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${this.origin}/.default`] });
-    // The client's chain without its RetryHandler (the outbox retries) and with a fetch of our choosing.
-    // It attaches the token only to https URLs on Graph's hosts or customHosts.
-    this.client = Client.initWithMiddleware({
-      baseUrl: this.origin,
-      customHosts: new Set([base.hostname]),
-      middleware: [
-        new AuthenticationHandler(authProvider),
-        new RedirectHandler(new RedirectHandlerOptions()),
-        new TelemetryHandler(),
-        new FetchHandler(options.fetch ?? ((input, init) => fetch(input, init))),
-      ],
-    });
+    // The client's chain without a RetryHandler: the outbox retries.
+    this.client = graphClient(base, credential, options.fetch ? { fetch: options.fetch } : {});
   }
 
   async createAlert(alert: ManualAlert): Promise<DefenderAlert> {

@@ -1,14 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import {
-  AuthenticationHandler,
-  Client,
-  GraphError,
-  RedirectHandler,
-  RedirectHandlerOptions,
-  TelemetryHandler,
-  type GraphRequest,
-} from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials";
+import { GraphError, type Client, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { z } from "zod";
 import { DirectoryUnavailableError } from "../incidents/errors";
 import type { Actor } from "../incidents/model";
@@ -18,7 +9,7 @@ import { BoundedCache, InFlight } from "./graph-cache";
 import {
   BudgetedRetryHandler,
   Deadline,
-  FetchHandler,
+  graphClient,
   GraphThrottledError,
   GraphTimeoutError,
   retryAfterMs,
@@ -399,19 +390,10 @@ export interface GraphSettings extends GraphDirectorySettings {
 export function createGraphDirectory(settings: GraphSettings, options: GraphDirectoryOptions = {}): GraphDirectory {
   const base = new URL(settings.baseUrl);
   const credential = options.credential ?? createGraphCredential(settings);
-  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${base.origin}/.default`] });
-  // The client's default chain, with BudgetedRetryHandler for its RetryHandler and a fetch of our
-  // choosing as the last link. It attaches tokens only to https URLs on Graph's hosts or customHosts.
-  const client = Client.initWithMiddleware({
-    baseUrl: base.origin,
-    customHosts: new Set([base.hostname]),
-    middleware: [
-      new AuthenticationHandler(authProvider),
-      new BudgetedRetryHandler(),
-      new RedirectHandler(new RedirectHandlerOptions()),
-      new TelemetryHandler(),
-      new FetchHandler(options.fetch ?? ((input, init) => fetch(input, init))),
-    ],
+  // The client's chain with BudgetedRetryHandler for its RetryHandler: retries respect the call's time budget.
+  const client = graphClient(base, credential, {
+    retry: new BudgetedRetryHandler(),
+    ...(options.fetch && { fetch: options.fetch }),
   });
   return new GraphDirectory(
     client,

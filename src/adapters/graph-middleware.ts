@@ -1,4 +1,15 @@
-import type { Context, Middleware, MiddlewareOptions } from "@microsoft/microsoft-graph-client";
+import type { TokenCredential } from "@azure/identity";
+import {
+  AuthenticationHandler,
+  Client,
+  RedirectHandler,
+  RedirectHandlerOptions,
+  TelemetryHandler,
+  type Context,
+  type Middleware,
+  type MiddlewareOptions,
+} from "@microsoft/microsoft-graph-client";
+import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials";
 import { abortReason, backoffMs, retryAfterMs, sleep } from "./backoff";
 
 export { retryAfterMs };
@@ -107,4 +118,29 @@ export class FetchHandler implements Middleware {
   async execute(context: Context): Promise<void> {
     context.response = await this.fetchImpl(context.request, context.options);
   }
+}
+
+/**
+ * The Graph client for `base` (Graph's service root: https://graph.microsoft.com or a national cloud's),
+ * with a token for `<origin>/.default` from `credential`: the client's own chain with `retry` in its
+ * RetryHandler's place (none: the caller's outbox retries) and a fetch of our choosing as the last link.
+ * It attaches the token only to https URLs on Graph's hosts or `base`'s host.
+ */
+export function graphClient(
+  base: URL,
+  credential: TokenCredential,
+  options: { retry?: Middleware; fetch?: FetchLike } = {},
+): Client {
+  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${base.origin}/.default`] });
+  return Client.initWithMiddleware({
+    baseUrl: base.origin,
+    customHosts: new Set([base.hostname]),
+    middleware: [
+      new AuthenticationHandler(authProvider),
+      ...(options.retry ? [options.retry] : []),
+      new RedirectHandler(new RedirectHandlerOptions()),
+      new TelemetryHandler(),
+      new FetchHandler(options.fetch ?? ((input, init) => fetch(input, init))),
+    ],
+  });
 }
