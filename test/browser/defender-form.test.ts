@@ -10,9 +10,9 @@
  * (an application/search invoke over HTTP) and offers its answer; the person then picks one.
  */
 import { startTestBot, type TestBot } from "../support/bot";
-import { cardOf } from "../support/cards";
-import { ALEX, MEGAN, execute, message, search, type Person } from "../support/teams";
-import { launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
+import { ALEX, MEGAN, search } from "../support/teams";
+import { launchBrowser, type Browser, type CardPage, type Json } from "./support/card-page";
+import { botSays, send } from "./support/conversation";
 
 let browser: Browser;
 let bot: TestBot;
@@ -34,29 +34,6 @@ afterEach(async () => {
 });
 
 const HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-/** The card the bot sends when someone (Alex, an analyst, unless said) writes `text` to it. */
-async function botSays(text: string, from: Person = ALEX): Promise<Json> {
-  bot.connector.reset();
-  const res = await bot.post(message(bot.serviceUrl, text, { from }));
-  expect(res.status).toBe(200);
-  const sent = bot.connector.sent();
-  expect(sent).toHaveLength(1);
-  return cardOf(sent[0]);
-}
-
-/** Teams posts what the renderer produced as an adaptiveCard/action invoke; the answer is the next card. */
-async function send(action: TakenAction | undefined, from: Person = ALEX): Promise<Json> {
-  if (!action) throw new Error("the click sent nothing");
-  expect(action.type).toBe("Action.Execute");
-  const res = await bot.post({
-    ...execute(bot.serviceUrl, action.verb ?? "", action.data, { from }),
-    localTimezone: "Europe/London",
-  });
-  expect(res.status).toBe(200);
-  expect(res.body.type).toBe("application/vnd.microsoft.card.adaptive");
-  return res.body.value;
-}
 
 function inputOf(card: Json, id: string): Json {
   const found: Json[] = [];
@@ -96,8 +73,8 @@ async function teamsOffers(
 
 /** An incident made with the form, as an analyst would (its title only). */
 async function earlierIncident(title: string): Promise<string> {
-  const form = await botSays("incident");
-  const created = await send({ type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title } });
+  const form = await botSays(bot, "incident");
+  const created = await send(bot, { type: "Action.Execute", verb: "incident.create", data: { ...form.actions[0].data, title } });
   expect(JSON.stringify(created)).toContain("created");
   const made = (await bot.incidents()).find((i) => i.title === title);
   return made!.id;
@@ -105,7 +82,7 @@ async function earlierIncident(title: string): Promise<string> {
 
 describe("the analyst form's Defender part, used in the renderer", () => {
   it("is filled in (category, techniques, actions, impacted assets, evidence), sent, and the incident card shows it defanged, with no link", async () => {
-    const form = await botSays("incident");
+    const form = await botSays(bot, "incident");
     expect(await page.show(form)).toEqual([]);
     const shown = await page.text();
     for (const words of [
@@ -146,7 +123,7 @@ describe("the analyst form's Defender part, used in the renderer", () => {
         evidenceTyped: `hxxps://paypa1-login[.]com/verify\nsha256: ${HASH}\n+44 7700 900123`,
       },
     });
-    const confirmation = await send(action);
+    const confirmation = await send(bot, action);
     expect(await page.show(confirmation)).toEqual([]);
     const read = (await page.text()).replace(/\u200b/g, "");
     expect(read).toMatch(/^Incident INC-1 created\n/);
@@ -183,12 +160,12 @@ describe("the analyst form's Defender part, used in the renderer", () => {
   });
 
   it("answers an invalid IP and a hash of the wrong length with an error next to each box, every value kept and nothing written", async () => {
-    const form = await botSays("incident");
+    const form = await botSays(bot, "incident");
     expect(await page.show(form)).toEqual([]);
     await page.type("Title", "Odd sign-ins on the VPN", { required: true });
     await page.type("Other impacted assets", "VPN-GW-02\n203.0.113.300");
     await page.type("Add evidence", "sha256: 9f86d081884c7d659a2feaa0c55ad015");
-    const answer = await send(await page.click("Create incident"));
+    const answer = await send(bot, await page.click("Create incident"));
     expect(await page.show(answer)).toEqual([]);
     const read = await page.text();
     // Each error right under its box, the value that failed quoted.
@@ -206,7 +183,7 @@ describe("the analyst form's Defender part, used in the renderer", () => {
 describe("Add to an existing incident, used in the renderer", () => {
   it("the analyst finds the incident by a word of its title, sends the form, and is told which incident it joined", async () => {
     const target = await earlierIncident("Phishing mail with a fake PayPal link");
-    const form = await botSays("incident");
+    const form = await botSays(bot, "incident");
     // Typed in the attach search box: Teams asks the bot's incidents typeahead.
     const found = await teamsOffers(form, "attachTo", "paypal");
     expect(found.offered).toEqual([{ title: "INC-1: Phishing mail with a fake PayPal link", value: target }]);
@@ -217,7 +194,7 @@ describe("Add to an existing incident, used in the renderer", () => {
     const action = await page.click("Create incident");
     expect(action?.data).toMatchObject({ attachTo: target, evidenceTyped: "paypa1-login[.]com" });
 
-    const added = await send(action);
+    const added = await send(bot, action);
     expect(await page.show(added)).toEqual([]);
     const read = (await page.text()).replace(/\u200b/g, "");
     expect(read).toMatch(/^Added to INC-1\n/);
@@ -237,10 +214,10 @@ describe("an employee's report with indicators in their words, used in the rende
   it("is sent as written and the receipt says how many indicators were found", async () => {
     const words =
       "I got a text from +44 7700 900123 saying my parcel is held, it linked to hxxps://royalmail-redelivery[.]info/pay";
-    const report = await botSays(words, MEGAN);
+    const report = await botSays(bot, words, MEGAN);
     expect(await page.show(report)).toEqual([]);
     const action = await page.click("Send to the SOC");
-    const receipt = await send(action, MEGAN);
+    const receipt = await send(bot, action, MEGAN);
     expect(await page.show(receipt)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^Thank you. Your report is INC-1\n/);

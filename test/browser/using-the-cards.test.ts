@@ -5,9 +5,10 @@
  */
 import { startTestBot, type TestBot } from "../support/bot";
 import { cardOf, values, visibleText } from "../support/cards";
-import { ALEX, MEGAN, execute, message, type Person } from "../support/teams";
+import { ALEX, MEGAN, message } from "../support/teams";
 import { until } from "../support/until";
-import { THEMES, launchBrowser, type Browser, type CardPage, type Json, type TakenAction } from "./support/card-page";
+import { THEMES, launchBrowser, type Browser, type CardPage, type Json } from "./support/card-page";
+import { botSays, send } from "./support/conversation";
 
 let browser: Browser;
 let bot: TestBot;
@@ -28,34 +29,11 @@ afterEach(async () => {
   await bot?.stop();
 });
 
-/** The card the bot sends when someone (Alex, an analyst, unless said) writes `text` to it. */
-async function botSays(text: string, from: Person = ALEX): Promise<Json> {
-  bot.connector.reset();
-  const res = await bot.post(message(bot.serviceUrl, text, { from }));
-  expect(res.status).toBe(200);
-  const sent = bot.connector.sent();
-  expect(sent).toHaveLength(1);
-  return cardOf(sent[0]);
-}
-
-/** Teams posts what the renderer produced as an adaptiveCard/action invoke; the answer is the next card. */
-async function send(action: TakenAction | undefined, from: Person = ALEX): Promise<Json> {
-  if (!action) throw new Error("the click sent nothing");
-  expect(action.type).toBe("Action.Execute");
-  const res = await bot.post({
-    ...execute(bot.serviceUrl, action.verb ?? "", action.data, { from }),
-    localTimezone: "Europe/London",
-  });
-  expect(res.status).toBe(200);
-  expect(res.body.type).toBe("application/vnd.microsoft.card.adaptive");
-  return res.body.value;
-}
-
 /** Incidents created earlier in the workspace, so that a new form offers their tags. */
 async function earlierIncidents(...tagLists: string[]): Promise<void> {
   for (const tags of tagLists) {
-    const form = await botSays("incident");
-    const answer = await send({
+    const form = await botSays(bot, "incident");
+    const answer = await send(bot, {
       type: "Action.Execute",
       verb: "incident.create",
       data: { ...form.actions[0].data, title: `Earlier: ${tags}`, tags },
@@ -67,7 +45,7 @@ async function earlierIncidents(...tagLists: string[]): Promise<void> {
 describe("the incident form, used in the renderer", () => {
   it("is filled in, sent, and answered with the confirmation a person reads", async () => {
     await earlierIncidents("Phishing,Finance", "Phishing,VIP", "Physical");
-    const form = await botSays("incident");
+    const form = await botSays(bot, "incident");
     expect(await page.show(form)).toEqual([]);
     const shown = await page.text();
     for (const words of [
@@ -115,7 +93,7 @@ describe("the incident form, used in the renderer", () => {
       },
     });
 
-    const confirmation = await send(action);
+    const confirmation = await send(bot, action);
     expect(await page.show(confirmation)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^Incident INC-4 created\n/);
@@ -149,7 +127,7 @@ describe("the incident form, used in the renderer", () => {
 
   it("stops a blank title itself; the bot answers what only it checks with errors next to the fields and every value kept", async () => {
     await earlierIncidents("Physical,Server room");
-    const form = await botSays("incident");
+    const form = await botSays(bot, "incident");
     expect(await page.show(form)).toEqual([]);
 
     // Required, so the renderer does not send the form at all.
@@ -166,7 +144,7 @@ describe("the incident form, used in the renderer", () => {
     const action = await page.click("Create incident");
     expect(action?.data).toMatchObject({ title: "   ", status: "Closed", tags: "Server room" });
 
-    const answer = await send(action);
+    const answer = await send(bot, action);
     expect(await page.show(answer)).toEqual([]);
     const read = await page.text();
     expect(read).toContain("Enter a title.");
@@ -186,7 +164,7 @@ describe("the incident form, used in the renderer", () => {
     await page.type("Closing comment (required when Closed)", "Left before the guards arrived.");
     const fixed = await page.click("Create incident");
     expect(fixed?.data.submissionId).toBe(form.actions[0].data.submissionId);
-    const confirmation = await send(fixed);
+    const confirmation = await send(bot, fixed);
     expect(await page.show(confirmation)).toEqual([]);
     const done = await page.text();
     expect(done).toMatch(/^Incident INC-2 created\n/);
@@ -206,7 +184,7 @@ describe("the incident form, used in the renderer", () => {
 describe("the help card, used in the renderer", () => {
   it("says what the bot does, and its button opens a new form", async () => {
     await earlierIncidents("Phishing");
-    const help = await botSays("help");
+    const help = await botSays(bot, "help");
     expect(await page.show(help)).toEqual([]);
     const read = await page.text();
     expect(read).toContain("SOC incident intake");
@@ -223,7 +201,7 @@ describe("the help card, used in the renderer", () => {
 
     const action = await page.click("Create incident");
     expect(action).toMatchObject({ type: "Action.Execute", verb: "incident.form" });
-    const form = await send(action);
+    const form = await send(bot, action);
     expect(await page.show(form)).toEqual([]);
     expect(await page.input("Title", { required: true }).inputValue()).toBe("");
     expect(await page.text()).toContain("Create incident");
@@ -233,7 +211,7 @@ describe("the help card, used in the renderer", () => {
 describe("an employee's report, used in the renderer", () => {
   it("is prefilled from what they wrote, completed, sent, and answered with a receipt", async () => {
     const words = "Someone followed me through the badge door at building 3 this morning. They had no badge.";
-    const report = await botSays(words, MEGAN);
+    const report = await botSays(bot, words, MEGAN);
     expect(await page.show(report)).toEqual([]);
     expect(await page.text()).toMatch(/^Report suspicious activity\n/);
     expect(await page.input("In a few words", { required: true }).inputValue()).toBe(
@@ -259,7 +237,7 @@ describe("an employee's report, used in the renderer", () => {
         urgent: "true",
       },
     });
-    const receipt = await send(action, MEGAN);
+    const receipt = await send(bot, action, MEGAN);
     expect(await page.show(receipt)).toEqual([]);
     const read = await page.text();
     expect(read).toMatch(/^Thank you. Your report is INC-1\n/);
@@ -281,8 +259,8 @@ describe("the triage channel card, used in the renderer", () => {
   it("takes Assign to me, then Edit and Save changes, each answer shown in place", async () => {
     const chosen = await bot.post(message(bot.serviceUrl, "triage here", { from: ALEX, where: "channel" }));
     expect(chosen.status).toBe(200);
-    const form = await botSays("incident");
-    await send({
+    const form = await botSays(bot, "incident");
+    await send(bot, {
       type: "Action.Execute",
       verb: "incident.create",
       data: { ...form.actions[0].data, title: "Suspicious sign-in from a new country", severity: "High", tags: "Identity" },
@@ -306,17 +284,17 @@ describe("the triage channel card, used in the renderer", () => {
       await themed.page.close();
     }
 
-    const assigned = await send(await page.click("Assign to me"));
+    const assigned = await send(bot, await page.click("Assign to me"));
     expect(await page.show(assigned)).toEqual([]);
     expect(await page.text()).toContain("Assigned to Alex Wilber (Teams) by Alex Wilber.");
     await page.screenshot("triage-assigned");
 
-    const edit = await send(await page.click("Edit"));
+    const edit = await send(bot, await page.click("Edit"));
     expect(await page.show(edit)).toEqual([]);
     expect(await page.text()).toMatch(/^Edit INC-1\n/);
     expect(await page.input("Title", { required: true }).inputValue()).toBe("Suspicious sign-in from a new country");
     await page.pick("Status", "Active", { required: true });
-    const saved = await send(await page.click("Save changes"));
+    const saved = await send(bot, await page.click("Save changes"));
     expect(await page.show(saved)).toEqual([]);
     const after = await page.text();
     expect(after).toContain("Saved by Alex Wilber.");
@@ -326,8 +304,8 @@ describe("the triage channel card, used in the renderer", () => {
 
 describe("after the report, used in the renderer", () => {
   it("an analyst comments, asks the reporter and adds a task from the triage card; the reporter answers in their chat", async () => {
-    const report = await botSays("Someone called me claiming to be IT and asked for my MFA code", MEGAN);
-    await send(
+    const report = await botSays(bot, "Someone called me claiming to be IT and asked for my MFA code", MEGAN);
+    await send(bot, 
       {
         type: "Action.Execute",
         verb: "report.create",
@@ -336,24 +314,24 @@ describe("after the report, used in the renderer", () => {
       MEGAN,
     );
     const [incident] = await bot.incidents();
-    const triage = await send({ type: "Action.Execute", verb: "triage.view", data: { incidentId: incident!.id } });
+    const triage = await send(bot, { type: "Action.Execute", verb: "triage.view", data: { incidentId: incident!.id } });
 
     expect(await page.show(triage)).toEqual([]);
     expect(await page.click("Comment")).toBeUndefined();
     await page.type("Comment", "Number traced to a known vishing campaign.", { required: true });
-    const commented = await send(await page.click("Add comment"));
+    const commented = await send(bot, await page.click("Add comment"));
     expect(await page.show(commented)).toEqual([]);
     expect(await page.text()).toContain("Comment added by Alex Wilber.");
 
     await page.click("Ask the reporter");
     await page.type("Question for the people who reported it", "Did you give them any code?", { required: true });
-    const asked = await send(await page.click("Send question"));
+    const asked = await send(bot, await page.click("Send question"));
     expect(await page.show(asked)).toEqual([]);
     expect(await page.text()).toContain("Question sent to the reporters by Alex Wilber.");
 
     await page.click("Add task");
     await page.type("Task", "Block the caller's number", { required: true });
-    const tasked = await send(await page.click("Save task"));
+    const tasked = await send(bot, await page.click("Save task"));
     expect(await page.show(tasked)).toEqual([]);
     const read = await page.text();
     for (const seen of ["Tasks: 0 of 1 done", "Block the caller's number", "Comments (2)", "Did you give them any code?"])
@@ -373,7 +351,7 @@ describe("after the report, used in the renderer", () => {
     await page.type("Your answer", "No, I hung up and called the service desk.", { required: true });
     expect(await page.layoutProblems()).toEqual([]);
     await page.screenshot("reporter-question");
-    const answered = await send(await page.click("Send answer"), MEGAN);
+    const answered = await send(bot, await page.click("Send answer"), MEGAN);
     expect(await page.show(answered)).toEqual([]);
     expect(await page.text()).toContain("Thank you: the SOC has your answer.");
     expect((await bot.incidents())[0]!.comments?.map((c) => c.kind)).toEqual(["note", "question", "answer"]);

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
+import type http from "node:http";
 import https from "node:https";
 import { isIP, type AddressInfo } from "node:net";
-import type { AccessToken, TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { TLS_CA_FILE } from "./fake-sentinel";
+import { identityCredential, startManagedIdentity } from "./managed-identity";
 
 /**
  * Microsoft Graph's security API as Microsoft Defender answers it on the wire, over https with the
@@ -345,9 +346,6 @@ function parseFilter(
 
 export async function startFakeDefender(options: { now?: () => Date; maxPageSize?: number } = {}): Promise<FakeDefender> {
   const now = options.now ?? (() => new Date());
-  const identityHeader = randomUUID();
-  const tokens = new Set<string>();
-  let issued = 0;
   const granted = new Set<string>(ALL_PERMISSIONS);
   const alerts = new Map<string, StoredAlert>();
   const incidents = new Map<string, StoredIncident>();
@@ -415,24 +413,7 @@ export async function startFakeDefender(options: { now?: () => Date; maxPageSize
     return current;
   }
 
-  const identity = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (req.headers["x-identity-header"] !== identityHeader)
-      return json(res, 401, { error: "missing or wrong X-IDENTITY-HEADER" });
-    const resource = url.searchParams.get("resource") ?? "";
-    if (resource.replace(/\/$/, "") !== origin) return json(res, 400, { error: `unknown resource ${resource}` });
-    const token = `fake-graph-token-${randomUUID()}`;
-    tokens.add(token);
-    issued++;
-    const expiresOn = Math.floor(now().getTime() / 1000) + 3600;
-    json(res, 200, {
-      access_token: token,
-      expires_on: String(expiresOn),
-      resource,
-      token_type: "Bearer",
-      client_id: url.searchParams.get("client_id") ?? "system",
-    });
-  });
+  const identity = await startManagedIdentity({ resource: () => origin, tokenPrefix: "fake-graph-token-", now });
 
   const api = https.createServer(
     { cert: fs.readFileSync(TLS_CA_FILE), key: fs.readFileSync(TLS_CA_FILE.replace(/\.crt$/, ".key")) },
@@ -500,7 +481,7 @@ export async function startFakeDefender(options: { now?: () => Date; maxPageSize
 
   function answer(req: http.IncomingMessage, url: URL, method: string, body: any, res: http.ServerResponse): number {
     const auth = req.headers.authorization ?? "";
-    if (!auth.startsWith("Bearer ") || !tokens.has(auth.slice(7))) {
+    if (!identity.accepts(auth)) {
       graphError(
         res,
         401,
@@ -709,9 +690,8 @@ export async function startFakeDefender(options: { now?: () => Date; maxPageSize
   }
 
   await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
-  await new Promise<void>((resolve) => identity.listen(0, "127.0.0.1", resolve));
   origin = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  const identityEndpoint = `http://127.0.0.1:${(identity.address() as AddressInfo).port}/msi/token`;
+  const { endpoint: identityEndpoint, header: identityHeader } = identity;
 
   return {
     graphEndpoint: origin,
@@ -783,14 +763,14 @@ export async function startFakeDefender(options: { now?: () => Date; maxPageSize
     grant: (permission) => {
       granted.add(permission);
     },
-    tokensIssued: () => issued,
+    tokensIssued: () => identity.issued(),
     nextLinkOrigin: (value) => {
       nextOrigin = value;
     },
     close: async () => {
       api.closeAllConnections();
       identity.closeAllConnections();
-      await Promise.all([new Promise((r) => api.close(r)), new Promise((r) => identity.close(r))]);
+      await Promise.all([new Promise((r) => api.close(r)), identity.close()]);
     },
   };
 }
@@ -852,17 +832,6 @@ export function inProcessGraph(fake: FakeDefender): {
   return {
     fetch: fetchImpl,
     tokenRequests: () => tokenRequests,
-    credential: {
-      async getToken(): Promise<AccessToken> {
-        tokenRequests++;
-        const url = new URL(fake.identityEndpoint);
-        url.searchParams.set("resource", fake.graphEndpoint);
-        url.searchParams.set("api-version", "2019-08-01");
-        const response = await fetch(url, { headers: { "X-IDENTITY-HEADER": fake.identityHeader } });
-        if (!response.ok) throw new Error(`identity endpoint: HTTP ${response.status}`);
-        const body = (await response.json()) as { access_token: string; expires_on: string };
-        return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-      },
-    },
+    credential: identityCredential(fake, fake.graphEndpoint, () => tokenRequests++),
   };
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
+import type http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { AccessToken, TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
+import { identityCredential, startManagedIdentity } from "./managed-identity";
 
 /**
  * Microsoft Sentinel's REST API (Microsoft.SecurityInsights 2025-09-01: incidents, comments, tasks) as
@@ -146,9 +147,6 @@ export async function startFakeSentinel(
   const resourceGroup = options.resourceGroup ?? "soc-rg";
   const workspace = options.workspace ?? "soc-workspace";
   const now = options.now ?? (() => new Date());
-  const identityHeader = randomUUID();
-  const tokens = new Set<string>();
-  let issued = 0;
   let roleRevoked = false;
   let nextNumber = 1;
   const incidents = new Map<string, StoredIncident>();
@@ -169,18 +167,8 @@ export async function startFakeSentinel(
     properties: { ...i.properties, additionalData: { commentsCount: i.comments.size, alertsCount: 0 } },
   });
 
-  // The managed-identity endpoint of App Service: GET ?resource=...&api-version=2019-08-01, header X-IDENTITY-HEADER.
-  const identity = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (req.headers["x-identity-header"] !== identityHeader) return json(res, 401, { error: "missing or wrong X-IDENTITY-HEADER" });
-    const resource = url.searchParams.get("resource") ?? "";
-    if (resource.replace(/\/$/, "") !== origin) return json(res, 400, { error: `unknown resource ${resource}` });
-    const token = `fake-arm-token-${randomUUID()}`;
-    tokens.add(token);
-    issued++;
-    const expiresOn = Math.floor(now().getTime() / 1000) + 3600;
-    json(res, 200, { access_token: token, expires_on: String(expiresOn), resource, token_type: "Bearer", client_id: url.searchParams.get("client_id") ?? "system" });
-  });
+
+  const identity = await startManagedIdentity({ resource: () => origin, tokenPrefix: "fake-arm-token-", now });
 
   const api = https.createServer(TLS, (req, res) => {
     const chunks: Buffer[] = [];
@@ -219,7 +207,7 @@ export async function startFakeSentinel(
       });
     }
     const auth = req.headers.authorization ?? "";
-    if (!auth.startsWith("Bearer ") || !tokens.has(auth.slice(7))) {
+    if (!identity.accepts(auth)) {
       done(401);
       return armError(res, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.");
     }
@@ -373,9 +361,8 @@ export async function startFakeSentinel(
   }
 
   await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
-  await new Promise<void>((resolve) => identity.listen(0, "127.0.0.1", resolve));
   origin = `https://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  const identityEndpoint = `http://127.0.0.1:${(identity.address() as AddressInfo).port}/msi/token`;
+  const { endpoint: identityEndpoint, header: identityHeader } = identity;
 
   return {
     armEndpoint: origin,
@@ -421,14 +408,14 @@ export async function startFakeSentinel(
     grant: () => {
       roleRevoked = false;
     },
-    tokensIssued: () => issued,
+    tokensIssued: () => identity.issued(),
     nextLinkOrigin: (value) => {
       nextOrigin = value;
     },
     close: async () => {
       api.closeAllConnections();
       identity.closeAllConnections();
-      await Promise.all([new Promise((r) => api.close(r)), new Promise((r) => identity.close(r))]);
+      await Promise.all([new Promise((r) => api.close(r)), identity.close()]);
     },
   };
 }
@@ -442,16 +429,6 @@ export async function startFakeSentinel(
 export function inProcessClient(fake: FakeSentinel): { agent: https.Agent; credential: TokenCredential } {
   return {
     agent: new https.Agent({ ca: fs.readFileSync(TLS_CA_FILE) }),
-    credential: {
-      async getToken(): Promise<AccessToken> {
-        const url = new URL(fake.identityEndpoint);
-        url.searchParams.set("resource", fake.armEndpoint);
-        url.searchParams.set("api-version", "2019-08-01");
-        const response = await fetch(url, { headers: { "X-IDENTITY-HEADER": fake.identityHeader } });
-        if (!response.ok) throw new Error(`identity endpoint: HTTP ${response.status}`);
-        const body = (await response.json()) as { access_token: string; expires_on: string };
-        return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-      },
-    },
+    credential: identityCredential(fake, fake.armEndpoint),
   };
 }
